@@ -1,0 +1,20 @@
+export {
+  AssetDomain, FindingCategory, FindingStatus, GovernanceState, PiiType, Provider, Role, RuleAction, Severity, Verdict, WorkloadMode,
+} from './enums.ts';
+export {
+  Attribution, ChatMessage, Detection, EnforcementDecision, EventId, LlmCall, ToolCall, ToolUse, Usage, WorkloadRef,
+} from './observation.schema.ts';
+export {
+  Asset, AuditRecord, Finding, FindingEvidence, GovernanceTransition, Obligation, Principal, ProposableTool, Proposal, Quarantine,
+  Rule, RuleMatch, Session, SessionExchange,
+} from './domain.schema.ts';
+export { ApiError, IngestBatch, IngestEvent, IngestResult, ScannerPolicy } from './wire.schema.ts';
+export {
+  AddInlineRuleInput, ApproveActionInput, ApproveActionOutput, BlockFromFindingInput, BriefingSummaryInput, BriefingSummaryOutput,
+  CompliancePack, GenerateCompliancePackInput, GenerateCompliancePackOutput, GetFindingInput, GetFindingOutput, ListAssetsInput,
+  ListAssetsOutput, ListFindingsInput, ListFindingsOutput, ListProposalsInput, ListProposalsOutput, ListRulesInput, ListRulesOutput,
+  PiiFlow, ProposalOutput, ProposeActionInput, QuarantineNamespaceInput, QuarantineOutput, RejectActionInput, ReplaySessionInput,
+  ReplaySessionOutput, RuleOutput, SuggestedAction, ToolContracts,
+} from './tools.schema.ts';
+export type { ToolArgs, ToolInput, ToolName, ToolOutput } from './tools.schema.ts';
+export { AgentRef, ChatEvent, ChatRequest } from './agent.schema.ts';

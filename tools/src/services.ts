@@ -1,0 +1,58 @@
+/**
+ * The domain operations the tools call. The tenant implements this interface over
+ * its stores; the tool registry never holds a store client. Every method is
+ * scoped by `ctx.principal.tenantId` and must filter every query on it.
+ */
+import type { Principal, Proposal, ToolArgs, ToolOutput } from '@higgs/schema';
+
+export interface ServiceContext {
+  principal: Principal;
+}
+
+export interface HiggsServices {
+  briefingSummary(ctx: ServiceContext): Promise<ToolOutput<'briefing_summary'>>;
+  listFindings(ctx: ServiceContext, input: ToolArgs<'list_findings'>): Promise<ToolOutput<'list_findings'>>;
+  getFinding(ctx: ServiceContext, input: ToolArgs<'get_finding'>): Promise<ToolOutput<'get_finding'>>;
+  replaySession(ctx: ServiceContext, input: ToolArgs<'replay_session'>): Promise<ToolOutput<'replay_session'>>;
+  listAssets(ctx: ServiceContext, input: ToolArgs<'list_assets'>): Promise<ToolOutput<'list_assets'>>;
+  listRules(ctx: ServiceContext, input: ToolArgs<'list_rules'>): Promise<ToolOutput<'list_rules'>>;
+  listProposals(ctx: ServiceContext, input: ToolArgs<'list_proposals'>): Promise<ToolOutput<'list_proposals'>>;
+
+  /** Creates an active rule and writes the audit record. */
+  addInlineRule(ctx: ServiceContext, input: ToolArgs<'add_inline_rule'>): Promise<ToolOutput<'add_inline_rule'>>;
+  /** Turns the finding's matching pattern into an active rule across all apps. */
+  blockFromFinding(ctx: ServiceContext, input: ToolArgs<'block_from_finding'>): Promise<ToolOutput<'block_from_finding'>>;
+  quarantineNamespace(ctx: ServiceContext, input: ToolArgs<'quarantine_namespace'>): Promise<ToolOutput<'quarantine_namespace'>>;
+  generateCompliancePack(
+    ctx: ServiceContext, input: ToolArgs<'generate_compliance_pack'>,
+  ): Promise<ToolOutput<'generate_compliance_pack'>>;
+
+  /** Stores a pending proposal (argsHash computed by the caller) and audits it. */
+  createProposal(ctx: ServiceContext, proposal: NewProposal): Promise<Proposal>;
+  getProposal(ctx: ServiceContext, id: string): Promise<Proposal | null>;
+  /**
+   * Moves a pending proposal to a final state exactly once (compare-and-set on
+   * status = 'pending'); returns null when it was no longer pending.
+   */
+  decideProposal(ctx: ServiceContext, decision: ProposalDecision): Promise<Proposal | null>;
+
+  /** Appends to the tenant's hash-chained audit trail. */
+  audit(ctx: ServiceContext, entry: { action: string; target: string; details: Record<string, unknown> }): Promise<void>;
+}
+
+
+export interface NewProposal {
+  tool: Proposal['tool'];
+  args: Record<string, unknown>;
+  argsHash: string;
+  title: string;
+  rationale: string;
+  findingId: string | null;
+  expiresAt: string;
+}
+
+export interface ProposalDecision {
+  id: string;
+  status: 'approved' | 'rejected' | 'expired' | 'failed';
+  result: Record<string, unknown> | null;
+}
