@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { hashValue, redactText, scanText } from './index.ts';
+
+describe('scanText', () => {
+  it('masks every value as [TYPE:hash8] and never keeps the raw value', () => {
+    const r = scanText('SSN 123-45-6789 and mail bob@example.com', 'prompt', 'salt-1');
+    const ssnHash = hashValue('salt-1', '123456789');
+    expect(r.masked).toBe(`SSN [SSN:${ssnHash.slice(0, 8)}] and mail [EMAIL:${hashValue('salt-1', 'bob@example.com').slice(0, 8)}]`);
+    expect(r.masked).not.toContain('6789');
+    expect(r.detections).toEqual([
+      { type: 'ssn', field: 'prompt', hash: ssnHash },
+      { type: 'email', field: 'prompt', hash: hashValue('salt-1', 'bob@example.com') },
+    ]);
+    expect(ssnHash).toMatch(/^[0-9a-f]{16}$/);
+  });
+
+  it('hashes with the salt, so another tenant salt gives another hash', () => {
+    expect(hashValue('a', 'x')).not.toBe(hashValue('b', 'x'));
+  });
+});
+
+describe('redactText', () => {
+  it('replaces only the requested types', () => {
+    const text = 'ssn 123-45-6789 mail bob@example.com';
+    expect(redactText(text, new Set(['ssn']))).toBe('ssn [REDACTED:ssn] mail bob@example.com');
+    expect(redactText(text, null)).toBe('ssn [REDACTED:ssn] mail [REDACTED:email]');
+  });
+});
