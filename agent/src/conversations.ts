@@ -1,0 +1,64 @@
+/**
+ * What a conversation is about, per user and conversation id, in memory and
+ * bounded: the least recently used conversation is dropped first.
+ */
+
+export interface ConversationState {
+  /** the finding the conversation is currently about, so "block it" resolves */
+  findingId: string | null;
+  /** ms since the epoch of the last turn */
+  updatedAt: number;
+}
+
+export interface ConversationStore {
+  /** the state, unless it is unknown or older than the store's time to live at `nowMs` */
+  get(key: ConversationKey, nowMs: number): ConversationState | undefined;
+  set(key: ConversationKey, state: ConversationState): void;
+  readonly size: number;
+}
+
+export interface ConversationKey {
+  tenantId: string;
+  userId: string;
+  conversationId: string;
+}
+
+export interface ConversationLimits {
+  maxConversations: number;
+  ttlMs: number;
+}
+
+export function createConversationStore({ maxConversations, ttlMs }: ConversationLimits): ConversationStore {
+  const states = new Map<string, ConversationState>();
+  // JSON keeps distinct triples distinct whatever characters the ids hold
+  const keyOf = (k: ConversationKey): string => JSON.stringify([k.tenantId, k.userId, k.conversationId]);
+  return {
+    get(key, nowMs) {
+      const k = keyOf(key);
+      const state = states.get(k);
+      if (state !== undefined && nowMs - state.updatedAt > ttlMs) {
+        states.delete(k);
+        return undefined;
+      }
+      if (state !== undefined) {
+        // Map keeps insertion order: re-inserting marks it most recently used
+        states.delete(k);
+        states.set(k, state);
+      }
+      return state;
+    },
+    set(key, state) {
+      const k = keyOf(key);
+      states.delete(k);
+      states.set(k, state);
+      while (states.size > maxConversations) {
+        const oldest = states.keys().next().value;
+        if (oldest === undefined) break;
+        states.delete(oldest);
+      }
+    },
+    get size() {
+      return states.size;
+    },
+  };
+}
