@@ -1,0 +1,166 @@
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { handleAnthropic } from './anthropic.ts';
+import { maskCredential, parseJson, sendJson, type StreamPacing, type UpstreamRequest } from './http.ts';
+import { handleOpenAi } from './openai.ts';
+import { generateDemoPki } from './pki.ts';
+
+export type UpstreamProvider = 'openai' | 'anthropic';
+
+/** One request that reached a mock provider, as the provider saw it. */
+export interface ReceivedRequest {
+  provider: UpstreamProvider;
+  path: string;
+  /** lower-case header names; `authorization`, `x-api-key` and `proxy-authorization` are masked */
+  headers: Record<string, string>;
+  /** the parsed JSON body, or the raw text when it was not JSON */
+  body: unknown;
+  /** ISO-8601 arrival time */
+  at: string;
+}
+
+/** A running mock of the provider APIs; see {@link startMockUpstreams}. */
+export interface MockUpstreams {
+  /** `https://HOST:PORT`, one TLS server for every provider */
+  url: string;
+  host: string;
+  port: number;
+  /** PEM of the demo CA that signed the server certificate; trust it to call the mock */
+  caCertPem: string;
+  /** every request routed to a provider, in arrival order (including ones the mock rejected) */
+  received: ReceivedRequest[];
+  count(provider?: UpstreamProvider): number;
+  /** forgets the received requests */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+export interface MockUpstreamsOptions {
+  /** 0 (the default) picks a free port */
+  port?: number;
+  /** default 127.0.0.1 */
+  host?: string;
+  /** pause between streamed SSE frames; default 5 ms so a proxy sees deltas in separate reads */
+  chunkDelayMs?: number;
+}
+
+const ROUTES: Record<string, { provider: UpstreamProvider; host: string; handle: typeof handleOpenAi }> = {
+  '/v1/chat/completions': { provider: 'openai', host: 'api.openai.com', handle: handleOpenAi },
+  '/v1/messages': { provider: 'anthropic', host: 'api.anthropic.com', handle: handleAnthropic },
+};
+const PROVIDER_HOSTS = new Set(Object.values(ROUTES).map((r) => r.host));
+const MASKED_HEADERS = new Set(['authorization', 'x-api-key', 'proxy-authorization']);
+// provider limits are larger, but nothing the demo sends comes close; this bounds a runaway client
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Starts mock OpenAI (`POST /v1/chat/completions`) and Anthropic
+ * (`POST /v1/messages`) upstreams on one HTTPS server, speaking the real wire
+ * formats (JSON and SSE streaming) so the official SDKs and the scanner's
+ * parsers work against it unchanged. The server certificate is issued at
+ * start by a fresh in-memory demo CA for api.openai.com, api.anthropic.com,
+ * localhost and 127.0.0.1.
+ *
+ * @example
+ * const upstreams = await startMockUpstreams();
+ * try { ... } finally { await upstreams.close(); }
+ */
+export async function startMockUpstreams(opts: MockUpstreamsOptions = {}): Promise<MockUpstreams> {
+  const host = opts.host ?? '127.0.0.1';
+  const pacing: StreamPacing = { chunkDelayMs: opts.chunkDelayMs ?? 5 };
+  const pki = await generateDemoPki();
+  const received: ReceivedRequest[] = [];
+
+  const server: Server = createServer({ key: pki.keyPem, cert: pki.certPem }, (req, res) => {
+    route(req, res, received, pacing).catch((err: unknown) => {
+      // a fault in the mock itself: report it as a server error, never as the caller's
+      if (!res.headersSent) sendJson(res, 500, {}, { error: { message: 'mock upstream internal error', type: 'server_error', param: null, code: null } });
+      else res.destroy(err instanceof Error ? err : undefined);
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+
+  return {
+    url: `https://${urlHost}:${port}`,
+    host,
+    port,
+    caCertPem: pki.caCertPem,
+    received,
+    count: (provider) => (provider === undefined ? received.length : received.filter((r) => r.provider === provider).length),
+    reset: () => {
+      received.length = 0;
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function route(req: IncomingMessage, res: ServerResponse, received: ReceivedRequest[], pacing: StreamPacing): Promise<void> {
+  const path = (req.url ?? '/').split('?')[0] ?? '/';
+  const target = ROUTES[path];
+  const hostHeader = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase();
+  // a request for one provider's host on another provider's path is a 404 there too
+  if (target === undefined || (PROVIDER_HOSTS.has(hostHeader) && hostHeader !== target.host)) {
+    sendJson(res, 404, {}, { error: { message: `Unknown request URL: ${req.method ?? ''} ${path}.`, type: 'invalid_request_error', param: null, code: 'unknown_url' } });
+    req.resume();
+    return;
+  }
+  if (req.method !== 'POST') {
+    sendJson(res, 405, { allow: 'POST' }, { error: { message: `Method ${req.method ?? ''} not allowed on ${path}.`, type: 'invalid_request_error', param: null, code: 'method_not_allowed' } });
+    req.resume();
+    return;
+  }
+
+  const rawBody = await readBody(req);
+  if (rawBody === undefined) {
+    sendJson(res, 413, {}, { error: { message: 'Request body too large.', type: 'invalid_request_error', param: null, code: 'request_too_large' } });
+    return;
+  }
+  const headers = flattenHeaders(req.headers);
+  const json = parseJson(rawBody);
+  received.push({
+    provider: target.provider,
+    path,
+    headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, MASKED_HEADERS.has(k) ? maskCredential(v) : v])),
+    body: json.ok ? json.value : rawBody,
+    at: new Date().toISOString(),
+  });
+  const request: UpstreamRequest = { path, headers, rawBody, json };
+  await target.handle(request, res, pacing);
+}
+
+function flattenHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+  const flat: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return flat;
+}
+
+async function readBody(req: IncomingMessage): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buf = chunk as Buffer;
+    size += buf.length;
+    if (size > MAX_BODY_BYTES) {
+      req.destroy();
+      return undefined;
+    }
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
