@@ -1,0 +1,27 @@
+/** Counters a running scanner exposes through `ScannerHandle.stats()`. */
+export interface ScannerStats {
+  /** inspected requests to AI hosts */
+  calls: number;
+  parsed: number;
+  unparsed: number;
+  blocked: number;
+  redacted: number;
+  alerted: number;
+  /** events the tenant accepted */
+  uploaded: number;
+  /** events written to the on-disk spool while the tenant was unavailable */
+  spooled: number;
+  /** events lost: spool full, or a batch the tenant rejected as invalid */
+  dropped: number;
+  uploadErrors: number;
+  /** CONNECTs relayed as raw tunnels (not inspected) */
+  tunnels: number;
+  policyErrors: number;
+}
+
+export function newStats(): ScannerStats {
+  return {
+    calls: 0, parsed: 0, unparsed: 0, blocked: 0, redacted: 0, alerted: 0, uploaded: 0, spooled: 0, dropped: 0, uploadErrors: 0,
+    tunnels: 0, policyErrors: 0,
+  };
+}
