@@ -1,0 +1,105 @@
+/**
+ * The tenant's settings: parsed once from the environment (`loadConfig`) or
+ * passed programmatically (`parseTenantOptions`, used by `createTenant`, the
+ * launcher and tests). The only module that reads `process.env`.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { TenantError } from './errors.ts';
+
+/** <repo>/ui/dist, resolved from this file so it works from any working directory. */
+export const DEFAULT_UI_DIR = fileURLToPath(new URL('../../ui/dist/', import.meta.url));
+
+export const GovernanceBaselineFile = z.object({
+  sanctioned: z.object({
+    namespaces: z.array(z.string().min(1)).default([]),
+    providers: z.array(z.string().min(1)).default([]),
+  }),
+});
+
+const Token = z.string().min(16, 'a token must be at least 16 characters');
+
+export const TenantOptions = z.object({
+  host: z.string().min(1).default('127.0.0.1'),
+  /** 0 picks a free port (tests) */
+  port: z.number().int().min(0).max(65535).default(7070),
+  /** PGlite data directory, or `memory://` */
+  dataDir: z.string().min(1).default('.higgs/data'),
+  tenantId: z.string().min(1).max(64).default('default'),
+  tenantName: z.string().min(1).default('Default tenant'),
+  adminToken: Token.optional(),
+  scannerToken: Token.optional(),
+  /** the governance baseline applied when the tenant is first created */
+  baseline: z.object({ namespaces: z.array(z.string().min(1)), providers: z.array(z.string().min(1)) })
+    .default({ namespaces: [], providers: [] }),
+  uiDir: z.string().min(1).default(DEFAULT_UI_DIR),
+  /** Origins allowed on /mcp (DNS-rebinding protection); empty means this server's own origin. */
+  allowedOrigins: z.array(z.string().url()).default([]),
+  anthropicApiKey: z.string().min(1).optional(),
+  agentModel: z.string().min(1).default('claude-sonnet-4-5'),
+  /** fastify's logger: false in tests, an info-level JSON logger in main */
+  logLevel: z.enum(['silent', 'error', 'warn', 'info', 'debug']).default('silent'),
+});
+export type TenantOptions = z.input<typeof TenantOptions>;
+export type TenantConfig = Readonly<z.infer<typeof TenantOptions>>;
+
+function formatIssues(error: z.ZodError, names: Record<string, string> = {}): string {
+  return error.issues.map((i) => {
+    const key = String(i.path[0] ?? '');
+    return `${names[key] ?? i.path.join('.')}: ${i.message}`;
+  }).join('; ');
+}
+
+/** Validates programmatic options, listing every bad key. */
+export function parseTenantOptions(options: TenantOptions): TenantConfig {
+  const parsed = TenantOptions.safeParse(options);
+  if (!parsed.success) throw new TenantError('CONFIG_INVALID', `invalid tenant options: ${formatIssues(parsed.error)}`);
+  return Object.freeze(parsed.data);
+}
+
+const ENV_NAMES: Record<string, string> = {
+  host: 'HIGGS_TENANT_HOST', port: 'HIGGS_TENANT_PORT', dataDir: 'HIGGS_DATA_DIR', adminToken: 'HIGGS_ADMIN_TOKEN',
+  scannerToken: 'HIGGS_SCANNER_TOKEN', baseline: 'HIGGS_BASELINE_FILE', uiDir: 'HIGGS_UI_DIR', allowedOrigins: 'HIGGS_ALLOWED_ORIGINS',
+  anthropicApiKey: 'ANTHROPIC_API_KEY', agentModel: 'HIGGS_AGENT_MODEL', logLevel: 'HIGGS_LOG_LEVEL',
+};
+
+function readBaseline(file: string): { namespaces: string[]; providers: string[] } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (cause) {
+    throw new TenantError('BASELINE_INVALID', `HIGGS_BASELINE_FILE ${file} is not readable JSON`, { cause });
+  }
+  const parsed = GovernanceBaselineFile.safeParse(raw);
+  if (!parsed.success) throw new TenantError('BASELINE_INVALID', `HIGGS_BASELINE_FILE ${file}: ${formatIssues(parsed.error)}`);
+  return parsed.data.sanctioned;
+}
+
+const blankToUndefined = (v: string | undefined) => (v === undefined || v.trim() === '' ? undefined : v);
+
+/**
+ * Reads the environment once into a frozen config.
+ * @throws TenantError CONFIG_INVALID naming every bad key; BASELINE_INVALID for a bad baseline file
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): TenantConfig {
+  const port = blankToUndefined(env.HIGGS_TENANT_PORT);
+  const baselineFile = blankToUndefined(env.HIGGS_BASELINE_FILE);
+  const origins = blankToUndefined(env.HIGGS_ALLOWED_ORIGINS);
+  const options = {
+    host: blankToUndefined(env.HIGGS_TENANT_HOST),
+    port: port === undefined ? undefined : /^\d+$/.test(port) ? Number(port) : port,
+    dataDir: blankToUndefined(env.HIGGS_DATA_DIR),
+    adminToken: blankToUndefined(env.HIGGS_ADMIN_TOKEN),
+    scannerToken: blankToUndefined(env.HIGGS_SCANNER_TOKEN),
+    baseline: baselineFile === undefined ? undefined : readBaseline(baselineFile),
+    uiDir: blankToUndefined(env.HIGGS_UI_DIR),
+    allowedOrigins: origins === undefined ? undefined : origins.split(',').map((o) => o.trim()).filter(Boolean),
+    anthropicApiKey: blankToUndefined(env.ANTHROPIC_API_KEY),
+    agentModel: blankToUndefined(env.HIGGS_AGENT_MODEL),
+    logLevel: blankToUndefined(env.HIGGS_LOG_LEVEL) ?? 'info',
+  };
+  const parsed = TenantOptions.safeParse(options);
+  if (!parsed.success) throw new TenantError('CONFIG_INVALID', `invalid environment: ${formatIssues(parsed.error, ENV_NAMES)}`);
+  return Object.freeze(parsed.data);
+}

@@ -1,0 +1,14 @@
+export { buildApp } from './app.ts';
+export type { AppOptions } from './app.ts';
+export { loadConfig, parseTenantOptions, TenantOptions } from './config.ts';
+export type { TenantConfig } from './config.ts';
+export { TENANT_ERROR_CODES, TenantError } from './errors.ts';
+export type { TenantErrorCode } from './errors.ts';
+export { createTenant } from './tenant.ts';
+export type { Tenant } from './tenant.ts';
+export { createHiggsServices } from './services/higgs-services.ts';
+export { openPglite } from './stores/sql-client.ts';
+export type { SqlClient, SqlExecutor } from './stores/sql-client.ts';
+export { migrate } from './stores/migrate.ts';
+export { verifyAuditChain } from './stores/audit-repository.ts';
+export type { AuditVerification } from './stores/audit-repository.ts';

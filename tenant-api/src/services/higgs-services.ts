@@ -1,0 +1,280 @@
+/**
+ * The tenant's implementation of the `HiggsServices` port: every tool runs
+ * through here. Every call is scoped by `ctx.principal.tenantId`; every change
+ * to state is one transaction together with its audit record, and a policy
+ * change bumps the tenant's policy version and wakes the scanners' long-polls.
+ */
+import {
+  FindingCategory, type Finding, type Proposal, type Quarantine, type Rule, type RuleMatch,
+} from '@higgs/schema';
+import { ToolError, type HiggsServices, type NewProposal, type ProposalDecision, type ServiceContext } from '@higgs/tools';
+import type { ToolOutput } from '@higgs/schema';
+import { canonicalJson, sha256Hex } from '../canonical-json.ts';
+import { obligationsFor, remediationFor, suggestedActionFor } from '../compliance/control-map.ts';
+import { INJECTION_THRESHOLD } from '../findings/findings-engine.ts';
+import type { PolicyNotifier } from '../policy/policy-notifier.ts';
+import { countAssets, getAsset, listAssets } from '../stores/assets-repository.ts';
+import { appendAudit, listAudit, type AuditEntry } from '../stores/audit-repository.ts';
+import {
+  countEnforcementActions, countLlmCalls, listDecisions, listPiiFlows, listSessionExchanges, summarizeCalls,
+} from '../stores/calls-repository.ts';
+import { countOpenFindingsByCategory, getFinding, listFindings, setFindingStatus } from '../stores/findings-repository.ts';
+import { countPacks, insertPackMetadata } from '../stores/packs-repository.ts';
+import { bumpPolicyVersion } from '../stores/policy-repository.ts';
+import {
+  countPendingProposals, decidePendingProposal, getProposal, insertProposal, listProposals,
+} from '../stores/proposals-repository.ts';
+import { getActiveQuarantine, insertQuarantine, listQuarantines } from '../stores/quarantines-repository.ts';
+import { newId } from '../stores/rows.ts';
+import { countActiveRules, insertRule, listRules } from '../stores/rules-repository.ts';
+import { countSessions, getSession } from '../stores/sessions-repository.ts';
+import type { SqlClient, SqlExecutor } from '../stores/sql-client.ts';
+
+type Pack = ToolOutput<'generate_compliance_pack'>['pack'];
+
+export interface ServicesDeps {
+  db: SqlClient;
+  notifier: PolicyNotifier;
+  /** injectable for tests; defaults to the wall clock */
+  now?: () => Date;
+}
+
+/** How many open findings the briefing lists for a decision. */
+const NEEDS_DECISION_LIMIT = 20;
+/** Upper bound of decisions / audit records a compliance pack embeds. */
+const PACK_ROW_LIMIT = 10_000;
+
+export function createHiggsServices(deps: ServicesDeps): HiggsServices {
+  const { db, notifier } = deps;
+  const now = () => (deps.now ?? (() => new Date()))().toISOString();
+  const tenantOf = (ctx: ServiceContext) => ctx.principal.tenantId;
+
+  async function audited<T>(ctx: ServiceContext, work: (tx: SqlExecutor) => Promise<{ value: T; audit: Omit<AuditEntry, 'actor'>; policyChanged: boolean }>): Promise<T> {
+    const tenantId = tenantOf(ctx);
+    const { value, policyChanged } = await db.transaction(async (tx) => {
+      const out = await work(tx);
+      if (out.policyChanged) await bumpPolicyVersion(tx, { tenantId });
+      await appendAudit(tx, { tenantId, entry: { ...out.audit, actor: ctx.principal.id } });
+      return out;
+    });
+    if (policyChanged) notifier.notify(tenantId);
+    return value;
+  }
+
+  async function requireFinding(ctx: ServiceContext, id: string): Promise<Finding> {
+    const finding = await getFinding(db, { tenantId: tenantOf(ctx), id });
+    if (!finding) throw new ToolError('NOT_FOUND', `finding ${id} not found`);
+    return finding;
+  }
+
+  function blockRuleFor(finding: Finding): { name: string; match: RuleMatch } {
+    const e = finding.evidence;
+    switch (finding.category) {
+      case 'pii':
+        if (e.piiType === null) break;
+        return { name: `Block PII egress: ${e.piiType}`, match: { piiTypes: [e.piiType] } };
+      case 'injection':
+        return { name: `Block prompt injection (score ≥ ${INJECTION_THRESHOLD})`, match: { injectionScoreGte: INJECTION_THRESHOLD } };
+      case 'access':
+      case 'authentication':
+        if (e.host === null) break;
+        return { name: `Block target: ${e.host}`, match: { hosts: [e.host] } };
+      default:
+        break;
+    }
+    const hint = finding.category === 'shadow' ? '; quarantine its namespace instead' : '';
+    throw new ToolError('INVALID_INPUT', `finding ${finding.id} (${finding.category}) has no pattern to block${hint}`);
+  }
+
+  return {
+    async briefingSummary(ctx) {
+      const tenantId = tenantOf(ctx);
+      const [assets, sessions, calls, byCategory, enforcementActions, evidencePacks, activeRules, pendingProposals, open] = await Promise.all([
+        countAssets(db, { tenantId }),
+        countSessions(db, { tenantId }),
+        countLlmCalls(db, { tenantId }),
+        countOpenFindingsByCategory(db, { tenantId }),
+        countEnforcementActions(db, { tenantId }),
+        countPacks(db, { tenantId }),
+        countActiveRules(db, { tenantId }),
+        countPendingProposals(db, { tenantId }),
+        listFindings(db, { tenantId, filter: { status: 'open' }, limit: NEEDS_DECISION_LIMIT }),
+      ]);
+      const findingsByCategory = Object.fromEntries(
+        FindingCategory.options.map((c) => [c, byCategory[c] ?? 0]),
+      ) as Record<FindingCategory, number>;
+      return {
+        counts: {
+          assets, sessions, calls, enforcementActions, evidencePacks, activeRules, pendingProposals,
+          openFindings: Object.values(findingsByCategory).reduce((s, n) => s + n, 0),
+        },
+        findingsByCategory,
+        needsDecision: open.findings.map((finding) => ({ finding, suggestedAction: suggestedActionFor(finding) })),
+      };
+    },
+
+    async listFindings(ctx, input) {
+      const { limit, cursor, ...filter } = input;
+      return listFindings(db, { tenantId: tenantOf(ctx), filter, limit, cursor });
+    },
+
+    async getFinding(ctx, input) {
+      const finding = await requireFinding(ctx, input.id);
+      const asset = await getAsset(db, { tenantId: tenantOf(ctx), id: finding.assetId });
+      return {
+        finding, asset, obligations: obligationsFor(finding), suggestedAction: suggestedActionFor(finding), remediation: remediationFor(finding),
+      };
+    },
+
+    async replaySession(ctx, input) {
+      const tenantId = tenantOf(ctx);
+      const session = await getSession(db, { tenantId, id: input.sessionId });
+      if (!session) throw new ToolError('NOT_FOUND', `session ${input.sessionId} not found`);
+      return { session, exchanges: await listSessionExchanges(db, { tenantId, sessionId: input.sessionId }) };
+    },
+
+    async listAssets(ctx, input) {
+      return listAssets(db, { tenantId: tenantOf(ctx), ...input });
+    },
+
+    async listRules(ctx, input) {
+      return { rules: await listRules(db, { tenantId: tenantOf(ctx), includeDisabled: input.includeDisabled }) };
+    },
+
+    async listProposals(ctx, input) {
+      return { proposals: await listProposals(db, { tenantId: tenantOf(ctx), status: input.status }) };
+    },
+
+    async addInlineRule(ctx, input) {
+      if (input.match.promptPattern !== undefined) assertPattern(input.match.promptPattern);
+      const rule: Rule = {
+        id: newId('rul'), name: input.name, action: input.action, match: input.match, enabled: true,
+        createdBy: ctx.principal.id, createdAt: now(), sourceFindingId: null,
+      };
+      return audited(ctx, async (tx) => {
+        await insertRule(tx, { tenantId: tenantOf(ctx), rule });
+        return {
+          value: { rule }, policyChanged: true,
+          audit: { action: 'add_inline_rule', target: rule.id, details: { name: rule.name, action: rule.action, match: rule.match, reason: input.reason } },
+        };
+      });
+    },
+
+    async blockFromFinding(ctx, input) {
+      const tenantId = tenantOf(ctx);
+      const finding = await requireFinding(ctx, input.findingId);
+      const { name, match } = blockRuleFor(finding);
+      const existing = (await listRules(db, { tenantId, includeDisabled: false }))
+        .find((r) => r.sourceFindingId === finding.id && r.action === 'block');
+      // approving the same block twice must not stack rules
+      if (existing) return { rule: existing };
+      const rule: Rule = {
+        id: newId('rul'), name, action: 'block', match, enabled: true, createdBy: ctx.principal.id, createdAt: now(), sourceFindingId: finding.id,
+      };
+      return audited(ctx, async (tx) => {
+        await insertRule(tx, { tenantId, rule });
+        await setFindingStatus(tx, { tenantId, id: finding.id, status: 'acknowledged', onlyFrom: 'open' });
+        return {
+          value: { rule }, policyChanged: true,
+          audit: { action: 'block_from_finding', target: rule.id, details: { findingId: finding.id, name, match } },
+        };
+      });
+    },
+
+    async quarantineNamespace(ctx, input) {
+      const tenantId = tenantOf(ctx);
+      const active = await getActiveQuarantine(db, { tenantId, namespace: input.namespace });
+      if (active) return { quarantine: active };
+      const quarantine: Quarantine = {
+        id: newId('qtn'), namespace: input.namespace, reason: input.reason, createdBy: ctx.principal.id, createdAt: now(),
+        active: true, releasedAt: null, enforcement: 'recorded',
+      };
+      return audited(ctx, async (tx) => {
+        await insertQuarantine(tx, { tenantId, quarantine });
+        return {
+          value: { quarantine }, policyChanged: true,
+          audit: { action: 'quarantine_namespace', target: input.namespace, details: { quarantineId: quarantine.id, reason: input.reason } },
+        };
+      });
+    },
+
+    async generateCompliancePack(ctx, input) {
+      const tenantId = tenantOf(ctx);
+      const range = { from: new Date(input.from).toISOString(), to: new Date(input.to).toISOString() };
+      if (range.from >= range.to) throw new ToolError('INVALID_INPUT', '`from` must be before `to`');
+      const [calls, piiFlows, rules, decisions, quarantines, audit] = await Promise.all([
+        summarizeCalls(db, { tenantId, ...range }),
+        listPiiFlows(db, { tenantId, ...range }),
+        listRules(db, { tenantId, includeDisabled: true }),
+        listDecisions(db, { tenantId, ...range, limit: PACK_ROW_LIMIT }),
+        listQuarantines(db, { tenantId, activeOnly: false, before: range.to }),
+        listAudit(db, { tenantId, ...range, limit: PACK_ROW_LIMIT }),
+      ]);
+      const body: Omit<Pack, 'digest'> = {
+        id: newId('pck'), generatedAt: now(), generatedBy: ctx.principal.id, range, calls, piiFlows, rules, decisions, quarantines, audit,
+      };
+      const pack: Pack = { ...body, digest: sha256Hex(canonicalJson(body)) };
+      return audited(ctx, async (tx) => {
+        await insertPackMetadata(tx, {
+          tenantId, pack: { id: pack.id, generatedAt: pack.generatedAt, generatedBy: pack.generatedBy, ...range, digest: pack.digest },
+        });
+        return {
+          value: { pack }, policyChanged: false,
+          audit: { action: 'generate_compliance_pack', target: pack.id, details: { ...range, digest: pack.digest } },
+        };
+      });
+    },
+
+    async createProposal(ctx, input: NewProposal) {
+      const proposal: Proposal = {
+        id: newId('prp'), tool: input.tool, args: input.args, argsHash: input.argsHash, title: input.title, rationale: input.rationale,
+        findingId: input.findingId, status: 'pending', proposedBy: ctx.principal.id, createdAt: now(), expiresAt: input.expiresAt,
+        decidedBy: null, decidedAt: null, result: null,
+      };
+      return audited(ctx, async (tx) => {
+        await insertProposal(tx, { tenantId: tenantOf(ctx), proposal });
+        return {
+          value: proposal, policyChanged: false,
+          audit: { action: 'propose_action', target: proposal.id, details: { tool: proposal.tool, args: proposal.args, argsHash: proposal.argsHash } },
+        };
+      });
+    },
+
+    async getProposal(ctx, id) {
+      return getProposal(db, { tenantId: tenantOf(ctx), id });
+    },
+
+    async decideProposal(ctx, decision: ProposalDecision) {
+      const tenantId = tenantOf(ctx);
+      const decidedAt = now();
+      const { proposal } = await db.transaction(async (tx) => {
+        const decided = await decidePendingProposal(tx, {
+          tenantId, id: decision.id, status: decision.status, decidedBy: ctx.principal.id, decidedAt, result: decision.result,
+        });
+        if (decided) {
+          await appendAudit(tx, {
+            tenantId,
+            entry: { actor: ctx.principal.id, action: `proposal_${decision.status}`, target: decided.id, details: { tool: decided.tool, argsHash: decided.argsHash } },
+          });
+        }
+        return { proposal: decided };
+      });
+      return proposal;
+    },
+
+    async audit(ctx, entry) {
+      const tenantId = tenantOf(ctx);
+      await db.transaction((tx) => appendAudit(tx, { tenantId, entry: { ...entry, actor: ctx.principal.id } }));
+    },
+  } satisfies HiggsServices;
+}
+
+/** RE2 is stricter than JS; a pattern JS cannot compile is certainly invalid for the scanner too. */
+function assertPattern(pattern: string): void {
+  try {
+    new RegExp(pattern);
+  } catch (cause) {
+    throw new ToolError('INVALID_INPUT', `promptPattern is not a valid regular expression: ${(cause as Error).message}`, { cause });
+  }
+}
+

@@ -1,0 +1,135 @@
+import type { Finding, FindingCategory, FindingStatus, Severity } from '@higgs/schema';
+import { decodeCursor, encodeCursor, toInt, toIso } from './rows.ts';
+import type { SqlExecutor } from './sql-client.ts';
+
+interface FindingRow {
+  id: string;
+  category: Finding['category'];
+  severity: Finding['severity'];
+  status: Finding['status'];
+  title: string;
+  asset_id: string;
+  detector: string;
+  count: number | string;
+  first_seen: Date | string;
+  last_seen: Date | string;
+  evidence: Finding['evidence'];
+}
+
+const COLUMNS = 'id, category, severity, status, title, asset_id, detector, count, first_seen, last_seen, evidence';
+
+/** Sort rank of a severity: most severe first. */
+export const SEVERITY_RANK: Record<Severity, number> = { critical: 0, high: 1, medium: 2, low: 3 };
+
+function toFinding(row: FindingRow): Finding {
+  return {
+    id: row.id,
+    category: row.category,
+    severity: row.severity,
+    status: row.status,
+    title: row.title,
+    assetId: row.asset_id,
+    detector: row.detector,
+    count: toInt(row.count),
+    firstSeen: toIso(row.first_seen),
+    lastSeen: toIso(row.last_seen),
+    evidence: row.evidence,
+  };
+}
+
+export async function getFinding(db: SqlExecutor, p: { tenantId: string; id: string }): Promise<Finding | null> {
+  const { rows } = await db.query<FindingRow>(`SELECT ${COLUMNS} FROM findings WHERE tenant_id = $1 AND id = $2`, [p.tenantId, p.id]);
+  return rows[0] ? toFinding(rows[0]) : null;
+}
+
+/** The finding for one (asset, detector) de-duplication key, locked for update inside a transaction. */
+export async function getFindingByKeyForUpdate(
+  db: SqlExecutor, p: { tenantId: string; assetId: string; detector: string },
+): Promise<Finding | null> {
+  const { rows } = await db.query<FindingRow>(
+    `SELECT ${COLUMNS} FROM findings WHERE tenant_id = $1 AND asset_id = $2 AND detector = $3 FOR UPDATE`,
+    [p.tenantId, p.assetId, p.detector],
+  );
+  return rows[0] ? toFinding(rows[0]) : null;
+}
+
+export async function insertFinding(db: SqlExecutor, p: { tenantId: string; finding: Finding }): Promise<void> {
+  const f = p.finding;
+  await db.query(
+    `INSERT INTO findings (tenant_id, id, category, severity, severity_rank, status, title, asset_id, detector, count,
+                           first_seen, last_seen, namespace, app, evidence)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::timestamptz, $12::timestamptz, $13, $14, $15::jsonb)`,
+    [p.tenantId, f.id, f.category, f.severity, SEVERITY_RANK[f.severity], f.status, f.title, f.assetId, f.detector, f.count,
+      f.firstSeen, f.lastSeen, f.evidence.namespace, f.evidence.app, JSON.stringify(f.evidence)],
+  );
+}
+
+/** Writes a new occurrence's effect: count, seen range and merged evidence. */
+export async function updateFindingOccurrence(
+  db: SqlExecutor, p: { tenantId: string; finding: Finding },
+): Promise<void> {
+  const f = p.finding;
+  await db.query(
+    `UPDATE findings SET count = $3, first_seen = $4::timestamptz, last_seen = $5::timestamptz, evidence = $6::jsonb,
+            namespace = $7, app = $8
+      WHERE tenant_id = $1 AND id = $2`,
+    [p.tenantId, f.id, f.count, f.firstSeen, f.lastSeen, JSON.stringify(f.evidence), f.evidence.namespace, f.evidence.app],
+  );
+}
+
+export async function setFindingStatus(
+  db: SqlExecutor, p: { tenantId: string; id: string; status: FindingStatus; onlyFrom?: FindingStatus },
+): Promise<void> {
+  const params: unknown[] = [p.tenantId, p.id, p.status];
+  const guard = p.onlyFrom ? ` AND status = $${params.push(p.onlyFrom)}` : '';
+  await db.query(`UPDATE findings SET status = $3 WHERE tenant_id = $1 AND id = $2${guard}`, params);
+}
+
+export interface FindingFilter {
+  category?: FindingCategory | undefined;
+  severity?: Severity | undefined;
+  status?: FindingStatus | undefined;
+  namespace?: string | undefined;
+  app?: string | undefined;
+}
+
+/** Most severe first, then most recent; `cursor` is the previous page's `nextCursor`. */
+export async function listFindings(
+  db: SqlExecutor, p: { tenantId: string; filter: FindingFilter; limit: number; cursor?: string | undefined },
+): Promise<{ findings: Finding[]; nextCursor: string | null }> {
+  const where = ['tenant_id = $1'];
+  const params: unknown[] = [p.tenantId];
+  const f = p.filter;
+  if (f.category) where.push(`category = $${params.push(f.category)}`);
+  if (f.severity) where.push(`severity = $${params.push(f.severity)}`);
+  if (f.status) where.push(`status = $${params.push(f.status)}`);
+  if (f.namespace) where.push(`namespace = $${params.push(f.namespace)}`);
+  if (f.app) where.push(`app = $${params.push(f.app)}`);
+  const key = p.cursor ? decodeCursor(p.cursor) : null;
+  if (key && typeof key[0] === 'number' && typeof key[1] === 'string' && typeof key[2] === 'string') {
+    const rank = `$${params.push(key[0])}`;
+    const seen = `$${params.push(key[1])}::timestamptz`;
+    const id = `$${params.push(key[2])}`;
+    where.push(`(severity_rank > ${rank} OR (severity_rank = ${rank} AND (last_seen, id) < (${seen}, ${id})))`);
+  }
+  const { rows } = await db.query<FindingRow>(
+    `SELECT ${COLUMNS} FROM findings WHERE ${where.join(' AND ')}
+      ORDER BY severity_rank ASC, last_seen DESC, id DESC LIMIT $${params.push(p.limit + 1)}`,
+    params,
+  );
+  const page = rows.slice(0, p.limit).map(toFinding);
+  const last = page.at(-1);
+  return {
+    findings: page,
+    nextCursor: rows.length > p.limit && last ? encodeCursor([SEVERITY_RANK[last.severity], last.lastSeen, last.id]) : null,
+  };
+}
+
+/** Open findings per category (categories with none are absent). */
+export async function countOpenFindingsByCategory(db: SqlExecutor, p: { tenantId: string }): Promise<Partial<Record<FindingCategory, number>>> {
+  const { rows } = await db.query<{ category: FindingCategory; n: number }>(
+    `SELECT category, count(*)::int AS n FROM findings WHERE tenant_id = $1 AND status = 'open' GROUP BY category`,
+    [p.tenantId],
+  );
+  return Object.fromEntries(rows.map((r) => [r.category, r.n]));
+}

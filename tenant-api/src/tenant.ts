@@ -1,0 +1,85 @@
+import { createAgent } from '@higgs/agent';
+import { createRegistry } from '@higgs/tools';
+import { createMcpHttpHandler } from '@higgs/tools/http';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.ts';
+import { bootstrapTenant } from './auth/bootstrap.ts';
+import { parseTenantOptions, type TenantConfig, type TenantOptions } from './config.ts';
+import { createPolicyNotifier } from './policy/policy-notifier.ts';
+import { createHiggsServices } from './services/higgs-services.ts';
+import { migrate } from './stores/migrate.ts';
+import { openPglite } from './stores/sql-client.ts';
+
+export interface Tenant {
+  app: FastifyInstance;
+  /** http://host:port the tenant listens on */
+  url: string;
+  config: TenantConfig;
+  /** raw tokens when given or generated on this start; null when an earlier start created them */
+  adminToken: string | null;
+  scannerToken: string | null;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the store, migrates it, bootstraps the tenant and listens.
+ *
+ * @example
+ * const tenant = await createTenant({ port: 0, dataDir: 'memory://' });
+ * // … talk to tenant.url with tenant.adminToken …
+ * await tenant.close();
+ */
+export async function createTenant(options: TenantOptions = {}): Promise<Tenant> {
+  const config = parseTenantOptions(options);
+  const db = await openPglite(config.dataDir);
+  let app: FastifyInstance | undefined;
+  let mcp: { close(): Promise<void> } | undefined;
+  try {
+    await migrate(db);
+    const boot = await bootstrapTenant(db, {
+      tenantId: config.tenantId, name: config.tenantName, baseline: config.baseline,
+      adminToken: config.adminToken, scannerToken: config.scannerToken,
+    });
+    const notifier = createPolicyNotifier();
+    const services = createHiggsServices({ db, notifier });
+    const registry = createRegistry(services);
+    const agent = createAgent({
+      registry,
+      agentPrincipal: boot.agentPrincipal,
+      ...(config.anthropicApiKey ? { anthropic: { apiKey: config.anthropicApiKey, model: config.agentModel } } : {}),
+    });
+    const ownOrigins = (port: number) => [`http://${config.host}:${port}`, `http://localhost:${port}`, `http://127.0.0.1:${port}`];
+    const allowedOrigins = [...config.allowedOrigins];
+    const mcpHandler = createMcpHttpHandler({ registry, allowedOrigins });
+    mcp = mcpHandler;
+    app = await buildApp({ db, notifier, registry, mcp: mcpHandler, agent, uiDir: config.uiDir, logLevel: config.logLevel });
+    await app.listen({ host: config.host, port: config.port });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    // the server's own origin is known only once it listens (port 0)
+    if (config.allowedOrigins.length === 0) allowedOrigins.push(...ownOrigins(port));
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    const listening = app;
+    const openMcp = mcpHandler;
+    return {
+      app: listening,
+      url: `http://${host}:${port}`,
+      config,
+      adminToken: boot.adminToken,
+      scannerToken: boot.scannerToken,
+      async close() {
+        try {
+          await listening.close();
+          await openMcp.close();
+        } finally {
+          await db.close();
+        }
+      },
+    };
+  } catch (err) {
+    await app?.close().catch(() => undefined);
+    await mcp?.close().catch(() => undefined);
+    await db.close();
+    throw err;
+  }
+}
