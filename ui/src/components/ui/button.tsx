@@ -10,6 +10,8 @@ export const buttonVariants = cva(
       variant: {
         default: 'bg-primary text-primary-foreground hover:bg-primary/85',
         destructive: 'bg-destructive text-destructive-foreground hover:bg-destructive/85',
+        /** a destructive action offered, not yet confirmed */
+        danger: 'border border-destructive/50 bg-destructive/10 text-destructive hover:bg-destructive/20',
         secondary: 'bg-secondary text-secondary-foreground hover:bg-secondary/70',
         outline: 'border border-border bg-transparent hover:bg-muted',
         ghost: 'hover:bg-muted',

@@ -98,12 +98,13 @@ export function NeedsDecision({ api, items, selectedFindingId, onSelect, onActed
                       <Button
                         data-testid="finding-action"
                         size="sm"
-                        variant={state.phase === 'done' ? 'secondary' : 'destructive'}
-                        disabled={state.phase === 'running' || state.phase === 'confirm'}
+                        variant={state.phase === 'done' ? 'secondary' : 'danger'}
+                        // once applied, a second press would only create a duplicate rule or quarantine
+                        disabled={state.phase !== 'idle' && state.phase !== 'failed'}
                         aria-expanded={state.phase === 'confirm'}
                         onClick={() => setRow(finding.id, { phase: 'confirm' })}
                       >
-                        {state.phase === 'running' ? 'Applying…' : suggestedAction.label}
+                        {state.phase === 'running' ? 'Applying…' : state.phase === 'done' ? `${suggestedAction.label} ✓` : suggestedAction.label}
                       </Button>
                     ) : (
                       <span className="text-xs text-muted-foreground">no automatic action</span>

@@ -81,7 +81,9 @@ export function ProposalsPanel({ api, proposals, error, onSelectFinding, onDecid
                 <h3 id={`proposal-${proposal.id}-title`} className="font-medium leading-snug">
                   {proposal.title}
                 </h3>
-                <Badge tone="info">{proposal.tool}</Badge>
+                <Badge tone="info" className="font-mono normal-case tracking-normal">
+                  {proposal.tool}
+                </Badge>
               </div>
               <p className="mt-1 text-sm text-muted-foreground">{proposal.rationale}</p>
               <p className="mt-1 text-xs text-muted-foreground">
