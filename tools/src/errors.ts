@@ -24,3 +24,9 @@ export class ToolError extends Error {
     super(message, options);
   }
 }
+
+/** The process environment does not configure this entry point; the message lists every bad key, never a value. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly code = 'CONFIG_INVALID';
+}

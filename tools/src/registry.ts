@@ -39,23 +39,8 @@ const stderrLogger: ToolLogger = {
  */
 export function createRegistry(services: HiggsServices, options: RegistryOptions = {}): ToolRegistry {
   const logger = options.logger ?? stderrLogger;
-  const byName = new Map<string, ToolDefinition>();
-  const resolve = (tool: ProposableTool): ToolDefinition => {
-    const def = byName.get(tool);
-    if (!def) throw new Error(`proposable tool ${tool} has no definition`);
-    return def;
-  };
-  const definitions = [
-    ...readTools,
-    ...enforcementTools,
-    ...complianceTools,
-    ...proposalTools({
-      resolve,
-      proposalTtlMs: options.proposalTtlMs ?? DEFAULT_PROPOSAL_TTL_MS,
-      now: options.now ?? (() => new Date()),
-    }),
-  ];
-  for (const def of definitions) byName.set(def.name, def);
+  const definitions = buildDefinitions(options);
+  const byName = new Map<string, ToolDefinition>(definitions.map((def) => [def.name, def]));
 
   async function call(name: string, rawArgs: unknown, principal: Principal): Promise<ToolCallResult> {
     const def = byName.get(name);
@@ -92,6 +77,31 @@ export function createRegistry(services: HiggsServices, options: RegistryOptions
     get: (name) => byName.get(name),
     call,
   };
+}
+
+/**
+ * Every tool definition, in listing order. Exposed to the package (not its
+ * index) so the remote registry serves the very same names and schemas.
+ */
+export function buildDefinitions(options: Pick<RegistryOptions, 'proposalTtlMs' | 'now'> = {}): ToolDefinition[] {
+  const byName = new Map<string, ToolDefinition>();
+  const resolve = (tool: ProposableTool): ToolDefinition => {
+    const def = byName.get(tool);
+    if (!def) throw new Error(`proposable tool ${tool} has no definition`);
+    return def;
+  };
+  const definitions = [
+    ...readTools,
+    ...enforcementTools,
+    ...complianceTools,
+    ...proposalTools({
+      resolve,
+      proposalTtlMs: options.proposalTtlMs ?? DEFAULT_PROPOSAL_TTL_MS,
+      now: options.now ?? (() => new Date()),
+    }),
+  ];
+  for (const def of definitions) byName.set(def.name, def);
+  return definitions;
 }
 
 /** Why this principal may not call this tool, or null when it may. */
