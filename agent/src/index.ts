@@ -1,0 +1,6 @@
+export { createAgent } from './agent.ts';
+export type { Agent, AgentOptions } from './agent.ts';
+export { AGENT_ERROR_CODES, AgentError } from './errors.ts';
+export type { AgentErrorCode } from './errors.ts';
+export { groundedness } from './grounding.ts';
+export type { Groundedness } from './grounding.ts';
