@@ -37,6 +37,12 @@ describe('groundedness', () => {
     expect(groundedness('I can only propose actions; a person approves them.', results)).toEqual({ score: 1, claims: [], ungrounded: [] });
   });
 
+  it('reads a value quoted with a longer fence because it holds backticks', () => {
+    const g = groundedness('User `` a`b `` and `alice`.', [{ users: ['a`b', 'alice'] }]);
+    expect(g.claims).toEqual(['a`b', 'alice']);
+    expect(g.score).toBe(1);
+  });
+
   it('gives a partial score when some claims are grounded', () => {
     expect(groundedness('`alice` made 9 calls.', results).score).toBe(0.5);
   });

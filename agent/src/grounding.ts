@@ -14,8 +14,9 @@ export interface Groundedness {
 
 // ISO timestamps are one claim, not six numbers.
 const ISO_TIME = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})/g;
-// `…` marks a value quoted from data (ids, names, labels).
-const QUOTED = /`([^`\n]+)`/g;
+// a code span marks a value quoted from data (ids, names, titles); its fence may be longer
+// than one backtick when the value holds backticks (CommonMark)
+const QUOTED = /(?<!`)(`+)(?!`)([^\n]+?)(?<!`)\1(?!`)/g;
 // Bare tokens holding a digit or an underscore are ids or numbers ("fnd_12", "gpt-4o-mini", "42").
 const TOKEN = /[A-Za-z0-9][A-Za-z0-9_.:/-]*/g;
 
@@ -30,8 +31,8 @@ export function groundedness(answer: string, toolResults: readonly unknown[]): G
   const numbers = new Set<string>();
   for (const r of toolResults) collectNumbers(r, numbers);
   const claims: string[] = [];
-  let rest = answer.replace(QUOTED, (_m, value: string) => {
-    claims.push(value);
+  let rest = answer.replace(QUOTED, (_m, fence: string, value: string) => {
+    claims.push(fence.length > 1 && /^ .* $/.test(value) ? value.slice(1, -1) : value);
     return ' ';
   });
   rest = rest.replace(ISO_TIME, (t) => {

@@ -3,7 +3,7 @@ import { ChatEvent } from '@higgs/schema';
 import type { Proposal } from '@higgs/schema';
 import { createRegistry } from '@higgs/tools';
 import { groundedness } from './grounding.ts';
-import { planTurn, sentences } from './planner.ts';
+import { code, planTurn, sentences } from './planner.ts';
 import type { TurnInput, TurnOutcome } from './planner.ts';
 import { createAgentFixture, makePrincipal } from './test-fixtures.ts';
 import type { FixtureOptions } from './test-fixtures.ts';
@@ -252,5 +252,14 @@ describe('sentences', () => {
     const parts = sentences(text);
     expect(parts).toEqual(['First one. ', 'Second: gpt-3.5 stays whole!\n', '- a bullet\n', 'Last?']);
     expect(parts.join('')).toBe(text);
+  });
+});
+
+describe('code', () => {
+  it('quotes workload-written text as an inert code span, whatever backticks it holds', () => {
+    expect(code('alice')).toBe('`alice`');
+    expect(code('![x](https://evil.example/?q=1)')).toBe('`![x](https://evil.example/?q=1)`');
+    expect(code('a`b` ``c')).toBe('``` a`b` ``c ```');
+    expect(code('line one\nline two')).toBe('`line one line two`');
   });
 });

@@ -140,7 +140,7 @@ async function* resolveFinding(tools: ToolClient, input: TurnInput): AsyncGenera
     const open = newestFirst(listed.output.findings);
     yield* speak(open.length === 0
       ? 'Which finding do you mean? There are no open findings right now.'
-      : ['Which finding do you mean? The newest open ones:', ...open.map((f) => `- \`${f.id}\`: ${f.severity} ${f.category}, "${f.title}"`)].join('\n'));
+      : ['Which finding do you mean? The newest open ones:', ...open.map((f) => `- ${code(f.id)}: ${f.severity} ${f.category}, ${code(f.title)}`)].join('\n'));
     return null;
   }
 
@@ -185,13 +185,13 @@ const WHY_IT_MATTERS: Record<FindingCategory, string> = {
 function explainLines(d: FindingDetail): string[] {
   const f = d.finding;
   const e = f.evidence;
-  const lines = [`\`${f.id}\` is a ${f.severity} ${f.category} finding: "${f.title}".`];
-  if (e.piiType !== null) lines.push(`What leaked: ${PII_LABELS[e.piiType]} (\`${e.piiType}\`).`);
+  const lines = [`${code(f.id)} is a ${f.severity} ${f.category} finding: ${code(f.title)}.`];
+  if (e.piiType !== null) lines.push(`What leaked: ${PII_LABELS[e.piiType]} (${code(e.piiType)}).`);
   if (e.maxInjectionScore !== null) lines.push(`Highest injection score seen: ${e.maxInjectionScore}.`);
   const target = [
-    e.provider !== null ? `provider \`${e.provider}\`` : null,
-    e.model !== null ? `model \`${e.model}\`` : null,
-    e.host !== null ? `host \`${e.host}\`` : null,
+    e.provider !== null ? `provider ${code(e.provider)}` : null,
+    e.model !== null ? `model ${code(e.model)}` : null,
+    e.host !== null ? `host ${code(e.host)}` : null,
   ].filter((s) => s !== null);
   if (target.length > 0) lines.push(`Sent to: ${target.join(', ')}.`);
   const origin = originOf(d);
@@ -209,7 +209,7 @@ function explainLines(d: FindingDetail): string[] {
 
 function remediateLines(d: FindingDetail): string[] {
   const f = d.finding;
-  return [`For \`${f.id}\` (${f.severity} ${f.category}, "${f.title}"): ${d.remediation}`];
+  return [`For ${code(f.id)} (${f.severity} ${f.category}, ${code(f.title)}): ${d.remediation}`];
 }
 
 function whoAnswer(d: FindingDetail): string {
@@ -217,8 +217,8 @@ function whoAnswer(d: FindingDetail): string {
   const e = f.evidence;
   const lines = [
     e.users.length > 0
-      ? `\`${f.id}\` was triggered on behalf of ${e.users.length === 1 ? 'user' : 'users'} ${listed(e.users)}.`
-      : `No end user was attributed to the calls behind \`${f.id}\`.`,
+      ? `${code(f.id)} was triggered on behalf of ${e.users.length === 1 ? 'user' : 'users'} ${listed(e.users)}.`
+      : `No end user was attributed to the calls behind ${code(f.id)}.`,
   ];
   if (e.sessionIds.length > 0) lines.push(`Sessions: ${listed(e.sessionIds)}; replay them in User Tracks to see each exchange.`);
   const origin = originOf(d);
@@ -229,15 +229,28 @@ function whoAnswer(d: FindingDetail): string {
 
 function originOf(d: FindingDetail): string | null {
   const e = d.finding.evidence;
-  if (e.app !== null && e.namespace !== null) return `app \`${e.app}\` in namespace \`${e.namespace}\``;
-  if (e.app !== null) return `app \`${e.app}\``;
-  if (e.namespace !== null) return `namespace \`${e.namespace}\``;
-  if (d.asset !== null) return `asset \`${d.asset.name}\``;
+  if (e.app !== null && e.namespace !== null) return `app ${code(e.app)} in namespace ${code(e.namespace)}`;
+  if (e.app !== null) return `app ${code(e.app)}`;
+  if (e.namespace !== null) return `namespace ${code(e.namespace)}`;
+  if (d.asset !== null) return `asset ${code(d.asset.name)}`;
   return null;
 }
 
+/**
+ * Quotes a value from a tool result as an inline code span, so text a workload
+ * wrote (titles, user ids from baggage) renders inert instead of as markdown
+ * links or images. The fence outgrows any backtick run inside (CommonMark).
+ */
+export function code(value: string): string {
+  const flat = value.replace(/[\r\n]+/g, ' ');
+  const longestRun = Math.max(0, ...(flat.match(/`+/g) ?? []).map((run) => run.length));
+  if (longestRun === 0) return `\`${flat}\``;
+  const fence = '`'.repeat(longestRun + 1);
+  return `${fence} ${flat} ${fence}`;
+}
+
 function listed(values: readonly string[]): string {
-  const shown = values.slice(0, MAX_LISTED).map((v) => `\`${v}\``).join(', ');
+  const shown = values.slice(0, MAX_LISTED).map(code).join(', ');
   return values.length > MAX_LISTED ? `${shown} and others` : shown;
 }
 
@@ -285,9 +298,9 @@ function proposalLines(d: FindingDetail, proposed: Proposed | null): string[] {
   if (proposed?.proposal == null) {
     lines.push('I could not file it as a proposal: the tools refused it. You can apply it from the finding in the Briefing.');
   } else if (proposed.existing) {
-    lines.push(`It is already proposed as \`${proposed.proposal.id}\` and waits for approval in the Briefing.`);
+    lines.push(`It is already proposed as ${code(proposed.proposal.id)} and waits for approval in the Briefing.`);
   } else {
-    lines.push(`I have proposed it as \`${proposed.proposal.id}\`. Nothing changes until a person with the right role approves it in the Briefing.`);
+    lines.push(`I have proposed it as ${code(proposed.proposal.id)}. Nothing changes until a person with the right role approves it in the Briefing.`);
   }
   return lines;
 }
@@ -316,7 +329,7 @@ async function* summarise(tools: ToolClient): AsyncGenerator<ChatEvent> {
   if (needsDecision.length > 0) {
     lines.push('Needs a decision:');
     for (const { finding: f, suggestedAction } of needsDecision.slice(0, 5)) {
-      lines.push(`- \`${f.id}\`: ${f.severity} ${f.category}, "${f.title}"${suggestedAction !== null ? `; suggested: ${suggestedAction.label}` : ''}`);
+      lines.push(`- ${code(f.id)}: ${f.severity} ${f.category}, ${code(f.title)}${suggestedAction !== null ? `; suggested: ${suggestedAction.label}` : ''}`);
     }
     lines.push('Ask me "why does it matter?" about any of them, or "block it" to propose its suggested action.');
   }
@@ -334,7 +347,7 @@ async function* explainApproval(tools: ToolClient): AsyncGenerator<ChatEvent> {
   const proposals = pending.output.proposals.slice(0, MAX_LISTED);
   if (proposals.length > 0) {
     lines.push('Pending now:');
-    for (const p of proposals) lines.push(`- \`${p.id}\`: ${p.title}`);
+    for (const p of proposals) lines.push(`- ${code(p.id)}: ${code(p.title)}`);
   }
   yield* speak(lines.join('\n'));
   if (proposals.length > 0) yield { type: 'refs', refs: proposals.map((p): AgentRef => ({ kind: 'proposal', id: p.id })) };
