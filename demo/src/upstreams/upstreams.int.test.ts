@@ -133,7 +133,7 @@ describe('mock OpenAI upstream', () => {
 describe('mock Anthropic upstream', () => {
   it('answers a non-streaming message the SDK parses', async () => {
     const { data, request_id } = await anthropic()
-      .messages.create({ model: 'claude-sonnet-4-5', max_tokens: 256, messages: [{ role: 'user', content: 'What is our parental leave policy?' }] })
+      .messages.create({ model: 'claude-sonnet-4-6', max_tokens: 256, messages: [{ role: 'user', content: 'What is our parental leave policy?' }] })
       .withResponse();
     expect(data.type).toBe('message');
     expect(data.id).toMatch(/^msg_/);
@@ -147,7 +147,7 @@ describe('mock Anthropic upstream', () => {
 
   it('streams events the SDK accumulates into the same message', async () => {
     const client = anthropic();
-    const params = { model: 'claude-sonnet-4-5', max_tokens: 256, messages: [{ role: 'user' as const, content: 'Summarise the onboarding checklist' }] };
+    const params = { model: 'claude-sonnet-4-6', max_tokens: 256, messages: [{ role: 'user' as const, content: 'Summarise the onboarding checklist' }] };
     const whole = await client.messages.create(params);
     const stream = client.messages.stream(params);
     const deltas: string[] = [];
@@ -163,7 +163,7 @@ describe('mock Anthropic upstream', () => {
 
   it('names raw stream events in the documented order', async () => {
     const stream = await anthropic().messages.create({
-      model: 'claude-sonnet-4-5',
+      model: 'claude-sonnet-4-6',
       max_tokens: 3,
       stream: true,
       messages: [{ role: 'user', content: 'list the deployment steps' }],
@@ -184,7 +184,7 @@ describe('mock Anthropic upstream', () => {
   it('rejects a call without x-api-key with the SDK AuthenticationError', async () => {
     const err = await anthropic()
       .messages.create(
-        { model: 'claude-sonnet-4-5', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] },
+        { model: 'claude-sonnet-4-6', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] },
         { headers: { 'x-api-key': null } },
       )
       .catch((e: unknown) => e);
@@ -197,7 +197,7 @@ describe('mock Anthropic upstream', () => {
       method: 'POST',
       dispatcher,
       headers: { 'x-api-key': 'sk-ant-test', 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }),
+      body: JSON.stringify({ model: 'claude-sonnet-4-6', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }),
     });
     expect(res.status).toBe(400);
     expect(res.headers.get('request-id')).toMatch(/^req_/);

@@ -39,7 +39,7 @@ describe('OpenAI chat completion shapes', () => {
 
 describe('Anthropic message shapes', () => {
   const parsed = parseMessagesRequest({
-    model: 'claude-sonnet-4-5',
+    model: 'claude-sonnet-4-6',
     max_tokens: 512,
     system: [{ type: 'text', text: 'You answer from the handbook.' }],
     messages: [{ role: 'user', content: [{ type: 'text', text: 'what is the travel policy' }] }],

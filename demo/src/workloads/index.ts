@@ -27,7 +27,7 @@ const ENFORCE = { 'higgs.scan': 'enabled', 'higgs.io/enforce': 'enabled' } as co
  */
 export const DEMO_WORKLOADS: readonly DemoWorkload[] = Object.freeze([
   { namespace: 'support', app: 'support-bot', ip: '127.0.1.1', labels: { app: 'support-bot', ...ENFORCE }, provider: 'openai', model: 'gpt-4o-mini' },
-  { namespace: 'rag', app: 'internal-rag', ip: '127.0.1.2', labels: { app: 'internal-rag', ...ENFORCE }, provider: 'anthropic', model: 'claude-sonnet-4-5' },
+  { namespace: 'rag', app: 'internal-rag', ip: '127.0.1.2', labels: { app: 'internal-rag', ...ENFORCE }, provider: 'anthropic', model: 'claude-sonnet-4-6' },
   { namespace: 'sandbox', app: 'experiment', ip: '127.0.1.3', labels: { app: 'experiment', ...SCAN }, provider: 'openai', model: 'gpt-4o' },
 ] satisfies DemoWorkload[]);
 
