@@ -1,0 +1,12 @@
+export { argsHash, canonicalJson } from './canonical-json.ts';
+export { TOOL_ERROR_CODES, ToolError } from './errors.ts';
+export type { ToolErrorCode } from './errors.ts';
+export { createMcpServer } from './mcp-server.ts';
+export type { McpServerOptions } from './mcp-server.ts';
+export { createRegistry } from './registry.ts';
+export type { RegistryOptions, ToolLogger } from './registry.ts';
+export { createRemoteRegistry } from './remote-registry.ts';
+export type { RemoteRegistryOptions } from './remote-registry.ts';
+export { roleAllows } from './roles.ts';
+export type { HiggsServices, NewProposal, ProposalDecision, ServiceContext } from './services.ts';
+export type { ToolCallResult, ToolContext, ToolDefinition, ToolRegistry } from './types.ts';
