@@ -1,0 +1,80 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { ScannerError } from './errors.ts';
+import type { ScannerOptions } from './scanner.ts';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const list = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+
+const Env = z.object({
+  HIGGS_SCANNER_ID: z.string().min(1).max(128),
+  HIGGS_DATA_DIR: z.string().min(1),
+  HIGGS_PROXY_HOST: z.string().min(1).default('127.0.0.1'),
+  HIGGS_PROXY_PORT: port.default(8080),
+  HIGGS_POLICY_PORT: port.default(19090),
+  HIGGS_TENANT_URL: z.url({ protocol: /^https?$/ }),
+  HIGGS_SCANNER_TOKEN: z.string().min(1),
+  HIGGS_HASH_SALT: z.string().min(8, 'use at least 8 characters of salt'),
+  /** comma-separated host patterns; unset = the built-in provider list */
+  HIGGS_AI_HOSTS: list.optional(),
+  /** comma-separated host=addr:port pairs, e.g. api.openai.com=127.0.0.1:9443 */
+  HIGGS_HOSTS_OVERRIDE: z.string().optional(),
+  /** comma-separated PEM files trusted for upstream TLS in addition to the system store */
+  HIGGS_UPSTREAM_CA_FILES: list.optional(),
+  HIGGS_WORKLOADS_FILE: z.string().min(1).optional(),
+  HIGGS_IDENTITY_HEADER: z.string().min(1).optional(),
+  HIGGS_UPLOAD_BATCH_SIZE: positiveInt.max(5000).optional(),
+  HIGGS_UPLOAD_INTERVAL_MS: positiveInt.optional(),
+  HIGGS_SPOOL_MAX_BYTES: positiveInt.optional(),
+  HIGGS_POLICY_WAIT_MS: z.coerce.number().int().min(0).max(120_000).optional(),
+});
+
+/**
+ * Reads the scanner's settings from the environment once, listing every bad
+ * key on failure (`CONFIG_INVALID`). The result is frozen; pass it to
+ * `startScanner`.
+ */
+export function loadScannerConfig(env: NodeJS.ProcessEnv = process.env): Readonly<ScannerOptions> {
+  const r = Env.safeParse(env);
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ScannerError('CONFIG_INVALID', `invalid scanner settings:\n  ${lines.join('\n  ')}`);
+  }
+  const e = r.data;
+  const problems: string[] = [];
+  const hostsOverride: Record<string, string> = {};
+  for (const pair of (e.HIGGS_HOSTS_OVERRIDE ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [host, addr] = pair.split('=');
+    if (!host || !addr || !/^[^:]+:\d+$|^\[[0-9a-fA-F:]+\]:\d+$/.test(addr)) problems.push(`HIGGS_HOSTS_OVERRIDE: "${pair}" is not host=addr:port`);
+    else hostsOverride[host.toLowerCase()] = addr;
+  }
+  const upstreamCaPem: string[] = [];
+  for (const file of e.HIGGS_UPSTREAM_CA_FILES ?? []) {
+    try {
+      upstreamCaPem.push(readFileSync(file, 'utf8'));
+    } catch {
+      problems.push(`HIGGS_UPSTREAM_CA_FILES: cannot read ${file}`);
+    }
+  }
+  if (problems.length > 0) throw new ScannerError('CONFIG_INVALID', `invalid scanner settings:\n  ${problems.join('\n  ')}`);
+  return Object.freeze({
+    scannerId: e.HIGGS_SCANNER_ID,
+    dataDir: e.HIGGS_DATA_DIR,
+    proxyHost: e.HIGGS_PROXY_HOST,
+    proxyPort: e.HIGGS_PROXY_PORT,
+    policyPort: e.HIGGS_POLICY_PORT,
+    tenantUrl: e.HIGGS_TENANT_URL,
+    scannerToken: e.HIGGS_SCANNER_TOKEN,
+    hashSalt: e.HIGGS_HASH_SALT,
+    hostsOverride,
+    upstreamCaPem,
+    workloadsFile: e.HIGGS_WORKLOADS_FILE ?? null,
+    ...(e.HIGGS_AI_HOSTS ? { aiHosts: e.HIGGS_AI_HOSTS } : {}),
+    ...(e.HIGGS_IDENTITY_HEADER ? { identityHeader: e.HIGGS_IDENTITY_HEADER } : {}),
+    ...(e.HIGGS_UPLOAD_BATCH_SIZE ? { uploadBatchSize: e.HIGGS_UPLOAD_BATCH_SIZE } : {}),
+    ...(e.HIGGS_UPLOAD_INTERVAL_MS ? { uploadIntervalMs: e.HIGGS_UPLOAD_INTERVAL_MS } : {}),
+    ...(e.HIGGS_SPOOL_MAX_BYTES ? { spoolMaxBytes: e.HIGGS_SPOOL_MAX_BYTES } : {}),
+    ...(e.HIGGS_POLICY_WAIT_MS !== undefined ? { policyWaitMs: e.HIGGS_POLICY_WAIT_MS } : {}),
+  });
+}

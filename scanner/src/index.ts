@@ -1,0 +1,12 @@
+export { startScanner } from './scanner.ts';
+export type { ScannerHandle, ScannerOptions } from './scanner.ts';
+export { loadScannerConfig } from './config.ts';
+export type { ScannerStats } from './stats.ts';
+export type { Logger } from './logger.ts';
+export { ScannerError, SCANNER_ERROR_CODES } from './errors.ts';
+export type { ScannerErrorCode } from './errors.ts';
+export { detectPii, injectionFeatures, injectionScore, hashValue, scanText } from './detectors/index.ts';
+export type { InjectionFeature, PiiSpan } from './detectors/index.ts';
+export { compilePolicy } from './rules/index.ts';
+export type { CompiledPolicy, RuleHit, RuleInput } from './rules/index.ts';
+export { DEFAULT_AI_HOSTS } from './providers/index.ts';

@@ -1,0 +1,364 @@
+import { randomUUID } from 'node:crypto';
+import { type IncomingMessage, request as httpRequest, type ServerResponse } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { isIP } from 'node:net';
+import { brotliDecompressSync, createBrotliDecompress, createGunzip, createInflate, gunzipSync, inflateSync } from 'node:zlib';
+import type { Detection, EnforcementDecision, IngestEvent, LlmCall, PiiType, Verdict, WorkloadRef } from '@higgs/schema';
+import { injectionScore, redactText, scanText } from '../detectors/index.ts';
+import type { Logger } from '../logger.ts';
+import { parserFor, providerForHost } from '../providers/index.ts';
+import type { ParsedRequest, ParsedResponse, ProviderParser, StreamParser } from '../providers/types.ts';
+import type { CompiledPolicy, RuleHit } from '../rules/index.ts';
+import { attribute } from '../sessions/index.ts';
+import type { ScannerStats } from '../stats.ts';
+import { workloadRef, type WorkloadSource } from '../workloads/index.ts';
+import { forwardHeaders, type Upstream } from './upstream.ts';
+
+/** Everything the inspected path needs, wired once by the scanner. */
+export interface InspectContext {
+  scannerId: string;
+  hashSalt: string;
+  identityHeader: string;
+  workloads: WorkloadSource;
+  policy: () => CompiledPolicy | null;
+  record: (event: IngestEvent) => void;
+  upstream: Upstream;
+  stats: ScannerStats;
+  logger: Logger;
+}
+
+/** The connection an inspected request arrived on. */
+export interface Origin {
+  host: string;
+  port: number;
+  srcIp: string;
+  tls: boolean;
+}
+
+// a response body larger than this is relayed in full but not parsed
+const MAX_PARSE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * One request to an AI host: parse, detect, decide (before any byte reaches
+ * the provider), then block, or forward (redacted or as is) and parse the
+ * response as it streams back to the client; finally record the LlmCall and
+ * the decisions. Nothing here throws into the server: every failure ends in a
+ * response to the client and a recorded call.
+ */
+export async function handleExchange(ctx: InspectContext, origin: Origin, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+  const started = Date.now();
+  const startedHr = process.hrtime.bigint();
+  let body: Buffer;
+  try {
+    body = await readBody(req);
+  } catch {
+    res.destroy();
+    return; // the client went away before sending its request
+  }
+  const method = req.method ?? 'GET';
+  const route = parserFor(method, path);
+  const provider = providerForHost(origin.host) ?? (route ? (route.parser.provider === 'openai' ? 'openai_compatible' : route.parser.provider) : 'unknown');
+  let json: unknown;
+  let parsed: ParsedRequest | null = null;
+  if (route) {
+    try {
+      json = JSON.parse(decode(body, req.headers['content-encoding']).toString('utf8'));
+      parsed = route.parser.parseRequest(route.endpoint, json);
+    } catch {
+      parsed = null;
+    }
+  }
+
+  const workload = ctx.workloads.resolve(origin.srcIp);
+  const source = workloadRef(origin.srcIp, workload);
+  const attribution = attribute({ headers: req.headers, srcIp: source.ip, providerUser: parsed?.providerUser ?? null, identityHeader: ctx.identityHeader });
+  const inspected = parsed ? inspect(parsed, ctx.hashSalt) : null;
+  const policy = ctx.policy();
+  const callId = `call_${randomUUID()}`;
+  const decisionBase = { scannerId: ctx.scannerId, callId, sessionId: attribution.sessionId, source };
+
+  // ---- decide
+  const hits = policy
+    ? policy.evaluate({
+      provider, model: parsed?.model ?? null, host: origin.host, namespace: source.namespace, app: source.app, userId: attribution.userId,
+      promptText: inspected?.promptText ?? '', detections: inspected?.detections ?? [], injectionScore: inspected?.injectionScore ?? 0,
+      toolNames: parsed ? [...parsed.tools, ...parsed.messages.flatMap((m) => (m.toolName ? [m.toolName] : []))] : [],
+    })
+    : [];
+  const latencyUs = Number(process.hrtime.bigint() - startedHr) / 1000;
+  const enforce = source.mode === 'enforce';
+  const decisions: EnforcementDecision[] = [];
+  let verdict: Verdict = 'allow';
+  let refusal: { message: string; ruleId: string | null; decisionId: string } | null = null;
+
+  const kernelPrimitive = policy?.isQuarantined(source.namespace) ? 'quarantine' : policy?.isSessionBlocked(attribution.sessionId) ? 'session_kill' : null;
+  if (kernelPrimitive) {
+    // quarantine and session kill act on the namespace / session whatever the workload's inline-enforcement label
+    const d = decision(decisionBase, { ruleId: null, action: 'block', primitive: kernelPrimitive, latencyUs, matchedField: kernelPrimitive === 'quarantine' ? 'namespace' : 'session', matchedHash: null });
+    decisions.push(d);
+    verdict = 'block';
+    refusal = {
+      message: kernelPrimitive === 'quarantine'
+        ? `Request blocked by Higgs policy: namespace ${source.namespace ?? ''} is quarantined`
+        : 'Request blocked by Higgs policy: session terminated',
+      ruleId: null,
+      decisionId: d.id,
+    };
+  }
+  const top = hits[0];
+  let redactTypes: Set<PiiType> | null | undefined;
+  for (const hit of hits) {
+    const action = refusal ? 'alert' : appliedAction(hit, top!, enforce);
+    const d = decision(decisionBase, { ruleId: hit.ruleId, action, primitive: 'inline', latencyUs, matchedField: hit.matchedField, matchedHash: hit.matchedHash });
+    decisions.push(d);
+    if (action === 'block' && !refusal) refusal = { message: `Request blocked by Higgs policy: ${hit.ruleName}`, ruleId: hit.ruleId, decisionId: d.id };
+    if (action === 'redact') redactTypes = hit.redactTypes === null || redactTypes === null ? null : new Set([...(redactTypes ?? []), ...hit.redactTypes]);
+  }
+  if (!kernelPrimitive && top) verdict = enforce ? top.action : 'alert';
+
+  const finish = (status: number, response: ParsedResponse | null, error: string | null, outcome: Verdict): void => {
+    const scannedResponse = response ? scanResponse(response, ctx.hashSalt) : null;
+    const call: LlmCall = {
+      id: callId,
+      scannerId: ctx.scannerId,
+      ts: new Date(started).toISOString(),
+      durationMs: Date.now() - started,
+      tap: 'proxy',
+      provider,
+      endpoint: (parsed?.endpoint ?? route?.endpoint ?? 'other').slice(0, 64),
+      host: origin.host.slice(0, 253),
+      path: path.slice(0, 2048),
+      parsed: parsed !== null,
+      model: parsed?.model?.slice(0, 256) ?? null,
+      stream: parsed?.stream ?? false,
+      system: inspected?.system ?? null,
+      messages: inspected?.messages ?? [],
+      tools: parsed?.tools ?? [],
+      response: scannedResponse?.response ?? null,
+      usage: response?.usage ?? null,
+      status,
+      error: (error ?? response?.error ?? null)?.slice(0, 4096) ?? null,
+      source,
+      attribution,
+      detections: dedupe([...(inspected?.detections ?? []), ...(scannedResponse?.detections ?? [])]),
+      injectionScore: inspected?.injectionScore ?? 0,
+      verdict: outcome,
+      ruleIds: hits.map((h) => h.ruleId),
+    };
+    ctx.stats.calls += 1;
+    ctx.stats[call.parsed ? 'parsed' : 'unparsed'] += 1;
+    if (outcome === 'block') ctx.stats.blocked += 1;
+    if (outcome === 'redact') ctx.stats.redacted += 1;
+    if (outcome === 'alert') ctx.stats.alerted += 1;
+    ctx.record({ kind: 'llm_call', event: call });
+    for (const d of decisions) ctx.record({ kind: 'decision', event: d });
+  };
+
+  // ---- block
+  if (refusal) {
+    const parser: ProviderParser = route?.parser ?? parserFor('POST', '/v1/chat/completions')!.parser;
+    const payload = JSON.stringify(parser.blockedResponse(refusal));
+    res.writeHead(403, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), 'x-higgs-decision': refusal.decisionId });
+    res.end(payload);
+    finish(403, null, refusal.message, 'block');
+    return;
+  }
+
+  // ---- forward
+  let outBody = body;
+  const headers = forwardHeaders(req.headers);
+  if (verdict === 'redact' && route && parsed) {
+    const types = redactTypes ?? null;
+    outBody = Buffer.from(JSON.stringify(route.parser.redactRequest(json, (t) => redactText(t, types))));
+    delete headers['content-encoding'];
+  }
+  headers['content-length'] = String(outBody.length);
+
+  const target = ctx.upstream.target(origin.host, origin.port);
+  const upReq = (origin.tls ? httpsRequest : httpRequest)({
+    host: target.host,
+    port: target.port,
+    method,
+    path,
+    headers,
+    agent: origin.tls ? ctx.upstream.https : ctx.upstream.http,
+    ...(origin.tls ? { servername: isIP(origin.host) ? '' : origin.host, ca: ctx.upstream.ca } : {}),
+  });
+  let settled = false;
+  upReq.on('error', (err: NodeJS.ErrnoException) => {
+    if (settled) return;
+    settled = true;
+    const reason = `${err.code ?? err.name}: ${err.message}`;
+    if (!res.headersSent) {
+      const msg = JSON.stringify({
+        error: { message: `Higgs proxy could not reach ${origin.host}:${origin.port} (${reason})`, type: 'higgs_upstream_error', param: null, code: 'upstream_unreachable' },
+      });
+      res.writeHead(502, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(msg) }).end(msg);
+    } else {
+      res.destroy();
+    }
+    finish(502, null, `upstream: ${reason}`, verdict);
+  });
+  res.on('close', () => {
+    if (!res.writableFinished) upReq.destroy();
+  });
+  upReq.on('response', (upRes) => {
+    const status = upRes.statusCode ?? 502;
+    res.writeHead(status, upRes.statusMessage, forwardHeaders(upRes.headers));
+    const tap = parsed && route ? responseTap(route.parser, upRes.headers['content-type'], upRes.headers['content-encoding']) : null;
+    upRes.on('data', (chunk: Buffer) => tap?.write(chunk));
+    upRes.pipe(res);
+    const end = (error: string | null): void => {
+      if (settled) return;
+      settled = true;
+      void (tap ? tap.end() : Promise.resolve(null)).then((response) => finish(status, response, error, verdict));
+    };
+    upRes.on('end', () => end(null));
+    upRes.on('error', (err) => end(`upstream: ${err.message}`));
+    upRes.on('close', () => end(upRes.complete ? null : res.destroyed ? 'client disconnected' : 'upstream closed the response early'));
+  });
+  upReq.end(outBody);
+}
+
+function appliedAction(hit: RuleHit, top: RuleHit, enforce: boolean): Verdict {
+  if (!enforce) return 'alert'; // observe mode: a matching rule is recorded, traffic is never altered
+  if (hit === top) return hit.action;
+  if (hit.action === 'redact' && top.action === 'redact') return 'redact';
+  return 'alert';
+}
+
+function decision(
+  base: Pick<EnforcementDecision, 'scannerId' | 'callId' | 'sessionId' | 'source'>,
+  d: Pick<EnforcementDecision, 'ruleId' | 'action' | 'primitive' | 'latencyUs' | 'matchedField' | 'matchedHash'>,
+): EnforcementDecision {
+  return { id: `dec_${randomUUID()}`, ts: new Date().toISOString(), ...base, ...d };
+}
+
+interface Inspected {
+  system: string | null;
+  messages: LlmCall['messages'];
+  detections: Detection[];
+  promptText: string;
+  injectionScore: number;
+}
+
+function inspect(p: ParsedRequest, salt: string): Inspected {
+  const detections: Detection[] = [];
+  let system: string | null = null;
+  if (p.system !== null) {
+    const s = scanText(p.system, 'system', salt);
+    system = s.masked;
+    detections.push(...s.detections);
+  }
+  const messages = p.messages.map((m) => {
+    const field = m.role === 'tool' ? 'tool_output' : m.toolName ? 'tool_input' : 'prompt';
+    const s = scanText(m.content, field, salt);
+    detections.push(...s.detections);
+    return { ...m, content: s.masked };
+  });
+  const promptText = p.messages.map((m) => m.content).join('\n');
+  return { system, messages, detections: dedupe(detections), promptText, injectionScore: injectionScore(promptText) };
+}
+
+function scanResponse(r: ParsedResponse, salt: string): { response: NonNullable<LlmCall['response']>; detections: Detection[] } {
+  const detections: Detection[] = [];
+  let content: string | null = null;
+  if (r.content !== null) {
+    const s = scanText(r.content, 'response', salt);
+    content = s.masked;
+    detections.push(...s.detections);
+  }
+  const toolCalls = r.toolCalls.map((t) => {
+    const s = scanText(t.input, 'tool_input', salt);
+    detections.push(...s.detections);
+    return { ...t, input: s.masked };
+  });
+  return { response: { content, finishReason: r.finishReason, toolCalls }, detections };
+}
+
+function dedupe(ds: Detection[]): Detection[] {
+  const seen = new Set<string>();
+  return ds.filter((d) => {
+    const k = `${d.type}|${d.field}|${d.hash}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+    req.on('close', () => {
+      if (!req.complete) reject(new Error('client closed the request'));
+    });
+  });
+}
+
+function decode(body: Buffer, encoding: string | undefined): Buffer {
+  switch ((encoding ?? '').trim().toLowerCase()) {
+    case '':
+    case 'identity':
+      return body;
+    case 'gzip':
+    case 'x-gzip':
+      return gunzipSync(body);
+    case 'br':
+      return brotliDecompressSync(body);
+    case 'deflate':
+      return inflateSync(body);
+    default:
+      throw new Error(`unsupported content-encoding ${encoding}`);
+  }
+}
+
+/** Parses a response as its bytes pass through: SSE incrementally, JSON at the end. */
+function responseTap(parser: ProviderParser, contentType: string | undefined, encoding: string | undefined) {
+  const sse = /text\/event-stream/i.test(contentType ?? '');
+  const stream: StreamParser | null = sse ? parser.streamParser() : null;
+  const utf8 = new TextDecoder('utf-8');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let broken = false;
+  const consume = (b: Buffer): void => {
+    if (stream) {
+      stream.push(utf8.decode(b, { stream: true }));
+      return;
+    }
+    size += b.length;
+    if (size <= MAX_PARSE_BYTES) chunks.push(b);
+  };
+  const enc = (encoding ?? '').trim().toLowerCase();
+  const inflater = enc === 'gzip' || enc === 'x-gzip' ? createGunzip() : enc === 'br' ? createBrotliDecompress() : enc === 'deflate' ? createInflate() : null;
+  const unknownEncoding = inflater === null && enc !== '' && enc !== 'identity';
+  inflater?.on('data', consume);
+  inflater?.on('error', () => { broken = true; });
+  const inflated = inflater ? new Promise<void>((resolve) => { inflater.on('end', resolve); inflater.on('error', () => resolve()); }) : Promise.resolve();
+
+  return {
+    write(b: Buffer): void {
+      if (unknownEncoding || broken) return;
+      if (inflater) inflater.write(b);
+      else consume(b);
+    },
+    async end(): Promise<ParsedResponse | null> {
+      if (unknownEncoding) return null;
+      inflater?.end();
+      await inflated;
+      if (broken) return null;
+      if (stream) {
+        stream.push(utf8.decode());
+        return stream.end();
+      }
+      if (size > MAX_PARSE_BYTES || size === 0) return null;
+      try {
+        return parser.parseResponse(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      } catch {
+        return null;
+      }
+    },
+  };
+}

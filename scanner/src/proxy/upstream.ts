@@ -1,0 +1,51 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { rootCertificates } from 'node:tls';
+
+/** Where to really connect for a host, and the keep-alive agents that do it. */
+export interface Upstream {
+  https: HttpsAgent;
+  http: HttpAgent;
+  /** the connect address for host:port (hostsOverride, else the host itself, resolved by DNS) */
+  target(host: string, port: number): { host: string; port: number };
+  /** trusted roots for upstream TLS: the system store plus the configured extra CAs */
+  ca: string[];
+  close(): void;
+}
+
+export function createUpstream(hostsOverride: Record<string, string>, extraCaPem: string[]): Upstream {
+  const ca = [...rootCertificates, ...extraCaPem];
+  const overrides = new Map(Object.entries(hostsOverride).map(([k, v]) => [k.toLowerCase(), v]));
+  const https = new HttpsAgent({ keepAlive: true, ca, ALPNProtocols: ['http/1.1'] });
+  const http = new HttpAgent({ keepAlive: true });
+  return {
+    https,
+    http,
+    ca,
+    target(host, port) {
+      const o = overrides.get(host.toLowerCase());
+      if (!o) return { host, port };
+      const m = /^(.*?)(?::(\d+))?$/.exec(o)!;
+      return { host: m[1]!.replace(/^\[|\]$/g, ''), port: m[2] ? Number(m[2]) : port };
+    },
+    close() {
+      https.destroy();
+      http.destroy();
+    },
+  };
+}
+
+/** Headers that describe one hop, never forwarded (RFC 9110 §7.6.1), plus the proxy's own. */
+export const HOP_BY_HOP = new Set([
+  'connection', 'proxy-connection', 'keep-alive', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade',
+]);
+
+export function forwardHeaders(headers: NodeJS.Dict<string | string[]>): Record<string, string | string[]> {
+  const connectionListed = new Set(String(headers.connection ?? '').toLowerCase().split(',').map((s) => s.trim()).filter(Boolean));
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (v === undefined || HOP_BY_HOP.has(k) || connectionListed.has(k)) continue;
+    out[k] = v;
+  }
+  return out;
+}

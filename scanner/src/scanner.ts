@@ -1,0 +1,140 @@
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { ScannerPolicy } from '@higgs/schema';
+import { jsonLogger, type Logger } from './logger.ts';
+import { startPolicyEndpoint } from './policy/endpoint.ts';
+import { PolicyClient } from './policy/client.ts';
+import { DEFAULT_AI_HOSTS, hostMatches } from './providers/index.ts';
+import { startProxy } from './proxy/index.ts';
+import { createUpstream } from './proxy/upstream.ts';
+import { newStats, type ScannerStats } from './stats.ts';
+import { loadOrCreateCa } from './tls/ca.ts';
+import { Uploader } from './uploader/index.ts';
+import { LocalFileWorkloadSource, noWorkloads } from './workloads/index.ts';
+
+export interface ScannerOptions {
+  scannerId: string;
+  /** per-node CA (ca-cert.pem, ca-key.pem, created once, key 0600) and spool/ live here */
+  dataDir: string;
+  /** default 127.0.0.1 */
+  proxyHost?: string;
+  /** 0 = ephemeral */
+  proxyPort: number;
+  /** localhost policy endpoint, always bound to 127.0.0.1; 0 = ephemeral */
+  policyPort: number;
+  tenantUrl: string;
+  /** Bearer token for /v1/ingest and /v1/scanners/:id/policy */
+  scannerToken: string;
+  /** host patterns to MITM (`*` wildcards); default: the major providers */
+  aiHosts?: string[];
+  /** 'api.openai.com' -> '127.0.0.1:9443': where to really connect; SNI and Host stay the original */
+  hostsOverride?: Record<string, string>;
+  /** extra CAs trusted for upstream TLS, in addition to the system store */
+  upstreamCaPem?: string[];
+  /** JSON workload table, re-read on change; null or absent = every source unknown */
+  workloadsFile?: string | null;
+  /** salt for value hashes */
+  hashSalt: string;
+  /** header carrying the end-user id (default x-user-id) */
+  identityHeader?: string;
+  uploadBatchSize?: number;
+  uploadIntervalMs?: number;
+  spoolMaxBytes?: number;
+  /** long-poll hold, default 25000 */
+  policyWaitMs?: number;
+  /** default: JSON lines to stderr */
+  logger?: Logger;
+}
+
+export interface ScannerHandle {
+  /** http://127.0.0.1:PORT — clients set HTTPS_PROXY to this */
+  proxyUrl: string;
+  /** http://127.0.0.1:PORT/api/policy */
+  policyUrl: string;
+  /** clients trust this CA */
+  caCertPem: string;
+  policyVersion(): string | null;
+  waitForPolicy(predicate: (p: ScannerPolicy) => boolean, timeoutMs: number): Promise<ScannerPolicy>;
+  /** uploads everything buffered now */
+  flush(): Promise<void>;
+  stats(): ScannerStats;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a scanner: the MITM proxy, the localhost policy endpoint, the policy
+ * long-poll and the uploader. Close it with `close()`, which flushes what is
+ * buffered (to the tenant, or to the spool).
+ *
+ * @example
+ * const scanner = await startScanner({ scannerId: 'node-1', dataDir, proxyPort: 0, policyPort: 0, tenantUrl, scannerToken, hashSalt });
+ * // clients: HTTPS_PROXY=scanner.proxyUrl, trusting scanner.caCertPem
+ */
+export async function startScanner(opts: ScannerOptions): Promise<ScannerHandle> {
+  const logger = opts.logger ?? jsonLogger(process.stderr, { component: 'scanner', scannerId: opts.scannerId });
+  const stats = newStats();
+  const aiHosts = opts.aiHosts ?? [...DEFAULT_AI_HOSTS];
+  const overridden = Object.keys(opts.hostsOverride ?? {}).map((h) => h.toLowerCase());
+  const isAiHost = (host: string): boolean => overridden.includes(host.toLowerCase()) || aiHosts.some((p) => hostMatches(p, host));
+
+  const closers: Array<() => Promise<void> | void> = [];
+  const closeAll = async (): Promise<void> => {
+    for (const c of closers.reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        logger.error({ err }, 'error while closing the scanner');
+      }
+    }
+  };
+  try {
+    const ca = await loadOrCreateCa(opts.dataDir, `Higgs scanner ${opts.scannerId}`);
+    const workloads = opts.workloadsFile ? new LocalFileWorkloadSource(opts.workloadsFile, logger) : noWorkloads;
+    closers.push(() => workloads.close());
+    const uploader = await Uploader.open({
+      tenantUrl: opts.tenantUrl, token: opts.scannerToken, scannerId: opts.scannerId, spoolDir: join(opts.dataDir, 'spool'),
+      batchSize: opts.uploadBatchSize ?? 500, intervalMs: opts.uploadIntervalMs ?? 2000, spoolMaxBytes: opts.spoolMaxBytes ?? 256 * 1024 * 1024,
+      logger, stats,
+    });
+    closers.push(() => uploader.close());
+    const policy = new PolicyClient({ tenantUrl: opts.tenantUrl, scannerId: opts.scannerId, token: opts.scannerToken, waitMs: opts.policyWaitMs ?? 25_000, logger, stats });
+    policy.start();
+    closers.push(() => policy.close());
+    const upstream = createUpstream(opts.hostsOverride ?? {}, opts.upstreamCaPem ?? []);
+    closers.push(() => upstream.close());
+    const proxy = await startProxy({
+      host: opts.proxyHost ?? '127.0.0.1',
+      port: opts.proxyPort,
+      ca,
+      isAiHost,
+      logger,
+      inspect: {
+        scannerId: opts.scannerId, hashSalt: opts.hashSalt, identityHeader: (opts.identityHeader ?? 'x-user-id').toLowerCase(), workloads,
+        policy: () => policy.current(), record: (e) => uploader.enqueue(e), upstream, stats, logger,
+      },
+    });
+    closers.push(() => proxy.close());
+    const endpoint = await startPolicyEndpoint(opts.policyPort, workloads, () => policy.current());
+    closers.push(() => new Promise<void>((r) => {
+      endpoint.close(() => r());
+      endpoint.closeAllConnections();
+    }));
+    const policyUrl = `http://127.0.0.1:${(endpoint.address() as AddressInfo).port}/api/policy`;
+    logger.info({ proxyUrl: proxy.url, policyUrl, aiHosts, overridden }, 'scanner started');
+
+    let closing: Promise<void> | null = null;
+    return {
+      proxyUrl: proxy.url,
+      policyUrl,
+      caCertPem: ca.certPem,
+      policyVersion: () => policy.current()?.version ?? null,
+      waitForPolicy: (predicate, timeoutMs) => policy.waitFor(predicate, timeoutMs),
+      flush: () => uploader.flush(),
+      stats: () => ({ ...stats }),
+      close: () => (closing ??= closeAll()),
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
