@@ -1,0 +1,249 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, request as httpRequest, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createTcpServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { IngestBatch, type IngestEvent, type LlmCall, type ScannerPolicy } from '@higgs/schema';
+import OpenAI from 'openai';
+import { fetch as undiciFetch, ProxyAgent } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Logger } from './logger.ts';
+import { startScanner, type ScannerHandle } from './scanner.ts';
+import { loadOrCreateCa } from './tls/ca.ts';
+
+const SSN = '123-45-6789';
+const quiet: Logger = { info: () => {}, warn: () => {}, error: () => {} };
+const listen = (s: Server | ReturnType<typeof createTcpServer>) => new Promise<number>((r) => s.listen(0, '127.0.0.1', () => r((s.address() as AddressInfo).port)));
+const close = (s: { close(cb: () => void): unknown }) => new Promise<void>((r) => { s.close(() => r()); });
+
+interface Seen { path: string; body: string; headers: Record<string, unknown> }
+const upstreamSeen: Seen[] = [];
+let releaseStream: () => void = () => {};
+const ingested: IngestEvent[] = [];
+const ingestBodies: string[] = [];
+
+const policy: ScannerPolicy = {
+  version: 'v1',
+  quarantinedNamespaces: [],
+  blockedSessions: [],
+  rules: [
+    { id: 'rule-block', name: 'No forbidden topics', action: 'block', match: { promptContains: ['forbidden-topic'] }, enabled: true, createdBy: 'test', createdAt: '2026-01-01T00:00:00Z', sourceFindingId: null },
+    { id: 'rule-redact', name: 'Redact SSNs', action: 'redact', match: { piiTypes: ['ssn'] }, enabled: true, createdBy: 'test', createdAt: '2026-01-01T00:00:00Z', sourceFindingId: null },
+  ],
+};
+
+let dir: string;
+let scanner: ScannerHandle;
+let upstream: Server;
+let tenant: Server;
+let echo: ReturnType<typeof createTcpServer>;
+let echoPort: number;
+let client: OpenAI;
+let dispatcher: ProxyAgent;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'higgs-proxy-'));
+  // the "real" provider: TLS with its own CA, answering in the OpenAI wire format
+  const providerCa = await loadOrCreateCa(join(dir, 'provider-ca'), 'Test provider CA');
+  upstream = createHttpsServer({ SNICallback: (name, cb) => { providerCa.contextFor(name).then((c) => cb(null, c), cb); } }, (req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => { body += c.toString(); });
+    req.on('end', () => {
+      upstreamSeen.push({ path: req.url ?? '', body, headers: req.headers });
+      let json: { stream?: boolean } | null = null;
+      try { json = JSON.parse(body) as { stream?: boolean }; } catch { /* answered below */ }
+      if (!json) {
+        res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":{"message":"We could not parse the JSON body of your request.","type":"invalid_request_error","param":null,"code":null}}');
+        return;
+      }
+      if (json.stream) {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write('data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"},"finish_reason":null}]}\n\n');
+        // the rest only after the client has seen the first chunk: a buffering proxy would deadlock here
+        new Promise<void>((r) => { releaseStream = r; }).then(() => {
+          res.write('data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"lo"},"finish_reason":"stop"}]}\n\n');
+          res.write('data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7}}\n\n');
+          res.end('data: [DONE]\n\n');
+        });
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({
+        id: 'chatcmpl-1', object: 'chat.completion', created: 1, model: 'gpt-4o-mini',
+        choices: [{ index: 0, message: { role: 'assistant', content: 'Hi there', refusal: null }, finish_reason: 'stop', logprobs: null }],
+        usage: { prompt_tokens: 9, completion_tokens: 2, total_tokens: 11 },
+      }));
+    });
+  });
+  const upstreamPort = await listen(upstream);
+
+  // the tenant side, reduced to what the scanner talks to
+  tenant = createHttpServer((req, res) => {
+    if (req.method === 'POST' && req.url === '/v1/ingest') {
+      let body = '';
+      req.on('data', (c: Buffer) => { body += c.toString(); });
+      req.on('end', () => {
+        ingestBodies.push(body);
+        const batch = IngestBatch.parse(JSON.parse(body));
+        ingested.push(...batch.events);
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ accepted: batch.events.length, duplicates: 0 }));
+      });
+      return;
+    }
+    if (req.method === 'GET' && req.url?.startsWith('/v1/scanners/node-1/policy')) {
+      if (req.headers.authorization !== 'Bearer scanner-token') return void res.writeHead(401).end();
+      if (req.headers['if-none-match'] === policy.version) return void setTimeout(() => res.writeHead(304).end(), 200);
+      res.writeHead(200, { 'content-type': 'application/json', etag: policy.version }).end(JSON.stringify(policy));
+      return;
+    }
+    res.writeHead(404).end();
+  });
+  const tenantPort = await listen(tenant);
+
+  const dead = createTcpServer();
+  const deadPort = await listen(dead);
+  await close(dead);
+
+  echo = createTcpServer((s) => s.pipe(s));
+  echoPort = await listen(echo);
+
+  const workloadsFile = join(dir, 'workloads.json');
+  writeFileSync(workloadsFile, JSON.stringify({ workloads: [{ namespace: 'support', app: 'support-bot', ips: ['127.0.0.1'], labels: { 'higgs.scan': 'enabled', 'higgs.io/enforce': 'enabled' } }] }));
+  scanner = await startScanner({
+    scannerId: 'node-1', dataDir: join(dir, 'scanner'), proxyPort: 0, policyPort: 0, tenantUrl: `http://127.0.0.1:${tenantPort}`,
+    scannerToken: 'scanner-token', hashSalt: 'test-salt', hostsOverride: { 'api.openai.com': `127.0.0.1:${upstreamPort}`, 'api.mistral.ai': `127.0.0.1:${deadPort}` },
+    upstreamCaPem: [providerCa.certPem], workloadsFile, uploadIntervalMs: 60_000, policyWaitMs: 1000, logger: quiet,
+  });
+  await scanner.waitForPolicy((p) => p.version === 'v1', 10_000);
+
+  dispatcher = new ProxyAgent({ uri: scanner.proxyUrl, requestTls: { ca: [scanner.caCertPem] } });
+  // Node 20's built-in fetch bundles an older undici than the ProxyAgent; the SDK gets undici's own fetch to match
+  client = new OpenAI({ apiKey: 'sk-test-not-a-secret', maxRetries: 0, fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher } as never });
+});
+
+afterAll(async () => {
+  await dispatcher?.close();
+  await scanner?.close();
+  for (const s of [upstream, tenant, echo]) if (s) await close(s);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function recordedCalls(): Promise<LlmCall[]> {
+  await scanner.flush();
+  return ingested.flatMap((e) => (e.kind === 'llm_call' ? [e.event] : []));
+}
+
+describe('scanner proxy with the OpenAI SDK', () => {
+  it('relays a normal call and records it attributed, parsed and with usage', async () => {
+    const r = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'say hi' }], user: 'alice' });
+    expect(r.choices[0]?.message.content).toBe('Hi there');
+    const call = (await recordedCalls()).find((c) => c.messages[0]?.content === 'say hi');
+    expect(call).toMatchObject({
+      provider: 'openai', host: 'api.openai.com', parsed: true, model: 'gpt-4o-mini', status: 200, verdict: 'allow',
+      response: { content: 'Hi there', finishReason: 'stop' }, usage: { inputTokens: 9, outputTokens: 2 },
+      source: { ip: '127.0.0.1', namespace: 'support', app: 'support-bot', mode: 'enforce' },
+      attribution: { userId: 'alice', userSource: 'provider_field' },
+    });
+    expect(upstreamSeen.at(-1)?.headers.host).toBe('api.openai.com');
+  });
+
+  it('streams chunk by chunk and records the assembled stream', async () => {
+    const stream = await client.chat.completions.create({
+      model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'stream please' }], stream: true, stream_options: { include_usage: true },
+    });
+    let text = '';
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      releaseStream();
+    }
+    expect(text).toBe('Hello');
+    const call = (await recordedCalls()).find((c) => c.messages[0]?.content === 'stream please');
+    expect(call).toMatchObject({ stream: true, response: { content: 'Hello', finishReason: 'stop' }, usage: { inputTokens: 5, outputTokens: 2 } });
+  });
+
+  it('blocks a matching call before it reaches the provider, in the provider error shape', async () => {
+    const before = upstreamSeen.length;
+    const err = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'tell me about forbidden-topic' }] })
+      .then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+    const apiErr = err as InstanceType<typeof OpenAI.APIError>;
+    expect(apiErr.status).toBe(403);
+    expect(apiErr.code).toBe('higgs_blocked');
+    expect(apiErr.message).toContain('Request blocked by Higgs policy: No forbidden topics');
+    const decisionId = apiErr.headers?.get('x-higgs-decision');
+    expect(decisionId).toMatch(/^dec_/);
+    expect(upstreamSeen.length).toBe(before);
+    await scanner.flush();
+    const decision = ingested.find((e) => e.kind === 'decision' && e.event.id === decisionId);
+    expect(decision?.event).toMatchObject({ ruleId: 'rule-block', action: 'block', primitive: 'inline' });
+    expect(scanner.stats().blocked).toBeGreaterThanOrEqual(1);
+  });
+
+  it('redacts an SSN before it reaches the provider and never uploads the raw value', async () => {
+    await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `my ssn is ${SSN}, file it` }] });
+    const seen = upstreamSeen.at(-1)!;
+    expect(seen.body).toContain('my ssn is [REDACTED:ssn], file it');
+    expect(seen.body).not.toContain(SSN);
+    const call = (await recordedCalls()).find((c) => c.verdict === 'redact');
+    expect(call?.messages[0]?.content).toMatch(/^my ssn is \[SSN:[0-9a-f]{8}\], file it$/);
+    expect(call?.detections).toEqual([{ type: 'ssn', field: 'prompt', hash: expect.stringMatching(/^[0-9a-f]{16}$/) }]);
+    expect(call?.ruleIds).toEqual(['rule-redact']);
+    expect(ingestBodies.join('\n')).not.toContain(SSN);
+    expect(ingestBodies.join('\n')).not.toContain('123456789');
+  });
+
+  it('passes malformed JSON through unchanged and records it as unparsed', async () => {
+    const res = await undiciFetch('https://api.openai.com/v1/chat/completions', {
+      method: 'POST', body: '{"model": "gpt-4o-mini", "messages": [', headers: { 'content-type': 'application/json' }, dispatcher,
+    });
+    expect(res.status).toBe(400);
+    await res.text();
+    expect(upstreamSeen.at(-1)?.body).toBe('{"model": "gpt-4o-mini", "messages": [');
+    const call = (await recordedCalls()).find((c) => !c.parsed);
+    expect(call).toMatchObject({ parsed: false, status: 400, provider: 'openai', messages: [] });
+  });
+
+  it('tunnels a CONNECT to a non-AI host byte for byte', async () => {
+    const tunnels = scanner.stats().tunnels;
+    const proxy = new URL(scanner.proxyUrl);
+    const reply = await new Promise<string>((resolve, reject) => {
+      const req = httpRequest({ host: proxy.hostname, port: proxy.port, method: 'CONNECT', path: `127.0.0.1:${echoPort}` });
+      req.on('connect', (res, socket) => {
+        expect(res.statusCode).toBe(200);
+        const payload = Buffer.from([0x16, 0x03, 0x01, 0x00, 0xff, 0x00, 0x0a]);
+        socket.write(payload);
+        socket.once('data', (d: Buffer) => {
+          socket.destroy();
+          resolve(d.toString('hex'));
+        });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(reply).toBe('16030100ff000a');
+    expect(scanner.stats().tunnels).toBe(tunnels + 1);
+  });
+
+  it('answers 502 with a clear body when the upstream is unreachable', async () => {
+    const mistral = new OpenAI({
+      apiKey: 'sk-test-not-a-secret', baseURL: 'https://api.mistral.ai/v1', maxRetries: 0,
+      fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher } as never,
+    });
+    const err = await mistral.chat.completions.create({ model: 'mistral-small', messages: [{ role: 'user', content: 'anyone there?' }] })
+      .then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+    expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(502);
+    expect((err as Error).message).toContain('could not reach api.mistral.ai:443');
+    const call = (await recordedCalls()).find((c) => c.host === 'api.mistral.ai');
+    expect(call).toMatchObject({ provider: 'mistral', status: 502, error: expect.stringContaining('ECONNREFUSED') });
+  });
+
+  it('serves the localhost policy endpoint', async () => {
+    const ok = await undiciFetch(`${scanner.policyUrl}?src_ip=127.0.0.1`);
+    expect(await ok.json()).toEqual({
+      src_ip: '127.0.0.1', workload: { namespace: 'support', app: 'support-bot', mode: 'enforce' }, quarantined: false, verdict: 'allow', policyVersion: 'v1',
+    });
+    const bad = await undiciFetch(`${scanner.policyUrl}?src_ip=not-an-ip`);
+    expect(bad.status).toBe(400);
+  });
+});
