@@ -34,6 +34,7 @@ export async function createTenant(options: TenantOptions = {}): Promise<Tenant>
   const db = await openPglite(config.dataDir);
   let app: FastifyInstance | undefined;
   let mcp: { close(): Promise<void> } | undefined;
+  let agentToClose: { close(): Promise<void> } | undefined;
   try {
     await migrate(db);
     const boot = await bootstrapTenant(db, {
@@ -46,8 +47,10 @@ export async function createTenant(options: TenantOptions = {}): Promise<Tenant>
     const agent = createAgent({
       registry,
       agentPrincipal: boot.agentPrincipal,
+      onError: (err) => app?.log.error({ err }, 'agent chat failed'),
       ...(config.anthropicApiKey ? { anthropic: { apiKey: config.anthropicApiKey, model: config.agentModel } } : {}),
     });
+    agentToClose = agent;
     const ownOrigins = (port: number) => [`http://${config.host}:${port}`, `http://localhost:${port}`, `http://127.0.0.1:${port}`];
     const allowedOrigins = [...config.allowedOrigins];
     const mcpHandler = createMcpHttpHandler({ registry, allowedOrigins });
@@ -71,6 +74,7 @@ export async function createTenant(options: TenantOptions = {}): Promise<Tenant>
         try {
           await listening.close();
           await openMcp.close();
+          await agent.close();
         } finally {
           await db.close();
         }
@@ -79,6 +83,7 @@ export async function createTenant(options: TenantOptions = {}): Promise<Tenant>
   } catch (err) {
     await app?.close().catch(() => undefined);
     await mcp?.close().catch(() => undefined);
+    await agentToClose?.close().catch(() => undefined);
     await db.close();
     throw err;
   }

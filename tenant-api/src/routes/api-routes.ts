@@ -16,6 +16,7 @@ export interface McpHandler {
 /** The in-tenant agent. */
 export interface ChatAgent {
   chat(request: ChatRequest, user: Principal): AsyncIterable<ChatEvent>;
+  close(): Promise<void>;
 }
 
 export const TOOL_ERROR_STATUS: Record<ToolErrorCode, number> = {
