@@ -9,8 +9,9 @@ import { createAgentFixture, makePrincipal } from './test-fixtures.ts';
 function setup(more: Partial<AgentOptions> = {}) {
   const fx = createAgentFixture();
   const errors: unknown[] = [];
+  const logged: string[] = [];
   const agent = createAgent({
-    registry: createRegistry(fx.services),
+    registry: createRegistry(fx.services, { logger: { error: (_context, message) => logged.push(message) } }),
     agentPrincipal: makePrincipal(fx.tenantId, 'agent', 'Higgs agent'),
     onError: (e) => errors.push(e),
     ...more,
@@ -24,7 +25,7 @@ function setup(more: Partial<AgentOptions> = {}) {
     const toolNames = events.flatMap((e) => (e.type === 'tool_call' ? [e.name] : []));
     return { events, answer, proposals, toolNames };
   }
-  return { fx, agent, user, chat, errors };
+  return { fx, agent, user, chat, errors, logged };
 }
 
 describe('createAgent', () => {
@@ -113,7 +114,7 @@ describe('createAgent', () => {
   });
 
   it('reports a service fault as a generic error event and hands the cause to onError', async () => {
-    const { fx, agent, chat, errors } = setup();
+    const { fx, agent, chat, errors, logged } = setup();
     const cause = new Error('database is down');
     fx.services.getFinding = () => Promise.reject(cause);
     try {
@@ -122,6 +123,7 @@ describe('createAgent', () => {
       expect(last).toEqual({ type: 'error', message: 'A tool failed; the agent stopped.' });
       expect(JSON.stringify(t.events)).not.toContain('database is down');
       expect(errors).toEqual([expect.objectContaining({ code: 'TOOL_FAILED', toolCode: 'INTERNAL' })]);
+      expect(logged).toEqual(['tool handler failed']);
     } finally {
       await agent.close();
     }

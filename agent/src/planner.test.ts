@@ -174,11 +174,23 @@ describe('planner: other intents', () => {
     expect(groundedness(t.answer, t.results).score).toBe(1);
   });
 
+  it('summarises one category when the person names it', async () => {
+    const { fx, turn } = await setup();
+    const t = await turn('Summarise my shadow AI');
+    expect(t.toolNames).toEqual(['briefing_summary']);
+    expect(t.answer).toContain('There is 1 open shadow finding, out of 3 open in all.');
+    expect(t.answer).toContain(fx.ids.shadow);
+    expect(t.answer).not.toContain(fx.ids.pii);
+    expect(groundedness(t.answer, t.results).score).toBe(1);
+  });
+
   it('"block it" proposes the conversation\'s finding once; asking again points at the pending proposal', async () => {
     const { fx, turn } = await setup();
     const first = await turn('block it', { conversationFindingId: fx.ids.pii });
     const proposal = onlyProposal(first.proposals);
     expect(first.toolNames).toEqual(['get_finding', 'list_proposals', 'propose_action']);
+    expect(first.answer).toContain(`To block \`${fx.ids.pii}\``);
+    expect(groundedness(first.answer, first.results).score).toBe(1);
 
     const again = await turn('block it', { conversationFindingId: fx.ids.pii });
     expect(again.toolNames).toEqual(['get_finding', 'list_proposals']);

@@ -45,7 +45,7 @@ const MAX_LISTED = 10;
 export async function* planTurn(tools: ToolClient, input: TurnInput): AsyncGenerator<ChatEvent, TurnOutcome> {
   const intent = classifyIntent(input.message);
   if (intent === 'summary') {
-    yield* summarise(tools);
+    yield* summarise(tools, categoryIn(input.message));
     return { intent, findingId: input.conversationFindingId };
   }
   if (intent === 'approve') {
@@ -69,7 +69,7 @@ export async function* planTurn(tools: ToolClient, input: TurnInput): AsyncGener
   }
 
   const proposed = detail.suggestedAction === null ? null : yield* proposeSuggested(tools, detail, detail.suggestedAction, input.user);
-  const lines = intent === 'explain' ? explainLines(detail) : intent === 'remediate' ? remediateLines(detail) : [];
+  const lines = intent === 'explain' ? explainLines(detail) : intent === 'remediate' ? remediateLines(detail) : blockLines(detail);
   lines.push(...proposalLines(detail, proposed));
   yield* speak(lines.join('\n'));
   if (proposed?.proposal) refs.push({ kind: 'proposal', id: proposed.proposal.id });
@@ -212,6 +212,11 @@ function remediateLines(d: FindingDetail): string[] {
   return [`For ${code(f.id)} (${f.severity} ${f.category}, ${code(f.title)}): ${d.remediation}`];
 }
 
+function blockLines(d: FindingDetail): string[] {
+  const f = d.finding;
+  return [`To block ${code(f.id)} (${f.severity} ${f.category}, ${code(f.title)}):`];
+}
+
 function whoAnswer(d: FindingDetail): string {
   const f = d.finding;
   const e = f.evidence;
@@ -314,18 +319,26 @@ function findingRefs(d: FindingDetail): AgentRef[] {
   ];
 }
 
-async function* summarise(tools: ToolClient): AsyncGenerator<ChatEvent> {
+/** The briefing; narrowed to one category when the person names one ("summarise my shadow AI"). */
+async function* summarise(tools: ToolClient, category: FindingCategory | null): AsyncGenerator<ChatEvent> {
   const got = yield* invoke(tools, 'briefing_summary', {});
   if (!got.ok) throw got.error;
-  const { counts, findingsByCategory, needsDecision } = got.output;
-  const byCategory = Object.entries(findingsByCategory)
-    .filter(([, n]) => n > 0)
-    .map(([category, n]) => `${category} ${n}`);
-  const lines = [
-    `There ${counts.openFindings === 1 ? 'is' : 'are'} ${counts.openFindings} open ${counts.openFindings === 1 ? 'finding' : 'findings'}${byCategory.length > 0 ? ` (${byCategory.join(', ')})` : ''}.`,
-    `Observed: ${counts.calls} LLM calls in ${counts.sessions} sessions across ${counts.assets} assets.`,
-    `Enforcement: ${counts.activeRules} active rules, ${counts.enforcementActions} enforcement actions, ${counts.pendingProposals} pending proposals.`,
-  ];
+  const { counts, findingsByCategory } = got.output;
+  const needsDecision = got.output.needsDecision.filter(({ finding }) => category === null || finding.category === category);
+  const lines: string[] = [];
+  if (category === null) {
+    const byCategory = Object.entries(findingsByCategory)
+      .filter(([, n]) => n > 0)
+      .map(([name, n]) => `${name} ${n}`);
+    lines.push(
+      `There ${counts.openFindings === 1 ? 'is' : 'are'} ${counts.openFindings} open ${counts.openFindings === 1 ? 'finding' : 'findings'}${byCategory.length > 0 ? ` (${byCategory.join(', ')})` : ''}.`,
+      `Observed: ${counts.calls} LLM calls in ${counts.sessions} sessions across ${counts.assets} assets.`,
+      `Enforcement: ${counts.activeRules} active rules, ${counts.enforcementActions} enforcement actions, ${counts.pendingProposals} pending proposals.`,
+    );
+  } else {
+    const n = findingsByCategory[category];
+    lines.push(`There ${n === 1 ? 'is' : 'are'} ${n} open ${category} ${n === 1 ? 'finding' : 'findings'}, out of ${counts.openFindings} open in all.`);
+  }
   if (needsDecision.length > 0) {
     lines.push('Needs a decision:');
     for (const { finding: f, suggestedAction } of needsDecision.slice(0, 5)) {
