@@ -57,9 +57,8 @@ export async function* planTurn(tools: ToolClient, input: TurnInput): AsyncGener
     return { intent, findingId: input.conversationFindingId };
   }
 
-  const resolved = yield* resolveFinding(tools, input);
-  if (resolved === null) return { intent, findingId: input.conversationFindingId };
-  const detail = resolved;
+  const detail = yield* resolveFinding(tools, input);
+  if (detail === null) return { intent, findingId: input.conversationFindingId };
   const refs = findingRefs(detail);
 
   if (intent === 'who') {
