@@ -20,7 +20,9 @@ export function jsonLogger(stream: NodeJS.WritableStream = process.stderr, base:
 function errorReplacer(_key: string, value: unknown): unknown {
   if (value instanceof Error) {
     const code = (value as { code?: unknown }).code;
-    return { name: value.name, message: value.message, ...(code === undefined ? {} : { code }) };
+    // fetch wraps the socket error ("fetch failed"); its cause says what actually happened
+    const cause = value.cause instanceof Error ? errorReplacer('', value.cause) : undefined;
+    return { name: value.name, message: value.message, ...(code === undefined ? {} : { code }), ...(cause === undefined ? {} : { cause }) };
   }
   return value;
 }

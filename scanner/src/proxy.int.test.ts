@@ -1,8 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, request as httpRequest, type Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
+import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { IngestBatch, type IngestEvent, type LlmCall, type ScannerPolicy } from '@higgs/schema';
 import OpenAI from 'openai';
@@ -23,7 +24,7 @@ let releaseStream: () => void = () => {};
 const ingested: IngestEvent[] = [];
 const ingestBodies: string[] = [];
 
-const policy: ScannerPolicy = {
+let policy: ScannerPolicy = {
   version: 'v1',
   quarantinedNamespaces: [],
   blockedSessions: [],
@@ -108,7 +109,9 @@ beforeAll(async () => {
   echoPort = await listen(echo);
 
   const workloadsFile = join(dir, 'workloads.json');
-  writeFileSync(workloadsFile, JSON.stringify({ workloads: [{ namespace: 'support', app: 'support-bot', ips: ['127.0.0.1'], labels: { 'higgs.scan': 'enabled', 'higgs.io/enforce': 'enabled' } }] }));
+  writeFileSync(workloadsFile, JSON.stringify({ workloads: [{ namespace: 'support', app: 'support-bot', ips: ['127.0.0.1'], labels: { 'higgs.scan': 'enabled', 'higgs.io/enforce': 'enabled' } },
+    { namespace: 'research', app: 'notebook', ips: ['127.0.1.2'], labels: { 'higgs.scan': 'enabled' } },
+  ] }));
   scanner = await startScanner({
     scannerId: 'node-1', dataDir: join(dir, 'scanner'), proxyPort: 0, policyPort: 0, tenantUrl: `http://127.0.0.1:${tenantPort}`,
     scannerToken: 'scanner-token', hashSalt: 'test-salt', hostsOverride: { 'api.openai.com': `127.0.0.1:${upstreamPort}`, 'api.mistral.ai': `127.0.0.1:${deadPort}` },
@@ -245,5 +248,60 @@ describe('scanner proxy with the OpenAI SDK', () => {
     });
     const bad = await undiciFetch(`${scanner.policyUrl}?src_ip=not-an-ip`);
     expect(bad.status).toBe(400);
+  });
+});
+
+/** A chat completion sent through the proxy from a chosen loopback source address (a second "pod"). */
+async function callFrom(localAddress: string, content: string): Promise<{ status: number; body: string }> {
+  const proxy = new URL(scanner.proxyUrl);
+  const socket = await new Promise<import('node:net').Socket>((resolve, reject) => {
+    const req = httpRequest({ host: proxy.hostname, port: proxy.port, method: 'CONNECT', path: 'api.openai.com:443', localAddress });
+    req.on('connect', (_res, s) => resolve(s));
+    req.on('error', reject);
+    req.end();
+  });
+  const tlsSocket = tlsConnect({ socket, servername: 'api.openai.com', ca: [scanner.caCertPem] });
+  const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content }] });
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({
+      host: 'api.openai.com', path: '/v1/chat/completions', method: 'POST', createConnection: () => tlsSocket,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: 'Bearer sk-test' },
+    }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => { text += c.toString(); });
+      res.on('end', () => {
+        tlsSocket.destroy();
+        resolve({ status: res.statusCode ?? 0, body: text });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('enforcement follows the workload label and the policy', () => {
+  it('never alters observe-mode traffic, but records the rule that would have matched', async () => {
+    const before = upstreamSeen.length;
+    const r = await callFrom('127.0.1.2', 'observe this forbidden-topic');
+    expect(r.status).toBe(200);
+    expect(upstreamSeen.length).toBe(before + 1);
+    const call = (await recordedCalls()).find((c) => c.messages[0]?.content === 'observe this forbidden-topic');
+    expect(call).toMatchObject({ verdict: 'alert', ruleIds: ['rule-block'], source: { namespace: 'research', mode: 'observe' } });
+    const decision = ingested.find((e) => e.kind === 'decision' && e.event.callId === call?.id);
+    expect(decision?.event).toMatchObject({ ruleId: 'rule-block', action: 'alert', primitive: 'inline' });
+  });
+
+  it('applies a new policy version without restart: a quarantined namespace is refused', async () => {
+    policy = { ...policy, version: 'v2', quarantinedNamespaces: ['research'] };
+    await scanner.waitForPolicy((p) => p.version === 'v2', 10_000);
+    const before = upstreamSeen.length;
+    const r = await callFrom('127.0.1.2', 'hello');
+    expect(r.status).toBe(403);
+    expect(JSON.parse(r.body)).toMatchObject({ error: { code: 'higgs_blocked', type: 'higgs_policy_violation' } });
+    expect(upstreamSeen.length).toBe(before);
+    await scanner.flush();
+    expect(ingested.some((e) => e.kind === 'decision' && e.event.primitive === 'quarantine' && e.event.source.namespace === 'research')).toBe(true);
+    const verdict = await (await undiciFetch(`${scanner.policyUrl}?src_ip=127.0.1.2`)).json();
+    expect(verdict).toMatchObject({ quarantined: true, verdict: 'block', policyVersion: 'v2' });
   });
 });

@@ -108,7 +108,7 @@ export class PolicyClient {
 
   private apply(next: CompiledPolicy): void {
     this.compiled = next;
-    for (const s of next.skipped) this.opts.stats.policyErrors += 1;
+    this.opts.stats.policyErrors += next.skipped.length;
     this.opts.logger.info(
       { version: next.version, rules: next.policy.rules.length, skipped: next.skipped, quarantined: next.policy.quarantinedNamespaces.length },
       'policy applied',

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { loadScannerConfig } from './config.ts';
+import { ScannerError } from './errors.ts';
+
+const base = {
+  HIGGS_SCANNER_ID: 'node-1', HIGGS_DATA_DIR: '/var/lib/higgs', HIGGS_TENANT_URL: 'http://127.0.0.1:7070',
+  HIGGS_SCANNER_TOKEN: 'tok', HIGGS_HASH_SALT: 'salt-salt-salt',
+};
+
+describe('loadScannerConfig', () => {
+  it('parses env into frozen options with defaults', () => {
+    const o = loadScannerConfig({ ...base, HIGGS_PROXY_PORT: '0', HIGGS_HOSTS_OVERRIDE: 'api.openai.com=127.0.0.1:9443', HIGGS_AI_HOSTS: 'api.openai.com, *.example.ai' });
+    expect(o).toMatchObject({
+      scannerId: 'node-1', proxyHost: '127.0.0.1', proxyPort: 0, policyPort: 19090, hostsOverride: { 'api.openai.com': '127.0.0.1:9443' },
+      aiHosts: ['api.openai.com', '*.example.ai'], workloadsFile: null,
+    });
+    expect(Object.isFrozen(o)).toBe(true);
+  });
+
+  it('lists every bad key at once', () => {
+    let err: unknown;
+    try {
+      loadScannerConfig({ ...base, HIGGS_TENANT_URL: 'not a url', HIGGS_PROXY_PORT: '70000', HIGGS_SCANNER_TOKEN: undefined });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ScannerError);
+    expect((err as ScannerError).code).toBe('CONFIG_INVALID');
+    for (const key of ['HIGGS_TENANT_URL', 'HIGGS_PROXY_PORT', 'HIGGS_SCANNER_TOKEN']) expect((err as Error).message).toContain(key);
+  });
+});
