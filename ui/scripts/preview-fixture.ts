@@ -17,6 +17,7 @@ import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ToolContracts, type Finding, type Proposal, type Rule, type ToolName } from '@higgs/schema';
+import { argsHash } from '../src/lib/args-hash.ts';
 
 const TOKEN = 'dev-token';
 const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
@@ -57,7 +58,7 @@ const rules: Rule[] = [
 ];
 let proposals: Proposal[] = [
   {
-    id: 'prop-0001', tool: 'block_from_finding', args: { findingId: 'f-inj' }, argsHash: 'sha256:9b1e4c0d27a8f3e6b5d4c3a2918f7e6d5c4b3a29', title: 'Block the injection vector in support-bot',
+    id: 'prop-0001', tool: 'block_from_finding', args: { findingId: 'f-inj' }, argsHash: await argsHash('block_from_finding', { findingId: 'f-inj' }), title: 'Block the injection vector in support-bot',
     rationale: 'Seven prompts scored ≥ 91 and two reached the refund tool. A block on injection score ≥ 80 for support-bot stops the pattern without affecting other apps.',
     findingId: 'f-inj', status: 'pending', proposedBy: 'higgs-agent', createdAt: ago(3), expiresAt: ago(-60 * 24), decidedBy: null, decidedAt: null, result: null,
   },
@@ -139,7 +140,7 @@ async function streamChat(body: { message?: string; context?: { findingId?: stri
     await send({ type: 'text', delta });
   }
   const proposal: Proposal = {
-    id: `prop-${Math.random().toString(16).slice(2, 6)}`, tool: 'block_from_finding', args: { findingId: f.id }, argsHash: 'sha256:4c1d8e2f…demo', title: `${LABELS[f.category]?.label ?? 'Block'} for ${f.evidence.app ?? f.id}`,
+    id: `prop-${Math.random().toString(16).slice(2, 6)}`, tool: 'block_from_finding', args: { findingId: f.id }, argsHash: await argsHash('block_from_finding', { findingId: f.id }), title: `${LABELS[f.category]?.label ?? 'Block'} for ${f.evidence.app ?? f.id}`,
     rationale: `Proposed from the chat: ${f.title}.`, findingId: f.id, status: 'pending', proposedBy: 'higgs-agent', createdAt: new Date().toISOString(), expiresAt: ago(-60 * 24), decidedBy: null, decidedAt: null, result: null,
   };
   proposals.push(proposal);
@@ -230,6 +231,8 @@ async function screenshots(base: string, dir: string) {
     await page.screenshot({ path: join(dir, 'confirm.png'), fullPage: true });
     await page.getByTestId('finding-action-confirm').click();
     await page.getByTestId('finding-action-result').waitFor();
+    await page.locator('[data-proposal-id="prop-0001"] [data-testid="approve"]').click();
+    await page.getByTestId('decision').first().waitFor();
     await page.locator('[data-finding-id="f-shadow"] button').first().click();
     await page.getByTestId('chat-input').fill('Why does this finding matter?');
     await page.getByTestId('chat-send').click();

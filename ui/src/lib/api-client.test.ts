@@ -112,6 +112,17 @@ describe('me', () => {
     expect(await api.me()).toEqual({ principal });
     expect(fetch.mock.calls[0]?.[1]?.method).toBe('GET');
   });
+
+  it('accepts the bare Principal the tenant route answers with today', async () => {
+    const principal = { id: 'u-1', tenantId: 't-1', name: 'admin', kind: 'human', role: 'admin' };
+    const { api } = clientAnswering(() => json(200, principal));
+    expect(await api.me()).toEqual({ principal });
+  });
+
+  it('rejects a body that is neither shape (BAD_RESPONSE)', async () => {
+    const { api } = clientAnswering(() => json(200, { user: 'admin' }));
+    expect((await rejection(api.me())).code).toBe('BAD_RESPONSE');
+  });
 });
 
 describe('chat', () => {

@@ -29,8 +29,16 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-export const MeResponse = z.object({ principal: Principal });
-export type MeResponse = z.infer<typeof MeResponse>;
+/**
+ * Body of `GET /api/me`. The brief specifies `{ principal }`; the tenant's route
+ * currently answers with the bare Principal. Both are accepted until the shape
+ * is pinned in @higgs/schema (then this becomes that one contract).
+ */
+export const MeResponse = z.union([
+  z.object({ principal: Principal }),
+  Principal.transform((principal) => ({ principal })),
+]);
+export type MeResponse = z.output<typeof MeResponse>;
 
 export type ChatRequestInput = z.input<typeof ChatRequest>;
 
@@ -69,7 +77,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     return response;
   }
 
-  async function parseJson<T>(response: Response, contract: z.ZodType<T>, what: string): Promise<T> {
+  async function parseJson<T>(response: Response, contract: z.ZodType<T, unknown>, what: string): Promise<T> {
     let json: unknown;
     try {
       json = await response.json();

@@ -8,6 +8,7 @@ export const UI_ERROR_CODES = [
   'HTTP_ERROR', // an error status without the tenant's error body (e.g. a proxy's 502 page)
   'BAD_RESPONSE', // the body is not JSON, or does not match the tool's output contract
   'ABORTED', // the caller cancelled (component unmounted, newer poll started)
+  'INSECURE_CONTEXT', // no Web Crypto (plain http off localhost): approvals cannot be hashed
 ] as const;
 export type UiErrorCode = (typeof UI_ERROR_CODES)[number];
 

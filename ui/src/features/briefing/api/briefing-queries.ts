@@ -49,11 +49,12 @@ export async function runSuggestedAction(api: ApiClient, finding: Finding, actio
 }
 
 /**
- * Approves a proposal bound to the hash of the arguments on screen: the tenant
- * refuses (APPROVAL_MISMATCH) if the stored arguments are not the ones shown.
+ * Approves a proposal bound to `shownHash`, the hash the page computed from the
+ * arguments it displays (`argsHash` in lib/args-hash.ts): the tenant refuses
+ * (APPROVAL_MISMATCH) if its stored arguments are not the ones shown.
  */
-export const approveProposal = (api: ApiClient, proposal: Proposal): Promise<ToolOutput<'approve_action'>> =>
-  api.callTool('approve_action', { proposalId: proposal.id, argsHash: proposal.argsHash });
+export const approveProposal = (api: ApiClient, proposal: Proposal, shownHash: string): Promise<ToolOutput<'approve_action'>> =>
+  api.callTool('approve_action', { proposalId: proposal.id, argsHash: shownHash });
 
 export const rejectProposal = (api: ApiClient, proposal: Proposal, reason: string): Promise<ToolOutput<'reject_action'>> =>
   api.callTool('reject_action', { proposalId: proposal.id, reason });
