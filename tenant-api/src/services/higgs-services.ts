@@ -49,15 +49,23 @@ export function createHiggsServices(deps: ServicesDeps): HiggsServices {
   const now = () => (deps.now ?? (() => new Date()))().toISOString();
   const tenantOf = (ctx: ServiceContext) => ctx.principal.tenantId;
 
-  async function audited<T>(ctx: ServiceContext, work: (tx: SqlExecutor) => Promise<{ value: T; audit: Omit<AuditEntry, 'actor'>; policyChanged: boolean }>): Promise<T> {
+  /**
+   * Runs `work` in one transaction with its audit record (and policy version
+   * bump). `audit: null` means nothing changed: no record, no bump.
+   */
+  async function audited<T>(
+    ctx: ServiceContext,
+    work: (tx: SqlExecutor) => Promise<{ value: T; audit: Omit<AuditEntry, 'actor'> | null; policyChanged: boolean }>,
+  ): Promise<T> {
     const tenantId = tenantOf(ctx);
-    const { value, policyChanged } = await db.transaction(async (tx) => {
+    const { value, changedPolicy } = await db.transaction(async (tx) => {
       const out = await work(tx);
+      if (out.audit === null) return { value: out.value, changedPolicy: false };
       if (out.policyChanged) await bumpPolicyVersion(tx, { tenantId });
       await appendAudit(tx, { tenantId, entry: { ...out.audit, actor: ctx.principal.id } });
-      return out;
+      return { value: out.value, changedPolicy: out.policyChanged };
     });
-    if (policyChanged) notifier.notify(tenantId);
+    if (changedPolicy) notifier.notify(tenantId);
     return value;
   }
 
@@ -164,14 +172,14 @@ export function createHiggsServices(deps: ServicesDeps): HiggsServices {
       const tenantId = tenantOf(ctx);
       const finding = await requireFinding(ctx, input.findingId);
       const { name, match } = blockRuleFor(finding);
-      const existing = (await listRules(db, { tenantId, includeDisabled: false }))
-        .find((r) => r.sourceFindingId === finding.id && r.action === 'block');
-      // approving the same block twice must not stack rules
-      if (existing) return { rule: existing };
-      const rule: Rule = {
-        id: newId('rul'), name, action: 'block', match, enabled: true, createdBy: ctx.principal.id, createdAt: now(), sourceFindingId: finding.id,
-      };
       return audited(ctx, async (tx) => {
+        // checked inside the transaction: approving the same block twice must not stack rules
+        const existing = (await listRules(tx, { tenantId, includeDisabled: false }))
+          .find((r) => r.sourceFindingId === finding.id && r.action === 'block');
+        if (existing) return { value: { rule: existing }, audit: null, policyChanged: false };
+        const rule: Rule = {
+          id: newId('rul'), name, action: 'block', match, enabled: true, createdBy: ctx.principal.id, createdAt: now(), sourceFindingId: finding.id,
+        };
         await insertRule(tx, { tenantId, rule });
         await setFindingStatus(tx, { tenantId, id: finding.id, status: 'acknowledged', onlyFrom: 'open' });
         return {
@@ -183,13 +191,13 @@ export function createHiggsServices(deps: ServicesDeps): HiggsServices {
 
     async quarantineNamespace(ctx, input) {
       const tenantId = tenantOf(ctx);
-      const active = await getActiveQuarantine(db, { tenantId, namespace: input.namespace });
-      if (active) return { quarantine: active };
-      const quarantine: Quarantine = {
-        id: newId('qtn'), namespace: input.namespace, reason: input.reason, createdBy: ctx.principal.id, createdAt: now(),
-        active: true, releasedAt: null, enforcement: 'recorded',
-      };
       return audited(ctx, async (tx) => {
+        const active = await getActiveQuarantine(tx, { tenantId, namespace: input.namespace });
+        if (active) return { value: { quarantine: active }, audit: null, policyChanged: false };
+        const quarantine: Quarantine = {
+          id: newId('qtn'), namespace: input.namespace, reason: input.reason, createdBy: ctx.principal.id, createdAt: now(),
+          active: true, releasedAt: null, enforcement: 'recorded',
+        };
         await insertQuarantine(tx, { tenantId, quarantine });
         return {
           value: { quarantine }, policyChanged: true,
