@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ApiError, BriefingSummaryOutput, ChatEvent, IngestResult, ListFindingsOutput, RuleOutput, ScannerPolicy,
 } from '@higgs/schema';
+import { hashToken } from './auth/tokens.ts';
 import { countLlmCalls } from './stores/calls-repository.ts';
+import { insertToken, upsertPrincipal } from './stores/principals-repository.ts';
 import type { SqlClient } from './stores/sql-client.ts';
 import { buildTestApp, type TestApp } from './testing/app-fixture.ts';
 import { batchOf, createTestTenant, llmCall, openTestDb, type TestTenant } from './testing/fixtures.ts';
@@ -141,6 +143,29 @@ describe('/api/tools', () => {
     expect(names).toEqual(expect.arrayContaining(['briefing_summary', 'block_from_finding', 'approve_action']));
   });
 
+  it('lets the agent and a viewer read and propose, never act', async () => {
+    const tenant = await createTestTenant(db);
+    await ingest(tenant.scannerToken, batchOf(ssnCall()));
+    const viewerToken = `hgs_viewer_${tenant.tenantId}_token`;
+    const agentToken = `hgs_agent_${tenant.tenantId}_token`;
+    await upsertPrincipal(db, { tenantId: tenant.tenantId, principal: { id: 'vic', name: 'Vic', kind: 'human', role: 'viewer' } });
+    await insertToken(db, { tenantId: tenant.tenantId, principalId: 'vic', tokenHash: hashToken(viewerToken) });
+    await insertToken(db, { tenantId: tenant.tenantId, principalId: 'agent', tokenHash: hashToken(agentToken) });
+    const finding = ListFindingsOutput.parse((await tool(viewerToken, 'list_findings')).json()).findings.find((f) => f.detector === 'pii.ssn');
+    for (const token of [viewerToken, agentToken]) {
+      const res = await tool(token, 'block_from_finding', { findingId: finding?.id });
+      expect(res.statusCode).toBe(403);
+      expect(res.json().error.code).toBe('FORBIDDEN');
+    }
+    const proposed = await tool(agentToken, 'propose_action', {
+      tool: 'block_from_finding', args: { findingId: finding?.id }, title: 'Block SSN', rationale: 'critical PII',
+    });
+    expect(proposed.statusCode).toBe(200);
+    // the refused calls changed nothing
+    expect((await tool(tenant.adminToken, 'list_rules')).json()).toEqual({ rules: [] });
+    expect(RuleOutput.safeParse((await tool(tenant.adminToken, 'block_from_finding', { findingId: finding?.id })).json()).success).toBe(true);
+  });
+
   it('maps tool errors to HTTP statuses', async () => {
     expect((await tool(main.adminToken, 'no_such_tool')).statusCode).toBe(404);
     const invalid = await tool(main.adminToken, 'list_findings', { limit: 'many' });
@@ -248,5 +273,20 @@ describe('UI', () => {
 describe('GET /healthz', () => {
   it('answers ok', async () => {
     expect((await t.app.inject({ method: 'GET', url: '/healthz' })).json()).toEqual({ ok: true });
+  });
+});
+
+describe('shutdown', () => {
+  it('answers held policy polls with 304 when the app closes', async () => {
+    const tenant = await createTestTenant(db);
+    const own = await buildTestApp(db, tenant);
+    const started = Date.now();
+    const held = own.app.inject({
+      method: 'GET', url: '/v1/scanners/n/policy?wait_ms=20000', headers: { ...bearer(tenant.scannerToken), 'if-none-match': '"0"' },
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    await own.close();
+    expect((await held).statusCode).toBe(304);
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 });

@@ -40,6 +40,12 @@ function etagVersion(header: string | undefined): string | null {
 }
 
 export function registerPolicyRoutes(app: FastifyInstance, deps: { db: SqlClient; notifier: PolicyNotifier }): void {
+  // held long-polls answer 304 at shutdown instead of keeping close() waiting up to 30 s
+  const held = new Set<AbortController>();
+  app.addHook('preClose', async () => {
+    for (const poll of held) poll.abort();
+  });
+
   app.get<{ Params: { id: string } }>('/v1/scanners/:id/policy', async (request, reply) => {
     const principal = await principalFor(deps.db, request, SCANNER_ONLY);
     const query = PolicyQuery.safeParse(request.query);
@@ -47,25 +53,28 @@ export function registerPolicyRoutes(app: FastifyInstance, deps: { db: SqlClient
     const tenantId = principal.tenantId;
     const known = etagVersion(request.headers['if-none-match']);
     const deadline = Date.now() + query.data.wait_ms;
-    const closed = new AbortController();
+    const poll = new AbortController();
+    held.add(poll);
     // the response's close (not the request's, which fires once the body is read) means the scanner went away
-    reply.raw.once('close', () => closed.abort());
-
-    for (;;) {
-      // subscribe before reading, so a change between the read and the wait still wakes us
-      const remaining = deadline - Date.now();
-      const change = remaining > 0 && !closed.signal.aborted
-        ? deps.notifier.waitForChange(tenantId, remaining, closed.signal)
-        : null;
-      const policy = await readPolicy(deps.db, tenantId);
-      if (known !== policy.version) {
-        if (change) closed.abort();
-        void reply.header('etag', `"${policy.version}"`).header('cache-control', 'no-store');
-        return policy;
+    reply.raw.once('close', () => poll.abort());
+    try {
+      for (;;) {
+        // subscribe before reading, so a change between the read and the wait still wakes us
+        const remaining = deadline - Date.now();
+        const change = remaining > 0 && !poll.signal.aborted
+          ? deps.notifier.waitForChange(tenantId, remaining, poll.signal)
+          : null;
+        const policy = await readPolicy(deps.db, tenantId);
+        if (known !== policy.version) {
+          void reply.header('etag', `"${policy.version}"`).header('cache-control', 'no-store');
+          return policy;
+        }
+        if (!change || !(await change)) return reply.code(304).header('etag', `"${policy.version}"`).send();
       }
-      if (!change || !(await change)) {
-        return reply.code(304).header('etag', `"${policy.version}"`).send();
-      }
+    } finally {
+      // ends a pending wait and forgets this poll
+      poll.abort();
+      held.delete(poll);
     }
   });
 }
