@@ -10,6 +10,9 @@ import { createHiggsServices } from './services/higgs-services.ts';
 import { migrate } from './stores/migrate.ts';
 import { openPglite } from './stores/sql-client.ts';
 
+/** How long close() lets in-flight requests finish before closing their connections. */
+const SHUTDOWN_DRAIN_MS = 2000;
+
 export interface Tenant {
   app: FastifyInstance;
   /** http://host:port the tenant listens on */
@@ -72,7 +75,14 @@ export async function createTenant(options: TenantOptions = {}): Promise<Tenant>
       scannerToken: boot.scannerToken,
       async close() {
         try {
-          await listening.close();
+          // Drain in-flight requests briefly, then cut what is left: a client that
+          // vanished mid-request must not hold shutdown for fastify's 72 s keep-alive.
+          const cut = setTimeout(() => listening.server.closeAllConnections(), SHUTDOWN_DRAIN_MS);
+          try {
+            await listening.close();
+          } finally {
+            clearTimeout(cut);
+          }
           await openMcp.close();
           await agent.close();
         } finally {

@@ -3,7 +3,7 @@ import { type IncomingMessage, request as httpRequest, type ServerResponse } fro
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { brotliDecompressSync, createBrotliDecompress, createGunzip, createInflate, gunzipSync, inflateSync } from 'node:zlib';
-import type { Detection, EnforcementDecision, IngestEvent, LlmCall, PiiType, Verdict, WorkloadRef } from '@higgs/schema';
+import type { Detection, EnforcementDecision, IngestEvent, LlmCall, PiiType, Verdict } from '@higgs/schema';
 import { injectionScore, redactText, scanText } from '../detectors/index.ts';
 import type { Logger } from '../logger.ts';
 import { parserFor, providerForHost } from '../providers/index.ts';
