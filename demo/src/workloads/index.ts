@@ -295,7 +295,7 @@ export async function runWorkloads(opts: RunWorkloadsOptions): Promise<void> {
         await pause((intervalMs * index) / workloads.length, opts.signal);
         for (let i = 0; !opts.signal.aborted; i++) {
           const { prompt, userId } = pick(scriptFor(w), i);
-          const outcome = await callOnce(clients, w, prompt, { userId, signal: opts.signal });
+          const outcome = await withChildSignal(opts.signal, (signal) => callOnce(clients, w, prompt, { userId, signal }));
           if (opts.signal.aborted) break;
           try {
             opts.onOutcome?.(outcome);
@@ -322,6 +322,22 @@ export function pick(script: WorkloadScript, i: number): { prompt: Prompt; userI
   const prompt = script.prompts[i % n]!;
   const userId = script.users[((i % n) + pass) % script.users.length]!;
   return { prompt, userId };
+}
+
+/**
+ * Runs `fn` with a per-call signal that follows `parent`. The SDKs and undici add
+ * abort listeners to the signal of every request and do not all remove them, so
+ * handing them the loop's long-lived signal grows its listener list without bound.
+ */
+async function withChildSignal<T>(parent: AbortSignal, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const child = new AbortController();
+  const follow = () => child.abort(parent.reason);
+  parent.addEventListener('abort', follow, { once: true });
+  try {
+    return await fn(child.signal);
+  } finally {
+    parent.removeEventListener('abort', follow);
+  }
 }
 
 async function pause(ms: number, signal: AbortSignal): Promise<void> {
