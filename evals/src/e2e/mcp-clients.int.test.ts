@@ -1,0 +1,206 @@
+/**
+ * Every tool of the walking skeleton through two independent MCP clients — the
+ * SDK's `Client` and the MCP Inspector CLI — over both transports: stdio (the
+ * `higgs-mcp` bin an IDE starts) and Streamable HTTP at `/mcp`.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { ChatEvent, ToolContracts, type Finding, type Proposal } from '@higgs/schema';
+import { DEMO_WORKLOADS, createSdkClients, startStack, type Stack } from '@higgs/demo';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+const STDIO_BIN = ['tsx', join(ROOT, 'tools', 'bin', 'higgs-mcp.ts')];
+const SKELETON_TOOLS = [
+  'list_findings', 'get_finding', 'replay_session', 'list_assets', 'add_inline_rule', 'quarantine_namespace',
+  'propose_action', 'approve_action', 'reject_action', 'generate_compliance_pack',
+] as const;
+const supportBot = DEMO_WORKLOADS.find((w) => w.app === 'support-bot')!;
+
+let dir: string;
+let stack: Stack;
+
+/** One finding per PII type, so each client gets a finding of its own to act on. */
+async function findingOf(piiType: string): Promise<Finding> {
+  const res = await fetch(`${stack.tenantUrl}/api/tools/list_findings`, {
+    method: 'POST', headers: { authorization: `Bearer ${stack.adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ category: 'pii' }),
+  });
+  const { findings } = ToolContracts.list_findings.output.parse(await res.json());
+  const f = findings.find((x) => x.evidence.piiType === piiType);
+  if (!f) throw new Error(`no ${piiType} finding`);
+  return f;
+}
+
+/** The agent proposes the finding's block (the agent is the only other principal that can propose). */
+async function agentProposal(findingId: string): Promise<Proposal> {
+  const res = await fetch(`${stack.tenantUrl}/api/agent/chat`, {
+    method: 'POST', headers: { authorization: `Bearer ${stack.adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ message: 'what should I do?', context: { findingId } }),
+  });
+  const events = (await res.text()).trim().split('\n').map((l) => ChatEvent.parse(JSON.parse(l)));
+  const p = events.flatMap((e) => (e.type === 'proposal' ? [e.proposal] : []))[0];
+  if (!p) throw new Error(`the agent proposed nothing: ${JSON.stringify(events)}`);
+  return p;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'higgs-mcp-'));
+  stack = await startStack({ dataDir: dir, tenantDataDir: 'memory://', traffic: false });
+  const clients = createSdkClients({ proxyUrl: stack.proxyUrl, caCertPem: stack.scanner.caCertPem, localAddress: supportBot.ip });
+  try {
+    for (const content of ['My SSN is 536-22-8841', 'Card 4539 1488 0343 6467 was charged twice', 'Reach me at dana.lee@example.org']) {
+      await clients.openai.chat.completions.create(
+        { model: supportBot.model, messages: [{ role: 'user', content }] },
+        { headers: { traceparent: `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`, baggage: 'user.id=dana' } },
+      );
+    }
+  } finally {
+    await clients.close();
+  }
+  await stack.scanner.flush();
+  for (const t of ['ssn', 'credit_card', 'email']) {
+    for (let i = 0; ; i++) {
+      try {
+        await findingOf(t);
+        break;
+      } catch (err) {
+        if (i > 100) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  }
+});
+
+afterAll(async () => {
+  await stack?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+type Call = (name: string, args: Record<string, unknown>) => Promise<Record<string, unknown>>;
+
+/** Drives every skeleton tool through one client; `label` keeps names unique per client. */
+async function exerciseTools(call: Call, label: string, piiType: string): Promise<void> {
+  const parse = <N extends keyof typeof ToolContracts>(name: N, out: unknown) => ToolContracts[name].output.parse(out);
+
+  const { findings } = parse('list_findings', await call('list_findings', { category: 'pii' }));
+  const finding = findings.find((f) => f.evidence.piiType === piiType)!;
+  expect(finding).toBeDefined();
+  const detail = parse('get_finding', await call('get_finding', { id: finding.id }));
+  expect(detail.finding.id).toBe(finding.id);
+
+  const replay = parse('replay_session', await call('replay_session', { sessionId: finding.evidence.sessionIds[0]! }));
+  expect(replay.exchanges.length).toBeGreaterThan(0);
+  expect(JSON.stringify(replay)).not.toMatch(/536-22-8841|4539 1488 0343 6467|dana\.lee@example\.org/);
+
+  const assets = parse('list_assets', await call('list_assets', {}));
+  expect(assets.assets.map((a) => a.name)).toEqual(expect.arrayContaining(['support/support-bot']));
+
+  const rule = parse('add_inline_rule', await call('add_inline_rule', {
+    name: `alert on ${label}`, action: 'alert', match: { promptContains: [`${label}-marker`] }, reason: 'mcp client test',
+  }));
+  expect(rule.rule).toMatchObject({ action: 'alert', enabled: true });
+
+  const q = parse('quarantine_namespace', await call('quarantine_namespace', { namespace: `quarantine-${label}`, reason: 'mcp client test' }));
+  expect(q.quarantine).toMatchObject({ namespace: `quarantine-${label}`, active: true });
+
+  const own = parse('propose_action', await call('propose_action', {
+    tool: 'add_inline_rule', args: { name: `proposed by ${label}`, action: 'alert', match: { models: ['gpt-4o'] } },
+    title: 'Alert on gpt-4o', rationale: 'mcp client test',
+  }));
+  expect(own.proposal.status).toBe('pending');
+  const rejected = parse('reject_action', await call('reject_action', { proposalId: own.proposal.id, reason: 'withdrawn' }));
+  expect(rejected.proposal.status).toBe('rejected');
+
+  const proposal = await agentProposal(finding.id);
+  const approved = parse('approve_action', await call('approve_action', { proposalId: proposal.id, argsHash: proposal.argsHash }));
+  expect(approved.proposal.status).toBe('approved');
+
+  const to = new Date(Date.now() + 60_000).toISOString();
+  const from = new Date(Date.now() - 3_600_000).toISOString();
+  const pack = parse('generate_compliance_pack', await call('generate_compliance_pack', { from, to }));
+  expect(pack.pack.calls.total).toBeGreaterThanOrEqual(3);
+  expect(pack.pack.piiFlows.map((f) => f.piiType)).toEqual(expect.arrayContaining(['ssn', 'credit_card', 'email']));
+  expect(pack.pack.audit.length).toBeGreaterThan(0);
+}
+
+describe.each([
+  ['stdio', (): Transport => new StdioClientTransport({
+    command: 'npx', args: STDIO_BIN, cwd: ROOT, stderr: 'pipe',
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', HIGGS_URL: stack.tenantUrl, HIGGS_TOKEN: stack.adminToken },
+  }), 'ssn'],
+  ['streamable-http', (): Transport => new StreamableHTTPClientTransport(new URL(stack.mcpUrl), {
+    requestInit: { headers: { authorization: `Bearer ${stack.adminToken}` } },
+  }), 'credit_card'],
+] as const)('MCP SDK client over %s', (label, transport, piiType) => {
+  it('lists typed tools and runs every skeleton tool', async () => {
+    const client = new Client({ name: `sdk-${label}`, version: '1.0.0' });
+    await client.connect(transport());
+    try {
+      const { tools } = await client.listTools();
+      for (const name of SKELETON_TOOLS) {
+        const t = tools.find((x) => x.name === name);
+        expect(t, name).toBeDefined();
+        expect(t!.inputSchema.type).toBe('object');
+        expect(t!.outputSchema?.type, `${name} outputSchema`).toBe('object');
+        expect(t!.description?.length).toBeGreaterThan(20);
+      }
+      expect(tools.find((t) => t.name === 'quarantine_namespace')!.annotations?.destructiveHint).toBe(true);
+      expect(tools.find((t) => t.name === 'list_findings')!.annotations?.readOnlyHint).toBe(true);
+
+      await exerciseTools(async (name, args) => {
+        const res = await client.callTool({ name, arguments: args });
+        if (res.isError) throw new Error(`${name}: ${JSON.stringify(res.content)}`);
+        return res.structuredContent as Record<string, unknown>;
+      }, label, piiType);
+
+      // bad input is the tool's clear error, not a crash or a stack trace
+      const bad = await client.callTool({ name: 'quarantine_namespace', arguments: { namespace: '' } });
+      expect(bad.isError).toBe(true);
+      expect(JSON.stringify(bad.content)).toMatch(/namespace|reason/);
+      expect(JSON.stringify(bad.content)).not.toMatch(/at .*\.ts:\d+/);
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('MCP Inspector CLI', () => {
+  const inspector = async (target: string[], method: string[]): Promise<Record<string, unknown>> => {
+    const { stdout } = await run('npx', ['@modelcontextprotocol/inspector', '--cli', ...target, ...method], { cwd: ROOT, timeout: 60_000 });
+    return JSON.parse(stdout) as Record<string, unknown>;
+  };
+  const httpTarget = () => [stack.mcpUrl, '--transport', 'http', '--header', `Authorization: Bearer ${stack.adminToken}`];
+  const stdioTarget = () => ['-e', `HIGGS_URL=${stack.tenantUrl}`, '-e', `HIGGS_TOKEN=${stack.adminToken}`, 'npx', ...STDIO_BIN];
+
+  it.each([['streamable-http', httpTarget], ['stdio', stdioTarget]] as const)('lists and calls the tools over %s', async (label, target) => {
+    const listed = await inspector(target(), ['--method', 'tools/list']) as { tools: Array<{ name: string; outputSchema?: unknown }> };
+    for (const name of SKELETON_TOOLS) expect(listed.tools.find((t) => t.name === name)?.outputSchema, name).toBeDefined();
+
+    const findings = await inspector(target(), ['--method', 'tools/call', '--tool-name', 'list_findings', '--tool-arg', 'category=pii']);
+    const parsed = ToolContracts.list_findings.output.parse(findings.structuredContent);
+    const email = parsed.findings.find((f) => f.evidence.piiType === 'email')!;
+    expect(email).toBeDefined();
+
+    const detail = await inspector(target(), ['--method', 'tools/call', '--tool-name', 'get_finding', '--tool-arg', `id=${email.id}`]);
+    expect(ToolContracts.get_finding.output.parse(detail.structuredContent).finding.id).toBe(email.id);
+
+    const q = await inspector(target(), [
+      '--method', 'tools/call', '--tool-name', 'quarantine_namespace', '--tool-arg', `namespace=inspector-${label}`, '--tool-arg', 'reason=inspector test',
+    ]);
+    expect(ToolContracts.quarantine_namespace.output.parse(q.structuredContent).quarantine.namespace).toBe(`inspector-${label}`);
+  });
+
+  it('is refused without a token over HTTP', async () => {
+    await expect(inspector([stack.mcpUrl, '--transport', 'http'], ['--method', 'tools/list'])).rejects.toThrow();
+  });
+});
