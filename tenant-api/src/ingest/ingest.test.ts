@@ -34,6 +34,14 @@ describe('ingestBatch', () => {
     expect(finding?.count).toBe(1);
   });
 
+  it('stores a call whose observed text holds NUL characters instead of failing the batch', async () => {
+    const { tenantId } = await createTestTenant(db, sanctioned);
+    const call = llmCall({ messages: [{ role: 'user', content: 'hello\u0000world' }] });
+    expect(await ingestBatch(db, { tenantId, batch: batchOf(call, llmCall()) })).toEqual({ accepted: 2, duplicates: 0 });
+    const exchanges = await listSessionExchanges(db, { tenantId, sessionId: call.attribution.sessionId });
+    expect(exchanges.some((e) => e.messages.some((m) => m.content === 'hello\uFFFDworld'))).toBe(true);
+  });
+
   it('raises one PII finding per workload and type, counting occurrences', async () => {
     const { tenantId } = await createTestTenant(db, sanctioned);
     await ingestBatch(db, {

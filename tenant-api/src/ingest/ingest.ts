@@ -15,11 +15,12 @@ import { getBaseline } from '../stores/tenants-repository.ts';
  */
 export async function ingestBatch(db: SqlClient, p: { tenantId: string; batch: IngestBatch }): Promise<IngestResult> {
   const { tenantId } = p;
+  const batch = withoutNul(p.batch);
   return db.transaction(async (tx) => {
     const baseline = await getBaseline(tx, { tenantId });
     let accepted = 0;
     let duplicates = 0;
-    for (const item of p.batch.events) {
+    for (const item of batch.events) {
       let stored: boolean;
       if (item.kind === 'llm_call') {
         const call = item.event;
@@ -42,4 +43,18 @@ export async function ingestBatch(db: SqlClient, p: { tenantId: string; batch: I
     }
     return { accepted, duplicates };
   });
+}
+
+/**
+ * Postgres text and jsonb cannot hold U+0000, and observed prompts are written by
+ * whoever talks to the workload: one NUL must not make the whole batch fail. It
+ * is stored as U+FFFD, the replacement character, like any undecodable byte.
+ */
+export function withoutNul<T>(value: T): T {
+  if (typeof value === 'string') return (value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value) as T;
+  if (Array.isArray(value)) return value.map((v) => withoutNul(v)) as T;
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [withoutNul(k), withoutNul(v)])) as T;
+  }
+  return value;
 }
