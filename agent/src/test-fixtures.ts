@@ -259,6 +259,13 @@ export function createAgentFixture(options: FixtureOptions = {}): AgentFixture {
       Object.assign(found, { status: decision.status, result: decision.result, decidedBy: ctx.principal.id, decidedAt: stamp() });
       return structuredClone(found);
     },
+    async completeProposal(ctx, completion) {
+      scoped(ctx, 'completeProposal');
+      const found = proposals.find((p) => p.id === completion.id);
+      if (!found || found.status !== 'approved' || found.result !== null) return null;
+      Object.assign(found, { status: completion.status, result: completion.result });
+      return structuredClone(found);
+    },
     async audit(ctx) {
       scoped(ctx, 'audit');
     },

@@ -8,5 +8,5 @@ export type { RegistryOptions, ToolLogger } from './registry.ts';
 export { createRemoteRegistry } from './remote-registry.ts';
 export type { RemoteRegistryOptions } from './remote-registry.ts';
 export { roleAllows } from './roles.ts';
-export type { HiggsServices, NewProposal, ProposalDecision, ServiceContext } from './services.ts';
+export type { HiggsServices, NewProposal, ProposalCompletion, ProposalDecision, ServiceContext } from './services.ts';
 export type { ToolCallResult, ToolContext, ToolDefinition, ToolRegistry } from './types.ts';

@@ -195,10 +195,28 @@ describe('proposals', () => {
     expect(approved.proposal).toMatchObject({ status: 'approved', decidedBy: approver.id });
     expect(ctx.services.quarantines).toEqual([expect.objectContaining({ namespace: 'ml', createdBy: approver.id })]);
     expect(approved.result).toMatchObject({ quarantine: { namespace: 'ml' } });
-    expect(ctx.services.auditLog.map((a) => a.action)).toEqual(['proposal.created', 'namespace.quarantined', 'proposal.approved']);
+    expect(ctx.services.proposals[0]).toMatchObject({ status: 'approved', result: { quarantine: { namespace: 'ml' } } });
+    // the claim is the approval's one audit record; the action audits itself
+    expect(ctx.services.auditLog.map((a) => a.action)).toEqual(['proposal.created', 'proposal_approved', 'namespace.quarantined']);
 
     expectError(await ctx.registry.call('approve_action', { proposalId: proposal.id, argsHash: proposal.argsHash }, ctx.as('admin')), 'CONFLICT');
     expect(ctx.services.quarantines).toHaveLength(1);
+    expect(ctx.services.auditLog.filter((a) => a.action === 'proposal_approved')).toHaveLength(1);
+  });
+
+  it('runs a proposal approved twice at the same moment once, and answers the other approval CONFLICT', async () => {
+    const ctx = setup();
+    const proposal = await propose(ctx, ctx.as('agent'));
+    const quarantine = vi.spyOn(ctx.services, 'quarantineNamespace');
+    const approve = (approver: Principal) => ctx.registry.call('approve_action', { proposalId: proposal.id, argsHash: proposal.argsHash }, approver);
+    const results = await Promise.all([approve(ctx.as('security')), approve(ctx.as('admin'))]);
+
+    expect(results.filter((r) => r.ok)).toHaveLength(1);
+    expectError(results.find((r) => !r.ok) ?? results[0]!, 'CONFLICT');
+    expect(quarantine).toHaveBeenCalledOnce();
+    expect(ctx.services.quarantines).toHaveLength(1);
+    expect(ctx.services.proposals[0]).toMatchObject({ status: 'approved', result: { quarantine: { namespace: 'ml' } } });
+    expect(ctx.services.auditLog.filter((a) => a.action === 'proposal_approved')).toHaveLength(1);
   });
 
   it('refuses the agent as approver', async () => {
@@ -257,14 +275,40 @@ describe('proposals', () => {
     const proposal = await propose(ctx, ctx.as('agent'));
     ctx.services.failNext('quarantineNamespace', new ToolError('CONFLICT', 'ml is already quarantined'));
     expectError(await ctx.registry.call('approve_action', { proposalId: proposal.id, argsHash: proposal.argsHash }, ctx.as('security')), 'CONFLICT');
-    expect(ctx.services.proposals[0]).toMatchObject({ status: 'failed', result: { error: { code: 'CONFLICT' } } });
+    expect(ctx.services.proposals[0]).toMatchObject({
+      status: 'failed', result: { error: { code: 'CONFLICT', message: 'ml is already quarantined' } },
+    });
+    expect(ctx.services.auditLog.map((a) => a.action)).toEqual(['proposal.created', 'proposal_approved', 'proposal_failed']);
+    // a failed proposal stays failed: approving it again runs nothing
+    expectError(await ctx.registry.call('approve_action', { proposalId: proposal.id, argsHash: proposal.argsHash }, ctx.as('admin')), 'CONFLICT');
+    expect(ctx.services.quarantines).toHaveLength(0);
   });
 
-  it('answers CONFLICT when another decision wins between running and recording', async () => {
+  it('records an unexpected failure of the approved action without its internals', async () => {
+    const ctx = setup();
+    const proposal = await propose(ctx, ctx.as('agent'));
+    ctx.services.failNext('quarantineNamespace', new Error('connection reset by db-7.internal'));
+    expectError(await ctx.registry.call('approve_action', { proposalId: proposal.id, argsHash: proposal.argsHash }, ctx.as('security')), 'INTERNAL');
+    expect(ctx.services.proposals[0]).toMatchObject({ status: 'failed', result: { error: { code: 'INTERNAL', message: 'the approved action failed' } } });
+  });
+
+  it('records the outcome of a claimed proposal once', async () => {
+    const ctx = setup();
+    const proposal = await propose(ctx, ctx.as('agent'));
+    const svc = { principal: ctx.as('security') };
+    expect(await ctx.services.completeProposal(svc, { id: proposal.id, status: 'approved', result: { ok: 1 } })).toBeNull();
+    await ctx.services.decideProposal(svc, { id: proposal.id, status: 'approved', result: null });
+    expect(await ctx.services.completeProposal(svc, { id: proposal.id, status: 'failed', result: { error: 'x' } })).toMatchObject({ status: 'failed' });
+    expect(await ctx.services.completeProposal(svc, { id: proposal.id, status: 'approved', result: { ok: 1 } })).toBeNull();
+    expect(ctx.services.proposals[0]).toMatchObject({ status: 'failed', result: { error: 'x' } });
+  });
+
+  it('answers CONFLICT and runs nothing when another decision wins between reading and claiming', async () => {
     const ctx = setup();
     const proposal = await propose(ctx, ctx.as('agent'));
     vi.spyOn(ctx.services, 'decideProposal').mockResolvedValueOnce(null);
     expectError(await ctx.registry.call('approve_action', { proposalId: proposal.id, argsHash: proposal.argsHash }, ctx.as('security')), 'CONFLICT');
+    expect(ctx.services.quarantines).toHaveLength(0);
   });
 
   it('rejects a pending proposal so it can no longer be approved', async () => {
@@ -272,7 +316,7 @@ describe('proposals', () => {
     const proposal = await propose(ctx, ctx.as('agent'));
     const rejected = output('reject_action', await ctx.registry.call('reject_action', { proposalId: proposal.id, reason: 'too broad' }, ctx.as('security')));
     expect(rejected.proposal).toMatchObject({ status: 'rejected', result: { reason: 'too broad' } });
-    expect(ctx.services.auditLog.at(-1)).toMatchObject({ action: 'proposal.rejected', target: proposal.id });
+    expect(ctx.services.auditLog.map((a) => a.action)).toEqual(['proposal.created', 'proposal_rejected']);
     expectError(await ctx.registry.call('approve_action', { proposalId: proposal.id, argsHash: proposal.argsHash }, ctx.as('security')), 'CONFLICT');
   });
 

@@ -31,15 +31,22 @@ export interface HiggsServices {
   createProposal(ctx: ServiceContext, proposal: NewProposal): Promise<Proposal>;
   getProposal(ctx: ServiceContext, id: string): Promise<Proposal | null>;
   /**
-   * Moves a pending proposal to a final state exactly once (compare-and-set on
-   * status = 'pending'); returns null when it was no longer pending.
+   * Moves a pending proposal to a decided state exactly once (compare-and-set on
+   * status = 'pending') and audits `proposal_<status>`; returns null when it was
+   * no longer pending. Approval is a claim: `{ status: 'approved', result: null }`
+   * before the action runs, so only the winner runs it.
    */
   decideProposal(ctx: ServiceContext, decision: ProposalDecision): Promise<Proposal | null>;
+  /**
+   * Records the outcome of a claimed proposal once: only one that is 'approved'
+   * with a null result changes (to 'failed' when the action failed, auditing
+   * `proposal_failed`); returns null when it was not claimed or already completed.
+   */
+  completeProposal(ctx: ServiceContext, completion: ProposalCompletion): Promise<Proposal | null>;
 
   /** Appends to the tenant's hash-chained audit trail. */
   audit(ctx: ServiceContext, entry: { action: string; target: string; details: Record<string, unknown> }): Promise<void>;
 }
-
 
 export interface NewProposal {
   tool: Proposal['tool'];
@@ -49,6 +56,12 @@ export interface NewProposal {
   rationale: string;
   findingId: string | null;
   expiresAt: string;
+}
+
+export interface ProposalCompletion {
+  id: string;
+  status: 'approved' | 'failed';
+  result: Record<string, unknown>;
 }
 
 export interface ProposalDecision {

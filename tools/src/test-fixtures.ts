@@ -8,7 +8,7 @@ import type {
   AuditRecord, Finding, Principal, Proposal, Quarantine, Role, Rule, ToolArgs, ToolOutput,
 } from '@higgs/schema';
 import { ToolError } from './errors.ts';
-import type { HiggsServices, NewProposal, ProposalDecision, ServiceContext } from './services.ts';
+import type { HiggsServices, NewProposal, ProposalCompletion, ProposalDecision, ServiceContext } from './services.ts';
 
 export interface MemoryServices extends HiggsServices {
   readonly tenantId: string;
@@ -180,6 +180,15 @@ export function createMemoryServices(tenantId: string = `tenant-${randomUUID()}`
       const found = proposals.find((p) => p.id === decision.id);
       if (!found || found.status !== 'pending') return null;
       Object.assign(found, { status: decision.status, result: decision.result, decidedBy: ctx.principal.id, decidedAt: now() });
+      record(ctx, `proposal_${decision.status}`, found.id, { tool: found.tool, argsHash: found.argsHash });
+      return structuredClone(found);
+    },
+    async completeProposal(ctx, completion: ProposalCompletion) {
+      scoped(ctx, 'completeProposal');
+      const found = proposals.find((p) => p.id === completion.id);
+      if (!found || found.status !== 'approved' || found.result !== null) return null;
+      Object.assign(found, { status: completion.status, result: completion.result });
+      if (completion.status === 'failed') record(ctx, 'proposal_failed', found.id, { tool: found.tool, argsHash: found.argsHash, ...completion.result });
       return structuredClone(found);
     },
     async audit(ctx, entry) {

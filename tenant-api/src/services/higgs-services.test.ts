@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BriefingSummaryOutput, GetFindingOutput, GenerateCompliancePackOutput, ListFindingsOutput, Proposal, Rule,
 } from '@higgs/schema';
-import { ToolError, type HiggsServices, type ServiceContext } from '@higgs/tools';
+import { ToolError, createRegistry, type HiggsServices, type ServiceContext } from '@higgs/tools';
 import { canonicalJson, sha256Hex } from '../canonical-json.ts';
 import { ingestBatch } from '../ingest/ingest.ts';
 import { createPolicyNotifier } from '../policy/policy-notifier.ts';
@@ -147,6 +147,47 @@ describe('HiggsServices over PGlite', () => {
       ['agent', 'propose_action'], ['admin', `proposal_${winners[0]?.status}`],
     ]);
     expect(await verifyAuditChain(db, { tenantId })).toMatchObject({ ok: true });
+  });
+
+  it('runs a proposal approved twice at the same moment once, through the real registry', async () => {
+    const { tenantId, agent, admin } = await tenantWithTraffic();
+    const registry = createRegistry(services);
+    const security = { ...admin, id: 'sec', name: 'Security', role: 'security' as const };
+    const proposed = await registry.call('propose_action', {
+      tool: 'add_inline_rule', args: { name: 'no ssn', action: 'block', match: { piiTypes: ['ssn'] } }, title: 'Block SSN', rationale: 'SSNs leave',
+    }, agent);
+    if (!proposed.ok) throw new Error(proposed.error.message);
+    const { proposal } = proposed.output as { proposal: Proposal };
+
+    const approve = (who: typeof admin) => registry.call('approve_action', { proposalId: proposal.id, argsHash: proposal.argsHash }, who);
+    const results = await Promise.all([approve(admin), approve(security)]);
+    expect(results.filter((r) => r.ok)).toHaveLength(1);
+    expect(results.find((r) => !r.ok)).toMatchObject({ ok: false, error: { code: 'CONFLICT' } });
+
+    const { rules } = await services.listRules({ principal: admin }, { includeDisabled: true });
+    expect(rules.map((r) => r.name)).toEqual(['no ssn']);
+    expect(await services.getProposal({ principal: admin }, proposal.id)).toMatchObject({ status: 'approved', result: { rule: { id: rules[0]?.id } } });
+    const actions = (await listAudit(db, { tenantId })).map((a) => a.action);
+    expect(actions).toEqual(['propose_action', 'proposal_approved', 'add_inline_rule']);
+    expect(await verifyAuditChain(db, { tenantId })).toMatchObject({ ok: true, records: 3 });
+  });
+
+  it('records the outcome of a claimed proposal once, in its own tenant only', async () => {
+    const { tenantId, agent, admin } = await tenantWithTraffic();
+    const other = await createTestTenant(db, sanctioned);
+    const proposal = await services.createProposal({ principal: agent }, {
+      tool: 'quarantine_namespace', args: { namespace: 'marketing', reason: 'shadow' }, argsHash: 'h1', title: 'Quarantine marketing',
+      rationale: 'unsanctioned', findingId: null, expiresAt: '2099-01-01T00:00:00.000Z',
+    });
+    const failure = { id: proposal.id, status: 'failed' as const, result: { error: { code: 'CONFLICT', message: 'already' } } };
+    expect(await services.completeProposal({ principal: admin }, failure)).toBeNull(); // not claimed yet
+    await services.decideProposal({ principal: admin }, { id: proposal.id, status: 'approved', result: null });
+    expect(await services.completeProposal({ principal: { ...other.admin, id: 'admin' } }, failure)).toBeNull();
+    expect(await services.completeProposal({ principal: admin }, failure)).toMatchObject({ status: 'failed', result: failure.result, decidedBy: 'admin' });
+    expect(await services.completeProposal({ principal: admin }, { id: proposal.id, status: 'approved', result: { ok: 1 } })).toBeNull();
+    expect(await services.getProposal({ principal: admin }, proposal.id)).toMatchObject({ status: 'failed', result: failure.result });
+    expect((await listAudit(db, { tenantId })).map((a) => a.action)).toEqual(['propose_action', 'proposal_approved', 'proposal_failed']);
+    expect(await verifyAuditChain(db, { tenantId })).toMatchObject({ ok: true, records: 3 });
   });
 
   it('generates a compliance pack with a verifiable digest', async () => {

@@ -7,7 +7,9 @@
 import {
   FindingCategory, type Finding, type Proposal, type Quarantine, type Rule, type RuleMatch,
 } from '@higgs/schema';
-import { ToolError, type HiggsServices, type NewProposal, type ProposalDecision, type ServiceContext } from '@higgs/tools';
+import {
+  ToolError, type HiggsServices, type NewProposal, type ProposalCompletion, type ProposalDecision, type ServiceContext,
+} from '@higgs/tools';
 import type { ToolOutput } from '@higgs/schema';
 import { canonicalJson, sha256Hex } from '../canonical-json.ts';
 import { obligationsFor, remediationFor, suggestedActionFor } from '../compliance/control-map.ts';
@@ -22,7 +24,7 @@ import { countOpenFindingsByCategory, getFinding, listFindings, setFindingStatus
 import { countPacks, insertPackMetadata } from '../stores/packs-repository.ts';
 import { bumpPolicyVersion } from '../stores/policy-repository.ts';
 import {
-  countPendingProposals, decidePendingProposal, getProposal, insertProposal, listProposals,
+  completeApprovedProposal, countPendingProposals, decidePendingProposal, getProposal, insertProposal, listProposals,
 } from '../stores/proposals-repository.ts';
 import { getActiveQuarantine, insertQuarantine, listQuarantines } from '../stores/quarantines-repository.ts';
 import { newId } from '../stores/rows.ts';
@@ -268,6 +270,24 @@ export function createHiggsServices(deps: ServicesDeps): HiggsServices {
         return { proposal: decided };
       });
       return proposal;
+    },
+
+    async completeProposal(ctx, completion: ProposalCompletion) {
+      const tenantId = tenantOf(ctx);
+      return db.transaction(async (tx) => {
+        const completed = await completeApprovedProposal(tx, { tenantId, ...completion });
+        // the approval was audited when it was claimed; only a failure adds a record
+        if (completed?.status === 'failed') {
+          await appendAudit(tx, {
+            tenantId,
+            entry: {
+              actor: ctx.principal.id, action: 'proposal_failed', target: completed.id,
+              details: { tool: completed.tool, argsHash: completed.argsHash, ...completion.result },
+            },
+          });
+        }
+        return completed;
+      });
     },
 
     async audit(ctx, entry) {

@@ -83,6 +83,23 @@ export async function decidePendingProposal(
   return rows[0] ? toProposal(rows[0]) : null;
 }
 
+/**
+ * Records the outcome of an approved (claimed) proposal: only one still
+ * 'approved' with no result changes, so the outcome is written once. Null otherwise.
+ */
+export async function completeApprovedProposal(
+  db: SqlExecutor,
+  p: { tenantId: string; id: string; status: 'approved' | 'failed'; result: Record<string, unknown> },
+): Promise<Proposal | null> {
+  const { rows } = await db.query<ProposalRow>(
+    `UPDATE proposals SET status = $3, result = $4::jsonb
+      WHERE tenant_id = $1 AND id = $2 AND status = 'approved' AND result IS NULL
+      RETURNING ${COLUMNS}`,
+    [p.tenantId, p.id, p.status, JSON.stringify(p.result)],
+  );
+  return rows[0] ? toProposal(rows[0]) : null;
+}
+
 export async function countPendingProposals(db: SqlExecutor, p: { tenantId: string }): Promise<number> {
   const { rows } = await db.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM proposals WHERE tenant_id = $1 AND status = 'pending'`, [p.tenantId],

@@ -3,7 +3,7 @@ import { argsHash } from '../canonical-json.ts';
 import { defineTool } from '../define-tool.ts';
 import { ToolError } from '../errors.ts';
 import { principalKind, roleAllows } from '../roles.ts';
-import type { ProposalDecision } from '../services.ts';
+import type { ProposalCompletion, ProposalDecision } from '../services.ts';
 import type { ToolContext, ToolDefinition } from '../types.ts';
 import { describeZodError } from '../zod-message.ts';
 
@@ -36,6 +36,13 @@ export function proposalTools({ resolve, proposalTtlMs, now }: ProposalToolOptio
     const decided = await ctx.services.decideProposal(ctx, decision);
     if (!decided) throw new ToolError('CONFLICT', `proposal ${decision.id} was decided by someone else first`);
     return decided;
+  }
+
+  /** Records the outcome of a proposal this call claimed; nobody else completes it. */
+  async function complete(ctx: ToolContext, completion: ProposalCompletion): Promise<Proposal> {
+    const completed = await ctx.services.completeProposal(ctx, completion);
+    if (!completed) throw new Error(`claimed proposal ${completion.id} was completed by someone else`);
+    return completed;
   }
 
   return [
@@ -97,6 +104,8 @@ export function proposalTools({ resolve, proposalTtlMs, now }: ProposalToolOptio
           throw new Error(`stored proposal ${proposal.id} does not match its argsHash`);
         }
 
+        // Claim before running: of two approvals at the same moment only the winner runs the action.
+        await decide(ctx, { id: proposal.id, status: 'approved', result: null });
         let result: Record<string, unknown>;
         try {
           const args = target.input.parse(proposal.args);
@@ -105,13 +114,10 @@ export function proposalTools({ resolve, proposalTtlMs, now }: ProposalToolOptio
           const error = err instanceof ToolError
             ? { code: err.code, message: err.message }
             : { code: 'INTERNAL' as const, message: 'the approved action failed' };
-          await ctx.services.decideProposal(ctx, { id: proposal.id, status: 'failed', result: { error } });
-          await auditDecision(ctx, proposal, 'failed', { error });
+          await complete(ctx, { id: proposal.id, status: 'failed', result: { error } });
           throw err;
         }
-        const decided = await decide(ctx, { id: proposal.id, status: 'approved', result });
-        await auditDecision(ctx, decided, 'approved', {});
-        return { proposal: decided, result };
+        return { proposal: await complete(ctx, { id: proposal.id, status: 'approved', result }), result };
       },
     }),
     defineTool({
@@ -128,19 +134,8 @@ export function proposalTools({ resolve, proposalTtlMs, now }: ProposalToolOptio
         const decided = await decide(ctx, {
           id: proposal.id, status: 'rejected', result: input.reason ? { reason: input.reason } : null,
         });
-        await auditDecision(ctx, decided, 'rejected', { reason: input.reason });
         return { proposal: decided };
       },
     }),
   ];
-}
-
-async function auditDecision(
-  ctx: ToolContext, proposal: Proposal, outcome: 'approved' | 'rejected' | 'failed', details: Record<string, unknown>,
-): Promise<void> {
-  await ctx.services.audit(ctx, {
-    action: `proposal.${outcome}`,
-    target: proposal.id,
-    details: { tool: proposal.tool, argsHash: proposal.argsHash, proposedBy: proposal.proposedBy, ...details },
-  });
 }
