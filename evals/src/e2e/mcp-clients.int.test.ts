@@ -13,7 +13,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { ChatEvent, ToolContracts, type Finding, type Proposal } from '@higgs/schema';
+import { ChatEvent, ToolContracts, type Finding, type Proposal, type ToolName, type ToolOutput } from '@higgs/schema';
 import { DEMO_WORKLOADS, createSdkClients, startStack, type Stack } from '@higgs/demo';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -90,7 +90,7 @@ type Call = (name: string, args: Record<string, unknown>) => Promise<Record<stri
 
 /** Drives every skeleton tool through one client; `label` keeps names unique per client. */
 async function exerciseTools(call: Call, label: string, piiType: string): Promise<void> {
-  const parse = <N extends keyof typeof ToolContracts>(name: N, out: unknown) => ToolContracts[name].output.parse(out);
+  const parse = <N extends ToolName>(name: N, out: unknown): ToolOutput<N> => ToolContracts[name].output.parse(out) as ToolOutput<N>;
 
   const { findings } = parse('list_findings', await call('list_findings', { category: 'pii' }));
   const finding = findings.find((f) => f.evidence.piiType === piiType)!;
