@@ -1,3 +1,4 @@
+export { canonicalJson } from './canonical-json.ts';
 export {
   AssetDomain, FindingCategory, FindingStatus, GovernanceState, PiiType, Provider, Role, RuleAction, Severity, Verdict, WorkloadMode,
 } from './enums.ts';

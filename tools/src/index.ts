@@ -1,4 +1,4 @@
-export { argsHash, canonicalJson } from './canonical-json.ts';
+export { argsHash } from './args-hash.ts';
 export { TOOL_ERROR_CODES, ToolError } from './errors.ts';
 export type { ToolErrorCode } from './errors.ts';
 export { createMcpServer } from './mcp-server.ts';

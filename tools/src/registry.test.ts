@@ -1,6 +1,6 @@
 import { ToolContracts, type Principal, type Role, type ToolName, type ToolOutput } from '@higgs/schema';
 import { describe, expect, it, vi } from 'vitest';
-import { argsHash } from './canonical-json.ts';
+import { argsHash } from './args-hash.ts';
 import { ToolError } from './errors.ts';
 import { createRegistry, type ToolLogger } from './registry.ts';
 import { createMemoryServices, makePrincipal } from './test-fixtures.ts';

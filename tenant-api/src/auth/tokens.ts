@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Principal } from '@higgs/schema';
-import { sha256Hex } from '../canonical-json.ts';
+import { sha256Hex } from '../sha256.ts';
 import { TenantError } from '../errors.ts';
 import { findPrincipalByTokenHash } from '../stores/principals-repository.ts';
 import type { SqlExecutor } from '../stores/sql-client.ts';

@@ -4,7 +4,7 @@
  * tenant's baseline: sanctioned when listed there, tolerated otherwise.
  */
 import type { Asset, GovernanceState, LlmCall } from '@higgs/schema';
-import { sha256Hex } from '../canonical-json.ts';
+import { sha256Hex } from '../sha256.ts';
 import { observeAsset } from '../stores/assets-repository.ts';
 import type { SqlExecutor } from '../stores/sql-client.ts';
 import type { GovernanceBaseline } from '../stores/tenants-repository.ts';

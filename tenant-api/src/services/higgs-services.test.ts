@@ -3,7 +3,8 @@ import {
   BriefingSummaryOutput, GetFindingOutput, GenerateCompliancePackOutput, ListFindingsOutput, Proposal, Rule,
 } from '@higgs/schema';
 import { ToolError, createRegistry, type HiggsServices, type ServiceContext } from '@higgs/tools';
-import { canonicalJson, sha256Hex } from '../canonical-json.ts';
+import { canonicalJson } from '@higgs/schema';
+import { sha256Hex } from '../sha256.ts';
 import { ingestBatch } from '../ingest/ingest.ts';
 import { createPolicyNotifier } from '../policy/policy-notifier.ts';
 import { listAudit, verifyAuditChain } from '../stores/audit-repository.ts';

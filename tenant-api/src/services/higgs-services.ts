@@ -11,7 +11,8 @@ import {
   ToolError, type HiggsServices, type NewProposal, type ProposalCompletion, type ProposalDecision, type ServiceContext,
 } from '@higgs/tools';
 import type { ToolOutput } from '@higgs/schema';
-import { canonicalJson, sha256Hex } from '../canonical-json.ts';
+import { canonicalJson } from '@higgs/schema';
+import { sha256Hex } from '../sha256.ts';
 import { obligationsFor, remediationFor, suggestedActionFor } from '../compliance/control-map.ts';
 import { INJECTION_THRESHOLD } from '../findings/findings-engine.ts';
 import type { PolicyNotifier } from '../policy/policy-notifier.ts';

@@ -1,5 +1,6 @@
 import type { AuditRecord } from '@higgs/schema';
-import { canonicalJson, sha256Hex } from '../canonical-json.ts';
+import { canonicalJson } from '@higgs/schema';
+import { sha256Hex } from '../sha256.ts';
 import { newId, toInt } from './rows.ts';
 import type { SqlExecutor } from './sql-client.ts';
 

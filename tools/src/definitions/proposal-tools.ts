@@ -1,5 +1,5 @@
 import type { Proposal, ProposableTool } from '@higgs/schema';
-import { argsHash } from '../canonical-json.ts';
+import { argsHash } from '../args-hash.ts';
 import { defineTool } from '../define-tool.ts';
 import { ToolError } from '../errors.ts';
 import { principalKind, roleAllows } from '../roles.ts';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { argsHash, canonicalJson } from './args-hash.ts';
+import { canonicalJson } from '@higgs/schema';
+import { argsHash } from './args-hash.ts';
 
 describe('argsHash', () => {
   // vectors produced by argsHash in tools/src/canonical-json.ts (the tenant's side of the approval check)
