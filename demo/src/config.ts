@@ -4,6 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { DemoError } from './errors.ts';
 
 const Port = z.coerce.number().int().min(0).max(65535);
 const Bool = z.enum(['true', 'false']).transform((v) => v === 'true');
@@ -37,7 +38,7 @@ export function loadLauncherConfig(env: NodeJS.ProcessEnv = process.env): Readon
   const parsed = Env.safeParse(env);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n  ');
-    throw new Error(`invalid launcher settings:\n  ${issues}`);
+    throw new DemoError('CONFIG_INVALID', `invalid launcher settings:\n  ${issues}`);
   }
   const e = parsed.data;
   return Object.freeze({
