@@ -2,11 +2,13 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { handleAnthropic } from './anthropic.ts';
+import { BEDROCK_PATH, handleBedrock } from './bedrock.ts';
+import { GEMINI_PATH, handleGemini } from './gemini.ts';
 import { maskCredential, parseJson, sendJson, type StreamPacing, type UpstreamRequest } from './http.ts';
 import { handleOpenAi } from './openai.ts';
 import { generateDemoPki } from './pki.ts';
 
-export type UpstreamProvider = 'openai' | 'anthropic';
+export type UpstreamProvider = 'openai' | 'anthropic' | 'bedrock' | 'gemini';
 
 /** One request that reached a mock provider, as the provider saw it. */
 export interface ReceivedRequest {
@@ -45,12 +47,26 @@ export interface MockUpstreamsOptions {
   chunkDelayMs?: number;
 }
 
-const ROUTES: Record<string, { provider: UpstreamProvider; host: string; handle: typeof handleOpenAi }> = {
-  '/v1/chat/completions': { provider: 'openai', host: 'api.openai.com', handle: handleOpenAi },
-  '/v1/messages': { provider: 'anthropic', host: 'api.anthropic.com', handle: handleAnthropic },
-};
-const PROVIDER_HOSTS = new Set(Object.values(ROUTES).map((r) => r.host));
-const MASKED_HEADERS = new Set(['authorization', 'x-api-key', 'proxy-authorization']);
+/**
+ * One provider endpoint: its host pattern (`*` = one DNS label), and its path,
+ * exact or a pattern for paths that carry a name (Azure deployments).
+ * Requests for a provider's host are matched against that host's routes only;
+ * requests for any other name (localhost, 127.0.0.1) by path, first match wins.
+ */
+interface Route {
+  provider: UpstreamProvider;
+  host: string;
+  path: string | RegExp;
+  handle: (req: UpstreamRequest, res: ServerResponse, pacing: StreamPacing) => Promise<void>;
+}
+
+const ROUTES: readonly Route[] = [
+  { provider: 'openai', host: 'api.openai.com', path: '/v1/chat/completions', handle: handleOpenAi },
+  { provider: 'anthropic', host: 'api.anthropic.com', path: '/v1/messages', handle: handleAnthropic },
+  { provider: 'bedrock', host: 'bedrock-runtime.us-east-1.amazonaws.com', path: BEDROCK_PATH, handle: handleBedrock },
+  { provider: 'gemini', host: 'generativelanguage.googleapis.com', path: GEMINI_PATH, handle: handleGemini },
+];
+const MASKED_HEADERS = new Set(['authorization', 'x-api-key', 'proxy-authorization', 'x-goog-api-key']);
 // provider limits are larger, but nothing the demo sends comes close; this bounds a runaway client
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
@@ -110,10 +126,10 @@ export async function startMockUpstreams(opts: MockUpstreamsOptions = {}): Promi
 
 async function route(req: IncomingMessage, res: ServerResponse, received: ReceivedRequest[], pacing: StreamPacing): Promise<void> {
   const path = (req.url ?? '/').split('?')[0] ?? '/';
-  const target = ROUTES[path];
   const hostHeader = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase();
+  const target = findRoute(hostHeader, path);
   // a request for one provider's host on another provider's path is a 404 there too
-  if (target === undefined || (PROVIDER_HOSTS.has(hostHeader) && hostHeader !== target.host)) {
+  if (target === undefined) {
     sendJson(res, 404, {}, { error: { message: `Unknown request URL: ${req.method ?? ''} ${path}.`, type: 'invalid_request_error', param: null, code: 'unknown_url' } });
     req.resume();
     return;
@@ -140,6 +156,18 @@ async function route(req: IncomingMessage, res: ServerResponse, received: Receiv
   });
   const request: UpstreamRequest = { path, headers, rawBody, json };
   await target.handle(request, res, pacing);
+}
+
+function findRoute(host: string, path: string): Route | undefined {
+  const ownRoutes = ROUTES.filter((r) => hostMatches(r.host, host));
+  const candidates = ownRoutes.length > 0 ? ownRoutes : ROUTES;
+  return candidates.find((r) => (typeof r.path === 'string' ? r.path === path : r.path.test(path)));
+}
+
+function hostMatches(pattern: string, host: string): boolean {
+  if (!pattern.startsWith('*.')) return pattern === host;
+  const suffix = pattern.slice(1);
+  return host.endsWith(suffix) && !host.slice(0, -suffix.length).includes('.') && host.length > suffix.length;
 }
 
 function flattenHeaders(headers: IncomingHttpHeaders): Record<string, string> {

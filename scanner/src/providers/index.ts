@@ -1,5 +1,7 @@
 import type { Provider } from '@higgs/schema';
 import { anthropicParser } from './anthropic/index.ts';
+import { bedrockParser } from './bedrock/index.ts';
+import { geminiParser } from './gemini/index.ts';
 import { openaiParser } from './openai/index.ts';
 import type { ProviderParser } from './types.ts';
 
@@ -9,16 +11,18 @@ export { UnparsableBody } from './types.ts';
 /** Hosts the proxy inspects unless configured otherwise. */
 export const DEFAULT_AI_HOSTS: readonly string[] = [
   'api.openai.com', 'api.anthropic.com', '*.openai.azure.com', 'bedrock-runtime.*.amazonaws.com', 'generativelanguage.googleapis.com',
-  'api.cohere.com', 'api.cohere.ai', 'api.mistral.ai', 'api.together.xyz',
+  'api.cohere.com', 'api.cohere.ai', 'api.mistral.ai', 'api.*.mistral.ai', 'api.together.xyz', 'api.together.ai',
 ];
 
 const PROVIDER_BY_HOST: ReadonlyArray<readonly [string, Provider]> = [
   ['api.openai.com', 'openai'], ['*.openai.azure.com', 'azure_openai'], ['api.anthropic.com', 'anthropic'],
   ['bedrock-runtime.*.amazonaws.com', 'bedrock'], ['generativelanguage.googleapis.com', 'gemini'], ['api.cohere.com', 'cohere'],
-  ['api.cohere.ai', 'cohere'], ['api.mistral.ai', 'mistral'], ['api.together.xyz', 'together'],
+  ['api.cohere.ai', 'cohere'], ['api.mistral.ai', 'mistral'], ['api.*.mistral.ai', 'mistral'], ['api.together.xyz', 'together'],
+  // together-ai >= 0.10 calls api.together.ai; api.together.xyz is the older name, still served
+  ['api.together.ai', 'together'],
 ];
 
-const PARSERS: readonly ProviderParser[] = [openaiParser, anthropicParser];
+const PARSERS: readonly ProviderParser[] = [openaiParser, anthropicParser, bedrockParser, geminiParser];
 
 /** `*` in a host pattern stands for one or more DNS labels' worth of characters, never a dot-free suffix trick. */
 export function hostMatches(pattern: string, host: string): boolean {
@@ -34,9 +38,16 @@ export function providerForHost(host: string): Provider | null {
   return PROVIDER_BY_HOST.find(([pattern]) => hostMatches(pattern, host))?.[1] ?? null;
 }
 
-/** The parser and endpoint for a request, by its path (OpenAI-compatible APIs share the OpenAI wire format). */
-export function parserFor(method: string, path: string): { parser: ProviderParser; endpoint: string } | null {
-  for (const parser of PARSERS) {
+/**
+ * The parser and endpoint for a request. A known provider host is parsed by
+ * that provider's own parsers first (Mistral and Together share OpenAI's paths
+ * but not its error shape); otherwise, and as a fallback, by path shape, so an
+ * OpenAI-compatible server (vLLM, Ollama, TGI) is understood on any host.
+ */
+export function parserFor(method: string, path: string, host?: string): { parser: ProviderParser; endpoint: string } | null {
+  const provider = host === undefined ? null : providerForHost(host);
+  const candidates = provider === null ? PARSERS : [...PARSERS.filter((p) => p.provider === provider), ...PARSERS.filter((p) => p.provider !== provider)];
+  for (const parser of candidates) {
     const endpoint = parser.endpointFor(method, path);
     if (endpoint) return { parser, endpoint };
   }

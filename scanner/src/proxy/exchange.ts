@@ -56,14 +56,14 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
     return; // the client went away before sending its request
   }
   const method = req.method ?? 'GET';
-  const route = parserFor(method, path);
+  const route = parserFor(method, path, origin.host);
   const provider = providerForHost(origin.host) ?? (route ? (route.parser.provider === 'openai' ? 'openai_compatible' : route.parser.provider) : 'unknown');
   let json: unknown;
   let parsed: ParsedRequest | null = null;
   if (route) {
     try {
       json = JSON.parse(decode(body, req.headers['content-encoding']).toString('utf8'));
-      parsed = route.parser.parseRequest(route.endpoint, json);
+      parsed = route.parser.parseRequest(route.endpoint, json, path);
     } catch {
       parsed = null;
     }
@@ -317,13 +317,18 @@ function decode(body: Buffer, encoding: string | undefined): Buffer {
 
 /** Parses a response as its bytes pass through: SSE incrementally, JSON at the end. */
 function responseTap(parser: ProviderParser, contentType: string | undefined, encoding: string | undefined) {
-  const sse = /text\/event-stream/i.test(contentType ?? '');
+  // SSE, and the AWS event-stream binary framing of Bedrock's streaming actions
+  const sse = /text\/event-stream|application\/vnd\.amazon\.eventstream/i.test(contentType ?? '');
   const stream: StreamParser | null = sse ? parser.streamParser() : null;
   const utf8 = new TextDecoder('utf-8');
   const chunks: Buffer[] = [];
   let size = 0;
   let broken = false;
   const consume = (b: Buffer): void => {
+    if (stream?.pushBytes) {
+      stream.pushBytes(b);
+      return;
+    }
     if (stream) {
       stream.push(utf8.decode(b, { stream: true }));
       return;
