@@ -29,6 +29,11 @@ export interface ParsedResponse {
 /** Consumes a streamed (SSE) response as it passes through. */
 export interface StreamParser {
   push(text: string): void;
+  /**
+   * present on parsers of a binary framing (AWS event-stream): the proxy then
+   * feeds the raw bytes here instead of decoded text to `push`
+   */
+  pushBytes?(chunk: Uint8Array): void;
   end(): ParsedResponse;
 }
 
@@ -43,8 +48,12 @@ export interface ProviderParser {
   provider: Provider;
   /** the endpoint name for a request path, or null when this parser does not understand the path */
   endpointFor(method: string, path: string): string | null;
-  /** throws on a body this parser does not understand */
-  parseRequest(endpoint: string, body: unknown): ParsedRequest;
+  /**
+   * throws on a body this parser does not understand. `path` (with query) is
+   * passed by the proxy: Bedrock and Gemini carry the model and whether the
+   * call streams in the path, not the body.
+   */
+  parseRequest(endpoint: string, body: unknown, path?: string): ParsedRequest;
   parseResponse(body: unknown): ParsedResponse;
   streamParser(): StreamParser;
   /** applies `redact` to every prompt string of the body, returning a new body */
