@@ -10,6 +10,7 @@ export const SCANNER_ERROR_CODES = [
   'TENANT_UNAVAILABLE', // the tenant could not be reached or answered 5xx
   'TENANT_REJECTED', // the tenant refused a request (4xx)
   'CLOSED', // the scanner was closed while the operation waited
+  'EVENT_STREAM_INVALID', // an AWS event-stream frame failed its CRC, bounds or header checks
 ] as const;
 export type ScannerErrorCode = (typeof SCANNER_ERROR_CODES)[number];
 

@@ -10,3 +10,5 @@ export type { InjectionFeature, PiiSpan } from './detectors/index.ts';
 export { compilePolicy } from './rules/index.ts';
 export type { CompiledPolicy, RuleHit, RuleInput } from './rules/index.ts';
 export { DEFAULT_AI_HOSTS } from './providers/index.ts';
+export { encodeEventStreamMessage, EventStreamDecoder } from './providers/bedrock/event-stream.ts';
+export type { EventStreamHeaderValue, EventStreamMessage } from './providers/bedrock/event-stream.ts';
