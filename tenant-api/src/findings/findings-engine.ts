@@ -85,35 +85,50 @@ function mergeEvidence(previous: FindingEvidence | null, call: LlmCall, o: Occur
   };
 }
 
-/** Records the call's occurrences; returns the findings it created or touched. */
-export async function recordCallFindings(
-  db: SqlExecutor, p: { tenantId: string; call: LlmCall; assets: CallAssets },
+/**
+ * Records the occurrences of newly stored calls, in call order; returns the
+ * findings they created or touched. Each finding is read once and written once
+ * per batch, however many calls hit it, with the same result as one call at a time.
+ */
+export async function recordCallsFindings(
+  db: SqlExecutor, p: { tenantId: string; calls: ReadonlyArray<{ call: LlmCall; assets: CallAssets }> },
 ): Promise<Finding[]> {
-  const { tenantId, call } = p;
-  // the scanner may send any offset; compare instants in one notation
-  const at = new Date(call.ts).toISOString();
-  const touched: Finding[] = [];
-  for (const o of occurrencesOf(call, p.assets)) {
-    const existing = await getFindingByKeyForUpdate(db, { tenantId, assetId: p.assets.workload.id, detector: o.detector });
-    if (existing) {
-      const updated: Finding = {
-        ...existing,
-        count: existing.count + 1,
-        firstSeen: at < existing.firstSeen ? at : existing.firstSeen,
-        lastSeen: at > existing.lastSeen ? at : existing.lastSeen,
-        evidence: mergeEvidence(existing.evidence, call, o),
+  const { tenantId } = p;
+  const touched = new Map<string, { finding: Finding; isNew: boolean }>();
+  for (const { call, assets } of p.calls) {
+    // the scanner may send any offset; compare instants in one notation
+    const at = new Date(call.ts).toISOString();
+    for (const o of occurrencesOf(call, assets)) {
+      const key = `${assets.workload.id}\u0000${o.detector}`;
+      let entry = touched.get(key);
+      if (!entry) {
+        const existing = await getFindingByKeyForUpdate(db, { tenantId, assetId: assets.workload.id, detector: o.detector });
+        if (existing) {
+          entry = { finding: existing, isNew: false };
+        } else {
+          const created: Finding = {
+            id: newId('fnd'), category: o.category, severity: o.severity, status: 'open', title: o.title,
+            assetId: assets.workload.id, detector: o.detector, count: 1, firstSeen: at, lastSeen: at,
+            evidence: mergeEvidence(null, call, o),
+          };
+          touched.set(key, { finding: created, isNew: true });
+          continue;
+        }
+        touched.set(key, entry);
+      }
+      const f = entry.finding;
+      entry.finding = {
+        ...f,
+        count: f.count + 1,
+        firstSeen: at < f.firstSeen ? at : f.firstSeen,
+        lastSeen: at > f.lastSeen ? at : f.lastSeen,
+        evidence: mergeEvidence(f.evidence, call, o),
       };
-      await updateFindingOccurrence(db, { tenantId, finding: updated });
-      touched.push(updated);
-    } else {
-      const created: Finding = {
-        id: newId('fnd'), category: o.category, severity: o.severity, status: 'open', title: o.title,
-        assetId: p.assets.workload.id, detector: o.detector, count: 1, firstSeen: at, lastSeen: at,
-        evidence: mergeEvidence(null, call, o),
-      };
-      await insertFinding(db, { tenantId, finding: created });
-      touched.push(created);
     }
   }
-  return touched;
+  for (const { finding, isNew } of touched.values()) {
+    if (isNew) await insertFinding(db, { tenantId, finding });
+    else await updateFindingOccurrence(db, { tenantId, finding });
+  }
+  return [...touched.values()].map((e) => e.finding);
 }

@@ -158,4 +158,26 @@ describe('ingestBatch', () => {
     const exchanges = await listSessionExchanges(db, { tenantId, sessionId: 'sess-r' });
     expect(exchanges.map((e) => e.messages[0]?.content)).toEqual(['first [SSN:ab12cd34]', 'second']);
   });
+
+  it('leaves assets, sessions and findings as if its calls had been sent one at a time', async () => {
+    const session = (id: string, userId: string | null) => ({ userId, userSource: null, traceId: null, parentSpanId: null, sessionId: id });
+    const calls = [
+      llmCall({ ts: '2026-11-20T10:03:00.000Z', attribution: session('s-a', null), detections: [ssn('aaaa1111')] }),
+      llmCall({ ts: '2026-11-20T10:01:00.000Z', attribution: session('s-a', 'carol'), injectionScore: 70 }),
+      llmCall({ ts: '2026-11-20T10:02:00.000Z', attribution: session('s-b', 'dave'), detections: [ssn('bbbb2222')] }),
+      llmCall({ source: { ip: '10.0.1.1', namespace: 'marketing', app: 'copybot', mode: 'observe' }, attribution: session('s-a', 'erin') }),
+    ];
+    const batched = await createTestTenant(db, sanctioned);
+    const single = await createTestTenant(db, sanctioned);
+    await ingestBatch(db, { tenantId: batched.tenantId, batch: batchOf(...calls) });
+    for (const c of calls) await ingestBatch(db, { tenantId: single.tenantId, batch: batchOf(c) });
+    const state = async (tenantId: string) => ({
+      assets: (await listAssets(db, { tenantId, limit: 50 })).assets.sort((x, y) => x.id.localeCompare(y.id)),
+      sessions: [await getSession(db, { tenantId, id: 's-a' }), await getSession(db, { tenantId, id: 's-b' })],
+      findings: (await findingsOf(tenantId)).map(({ id: _id, ...f }) => f).sort((x, y) => x.detector.localeCompare(y.detector)),
+    });
+    const b = await state(batched.tenantId);
+    expect(b.sessions[0]).toMatchObject({ userId: 'carol', callCount: 3, firstSeen: '2026-11-20T10:00:00.000Z' });
+    expect(b).toEqual(await state(single.tenantId));
+  });
 });

@@ -1,8 +1,8 @@
-import type { IngestBatch, IngestResult } from '@higgs/schema';
-import { recordCallFindings } from '../findings/findings-engine.ts';
-import { recordCallAssets } from '../registry/asset-registry.ts';
-import { insertDecision, insertLlmCall, insertToolCall } from '../stores/calls-repository.ts';
-import { observeSession } from '../stores/sessions-repository.ts';
+import type { EnforcementDecision, IngestBatch, IngestResult, LlmCall, ToolCall } from '@higgs/schema';
+import { recordCallsFindings } from '../findings/findings-engine.ts';
+import { recordCallsAssets } from '../registry/asset-registry.ts';
+import { insertDecisions, insertLlmCalls, insertToolCalls } from '../stores/calls-repository.ts';
+import { observeSessions, type SessionObservation } from '../stores/sessions-repository.ts';
 import type { SqlClient } from '../stores/sql-client.ts';
 import { getBaseline } from '../stores/tenants-repository.ts';
 
@@ -12,37 +12,71 @@ import { getBaseline } from '../stores/tenants-repository.ts';
  * re-send a batch after a timeout. Each new LLM call updates the asset registry,
  * its session and its findings in the same transaction, so no event is stored
  * without its effects (or the other way round).
+ *
+ * Set-based: one multi-row insert per event kind, then the effects of the new
+ * calls tallied per asset, session and finding — a 500-event batch is a handful
+ * of statements, not thousands (PGlite costs ~1 ms a statement).
  */
 export async function ingestBatch(db: SqlClient, p: { tenantId: string; batch: IngestBatch }): Promise<IngestResult> {
   const { tenantId } = p;
   const batch = withoutNul(p.batch);
+  const calls: LlmCall[] = [];
+  const toolCalls: ToolCall[] = [];
+  const decisions: EnforcementDecision[] = [];
+  for (const item of batch.events) {
+    if (item.kind === 'llm_call') calls.push(item.event);
+    else if (item.kind === 'tool_call') toolCalls.push(item.event);
+    else decisions.push(item.event);
+  }
   return db.transaction(async (tx) => {
-    const baseline = await getBaseline(tx, { tenantId });
-    let accepted = 0;
-    let duplicates = 0;
-    for (const item of batch.events) {
-      let stored: boolean;
-      if (item.kind === 'llm_call') {
-        const call = item.event;
-        stored = await insertLlmCall(tx, { tenantId, call });
-        if (stored) {
-          const assets = await recordCallAssets(tx, { tenantId, call, baseline });
-          await observeSession(tx, {
-            tenantId, id: call.attribution.sessionId, traceId: call.attribution.traceId, userId: call.attribution.userId,
-            namespace: call.source.namespace, app: call.source.app, at: call.ts,
-          });
-          await recordCallFindings(tx, { tenantId, call, assets });
-        }
-      } else if (item.kind === 'tool_call') {
-        stored = await insertToolCall(tx, { tenantId, call: item.event });
-      } else {
-        stored = await insertDecision(tx, { tenantId, decision: item.event });
-      }
-      if (stored) accepted += 1;
-      else duplicates += 1;
+    const storedCalls = await insertLlmCalls(tx, { tenantId, calls });
+    const storedTools = await insertToolCalls(tx, { tenantId, calls: toolCalls });
+    const storedDecisions = await insertDecisions(tx, { tenantId, decisions });
+    // a repeated id inside the batch is stored once: the first occurrence carries the effects
+    const fresh = firstOfEach(calls, storedCalls);
+    if (fresh.length > 0) {
+      const baseline = await getBaseline(tx, { tenantId });
+      const assets = await recordCallsAssets(tx, { tenantId, calls: fresh, baseline });
+      await observeSessions(tx, { tenantId, sessions: tallySessions(fresh) });
+      await recordCallsFindings(tx, { tenantId, calls: fresh.map((call, i) => ({ call, assets: assets[i]! })) });
     }
-    return { accepted, duplicates };
+    const accepted = storedCalls.size + storedTools.size + storedDecisions.size;
+    return { accepted, duplicates: batch.events.length - accepted };
   });
+}
+
+function firstOfEach(calls: readonly LlmCall[], stored: ReadonlySet<string>): LlmCall[] {
+  const seen = new Set<string>();
+  return calls.filter((c) => {
+    if (!stored.has(c.id) || seen.has(c.id)) return false;
+    seen.add(c.id);
+    return true;
+  });
+}
+
+/** One observation per session, as counting its calls one by one in batch order would leave it. */
+function tallySessions(calls: readonly LlmCall[]): SessionObservation[] {
+  const byId = new Map<string, SessionObservation & { firstMs: number; lastMs: number }>();
+  for (const c of calls) {
+    const a = c.attribution;
+    const ms = Date.parse(c.ts);
+    const s = byId.get(a.sessionId);
+    if (!s) {
+      byId.set(a.sessionId, {
+        id: a.sessionId, traceId: a.traceId, userId: a.userId, namespace: c.source.namespace, app: c.source.app,
+        firstAt: c.ts, lastAt: c.ts, count: 1, firstMs: ms, lastMs: ms,
+      });
+      continue;
+    }
+    s.traceId ??= a.traceId;
+    s.userId ??= a.userId;
+    s.namespace ??= c.source.namespace;
+    s.app ??= c.source.app;
+    s.count += 1;
+    if (ms < s.firstMs) [s.firstMs, s.firstAt] = [ms, c.ts];
+    if (ms > s.lastMs) [s.lastMs, s.lastAt] = [ms, c.ts];
+  }
+  return [...byId.values()].map(({ firstMs: _f, lastMs: _l, ...s }) => s);
 }
 
 /**

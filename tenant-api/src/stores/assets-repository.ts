@@ -48,23 +48,25 @@ export interface AssetObservation {
 }
 
 /**
- * Records one call against the asset: created on first sight, otherwise its
- * count grows and its seen range widens. Returns the asset and whether it was new.
+ * Records calls against the asset: created on first sight, otherwise its count
+ * grows by `count` (default one call) and its seen range widens to
+ * [`asset.seenAt`, `lastSeenAt`]. Returns the asset and whether it was new.
  */
 export async function observeAsset(
-  db: SqlExecutor, p: { tenantId: string; asset: AssetObservation },
+  db: SqlExecutor, p: { tenantId: string; asset: AssetObservation; count?: number; lastSeenAt?: string },
 ): Promise<{ asset: Asset; created: boolean }> {
   const a = p.asset;
   const { rows } = await db.query<AssetRow & { created: boolean }>(
     `INSERT INTO assets (tenant_id, id, domain, kind, name, namespace, app, governance, first_seen, last_seen, call_count, attributes)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::timestamptz, $9::timestamptz, 1, $10::jsonb)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::timestamptz, $11::timestamptz, $12, $10::jsonb)
      ON CONFLICT (tenant_id, id) DO UPDATE SET
-       call_count = assets.call_count + 1,
+       call_count = assets.call_count + EXCLUDED.call_count,
        first_seen = LEAST(assets.first_seen, EXCLUDED.first_seen),
        last_seen = GREATEST(assets.last_seen, EXCLUDED.last_seen),
        attributes = assets.attributes || EXCLUDED.attributes
      RETURNING ${COLUMNS}, (xmax = 0) AS created`,
-    [p.tenantId, a.id, a.domain, a.kind, a.name, a.namespace, a.app, a.governance, a.seenAt, JSON.stringify(a.attributes)],
+    [p.tenantId, a.id, a.domain, a.kind, a.name, a.namespace, a.app, a.governance, a.seenAt, JSON.stringify(a.attributes),
+      p.lastSeenAt ?? a.seenAt, p.count ?? 1],
   );
   const row = rows[0];
   if (!row) throw new Error('upsert returned no row');

@@ -6,42 +6,64 @@ import { EnforcementDecision, LlmCall, type SessionExchange, type ToolCall } fro
 import { toIso } from './rows.ts';
 import type { SqlExecutor } from './sql-client.ts';
 
-/** Stores the call; false when its id was already stored (a re-sent event). */
-export async function insertLlmCall(db: SqlExecutor, p: { tenantId: string; call: LlmCall }): Promise<boolean> {
-  const c = p.call;
-  const piiTypes = [...new Set(c.detections.map((d) => d.type))].sort();
-  const { rows } = await db.query<{ id: string }>(
-    `INSERT INTO llm_calls (tenant_id, id, scanner_id, ts, provider, model, host, namespace, app, session_id, user_id, verdict,
-                            status, injection_score, pii_types, body)
-     VALUES ($1, $2, $3, $4::timestamptz, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16::jsonb)
-     ON CONFLICT (tenant_id, id) DO NOTHING RETURNING id`,
-    [p.tenantId, c.id, c.scannerId, c.ts, c.provider, c.model, c.host, c.source.namespace, c.source.app, c.attribution.sessionId,
-      c.attribution.userId, c.verdict, c.status, c.injectionScore, piiTypes, JSON.stringify(c)],
-  );
-  return rows.length > 0;
+/** Rows per INSERT statement: 16 parameters a row stays far below Postgres' 65 535 bind parameters. */
+const ROWS_PER_STATEMENT = 1000;
+
+/**
+ * Inserts rows with one multi-row statement per chunk, idempotent on the event
+ * id; returns the ids that were new. Within one statement a repeated id is
+ * stored once (DO NOTHING skips the second row).
+ */
+async function insertRows(
+  db: SqlExecutor, p: { tenantId: string; table: string; columns: readonly string[]; casts: readonly string[]; rows: readonly unknown[][] },
+): Promise<Set<string>> {
+  const stored = new Set<string>();
+  for (let i = 0; i < p.rows.length; i += ROWS_PER_STATEMENT) {
+    const chunk = p.rows.slice(i, i + ROWS_PER_STATEMENT);
+    const params: unknown[] = [p.tenantId];
+    const tuples = chunk.map((row) => `($1, ${row.map((v, c) => `$${params.push(v)}${p.casts[c] ?? ''}`).join(', ')})`);
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO ${p.table} (tenant_id, ${p.columns.join(', ')}) VALUES ${tuples.join(', ')}
+       ON CONFLICT (tenant_id, id) DO NOTHING RETURNING id`,
+      params,
+    );
+    for (const r of rows) stored.add(r.id);
+  }
+  return stored;
 }
 
-export async function insertToolCall(db: SqlExecutor, p: { tenantId: string; call: ToolCall }): Promise<boolean> {
-  const c = p.call;
-  const { rows } = await db.query<{ id: string }>(
-    `INSERT INTO tool_calls (tenant_id, id, scanner_id, ts, host, method, tool_name, namespace, app, session_id, verdict, body)
-     VALUES ($1, $2, $3, $4::timestamptz, $5, $6, $7, $8, $9, $10, $11, $12::jsonb)
-     ON CONFLICT (tenant_id, id) DO NOTHING RETURNING id`,
-    [p.tenantId, c.id, c.scannerId, c.ts, c.host, c.method, c.toolName, c.source.namespace, c.source.app, c.attribution.sessionId,
-      c.verdict, JSON.stringify(c)],
-  );
-  return rows.length > 0;
+/** Stores the calls; returns the ids that were new (a re-sent event is not). */
+export async function insertLlmCalls(db: SqlExecutor, p: { tenantId: string; calls: readonly LlmCall[] }): Promise<Set<string>> {
+  return insertRows(db, {
+    tenantId: p.tenantId,
+    table: 'llm_calls',
+    columns: ['id', 'scanner_id', 'ts', 'provider', 'model', 'host', 'namespace', 'app', 'session_id', 'user_id', 'verdict', 'status',
+      'injection_score', 'pii_types', 'body'],
+    casts: ['', '', '::timestamptz', '', '', '', '', '', '', '', '', '', '', '::text[]', '::jsonb'],
+    rows: p.calls.map((c) => [c.id, c.scannerId, c.ts, c.provider, c.model, c.host, c.source.namespace, c.source.app, c.attribution.sessionId,
+      c.attribution.userId, c.verdict, c.status, c.injectionScore, [...new Set(c.detections.map((d) => d.type))].sort(), JSON.stringify(c)]),
+  });
 }
 
-export async function insertDecision(db: SqlExecutor, p: { tenantId: string; decision: EnforcementDecision }): Promise<boolean> {
-  const d = p.decision;
-  const { rows } = await db.query<{ id: string }>(
-    `INSERT INTO decisions (tenant_id, id, scanner_id, ts, call_id, rule_id, action, primitive, session_id, body)
-     VALUES ($1, $2, $3, $4::timestamptz, $5, $6, $7, $8, $9, $10::jsonb)
-     ON CONFLICT (tenant_id, id) DO NOTHING RETURNING id`,
-    [p.tenantId, d.id, d.scannerId, d.ts, d.callId, d.ruleId, d.action, d.primitive, d.sessionId, JSON.stringify(d)],
-  );
-  return rows.length > 0;
+export async function insertToolCalls(db: SqlExecutor, p: { tenantId: string; calls: readonly ToolCall[] }): Promise<Set<string>> {
+  return insertRows(db, {
+    tenantId: p.tenantId,
+    table: 'tool_calls',
+    columns: ['id', 'scanner_id', 'ts', 'host', 'method', 'tool_name', 'namespace', 'app', 'session_id', 'verdict', 'body'],
+    casts: ['', '', '::timestamptz', '', '', '', '', '', '', '', '::jsonb'],
+    rows: p.calls.map((c) => [c.id, c.scannerId, c.ts, c.host, c.method, c.toolName, c.source.namespace, c.source.app, c.attribution.sessionId,
+      c.verdict, JSON.stringify(c)]),
+  });
+}
+
+export async function insertDecisions(db: SqlExecutor, p: { tenantId: string; decisions: readonly EnforcementDecision[] }): Promise<Set<string>> {
+  return insertRows(db, {
+    tenantId: p.tenantId,
+    table: 'decisions',
+    columns: ['id', 'scanner_id', 'ts', 'call_id', 'rule_id', 'action', 'primitive', 'session_id', 'body'],
+    casts: ['', '', '::timestamptz', '', '', '', '', '', '::jsonb'],
+    rows: p.decisions.map((d) => [d.id, d.scannerId, d.ts, d.callId, d.ruleId, d.action, d.primitive, d.sessionId, JSON.stringify(d)]),
+  });
 }
 
 /** The session's LLM calls in time order, as replayable exchanges. */

@@ -30,28 +30,49 @@ function toSession(row: SessionRow): Session {
   };
 }
 
+export interface SessionObservation {
+  id: string;
+  traceId: string | null;
+  userId: string | null;
+  namespace: string | null;
+  app: string | null;
+  firstAt: string;
+  lastAt: string;
+  /** calls observed in [firstAt, lastAt] */
+  count: number;
+}
+
+/** Sessions per statement: 9 parameters a row, far below Postgres' 65 535. */
+const SESSIONS_PER_STATEMENT = 1000;
+
 /**
- * Counts one call into its session, creating the session on first sight. Known
+ * Counts calls into their sessions, creating a session on first sight. Known
  * trace id / user / workload are kept; a later call only fills what was missing.
  * The verdict is the control plane's and is never changed by an observation.
+ * Each id appears once in `sessions` (tally calls of one session beforehand).
  */
-export async function observeSession(
-  db: SqlExecutor,
-  p: { tenantId: string; id: string; traceId: string | null; userId: string | null; namespace: string | null; app: string | null; at: string },
-): Promise<void> {
-  await db.query(
-    `INSERT INTO sessions (tenant_id, id, trace_id, user_id, namespace, app, first_seen, last_seen, call_count, verdict)
-     VALUES ($1, $2, $3, $4, $5, $6, $7::timestamptz, $7::timestamptz, 1, 'allow')
-     ON CONFLICT (tenant_id, id) DO UPDATE SET
-       trace_id = COALESCE(sessions.trace_id, EXCLUDED.trace_id),
-       user_id = COALESCE(sessions.user_id, EXCLUDED.user_id),
-       namespace = COALESCE(sessions.namespace, EXCLUDED.namespace),
-       app = COALESCE(sessions.app, EXCLUDED.app),
-       first_seen = LEAST(sessions.first_seen, EXCLUDED.first_seen),
-       last_seen = GREATEST(sessions.last_seen, EXCLUDED.last_seen),
-       call_count = sessions.call_count + 1`,
-    [p.tenantId, p.id, p.traceId, p.userId, p.namespace, p.app, p.at],
-  );
+export async function observeSessions(db: SqlExecutor, p: { tenantId: string; sessions: readonly SessionObservation[] }): Promise<void> {
+  for (let i = 0; i < p.sessions.length; i += SESSIONS_PER_STATEMENT) {
+    const params: unknown[] = [p.tenantId];
+    const tuples = p.sessions.slice(i, i + SESSIONS_PER_STATEMENT).map((s) => {
+      const [id, trace, user, ns, app, first, last, count] = [s.id, s.traceId, s.userId, s.namespace, s.app, s.firstAt, s.lastAt, s.count]
+        .map((v) => `$${params.push(v)}`);
+      return `($1, ${id}, ${trace}, ${user}, ${ns}, ${app}, ${first}::timestamptz, ${last}::timestamptz, ${count}::bigint, 'allow')`;
+    });
+    await db.query(
+      `INSERT INTO sessions (tenant_id, id, trace_id, user_id, namespace, app, first_seen, last_seen, call_count, verdict)
+       VALUES ${tuples.join(', ')}
+       ON CONFLICT (tenant_id, id) DO UPDATE SET
+         trace_id = COALESCE(sessions.trace_id, EXCLUDED.trace_id),
+         user_id = COALESCE(sessions.user_id, EXCLUDED.user_id),
+         namespace = COALESCE(sessions.namespace, EXCLUDED.namespace),
+         app = COALESCE(sessions.app, EXCLUDED.app),
+         first_seen = LEAST(sessions.first_seen, EXCLUDED.first_seen),
+         last_seen = GREATEST(sessions.last_seen, EXCLUDED.last_seen),
+         call_count = sessions.call_count + EXCLUDED.call_count`,
+      params,
+    );
+  }
 }
 
 export async function getSession(db: SqlExecutor, p: { tenantId: string; id: string }): Promise<Session | null> {
