@@ -1,8 +1,14 @@
 import type { Provider } from '@higgs/schema';
 import { anthropicParser } from './anthropic/index.ts';
+import { azureParsers } from './azure/index.ts';
 import { bedrockParser } from './bedrock/index.ts';
+import { cohereParser } from './cohere/index.ts';
 import { geminiParser } from './gemini/index.ts';
+import { mistralParser } from './mistral/index.ts';
+import { openaiEmbeddingsParser } from './openai/embeddings.ts';
 import { openaiParser } from './openai/index.ts';
+import { openaiResponsesParser } from './openai/responses.ts';
+import { togetherParser } from './together/index.ts';
 import type { ProviderParser } from './types.ts';
 
 export type { BlockedBody, ParsedRequest, ParsedResponse, ProviderParser, StreamParser } from './types.ts';
@@ -22,7 +28,11 @@ const PROVIDER_BY_HOST: ReadonlyArray<readonly [string, Provider]> = [
   ['api.together.ai', 'together'],
 ];
 
-const PARSERS: readonly ProviderParser[] = [openaiParser, anthropicParser, bedrockParser, geminiParser];
+// by path, the OpenAI shapes come first: an unknown host speaking them is an OpenAI-compatible server
+const PARSERS: readonly ProviderParser[] = [
+  openaiParser, openaiResponsesParser, openaiEmbeddingsParser, anthropicParser, bedrockParser, geminiParser,
+  ...azureParsers, mistralParser, togetherParser, cohereParser,
+];
 
 /** `*` in a host pattern stands for one or more DNS labels' worth of characters, never a dot-free suffix trick. */
 export function hostMatches(pattern: string, host: string): boolean {
@@ -36,6 +46,15 @@ export function hostMatches(pattern: string, host: string): boolean {
 /** The provider a host belongs to; an unknown host speaking a known wire format is `openai_compatible`, else `unknown`. */
 export function providerForHost(host: string): Provider | null {
   return PROVIDER_BY_HOST.find(([pattern]) => hostMatches(pattern, host))?.[1] ?? null;
+}
+
+/**
+ * True when a request has the path shape of an OpenAI-compatible API (chat
+ * completions, Responses, embeddings): the proxy inspects such plain-HTTP
+ * requests on any host, since vLLM, Ollama and TGI run under any name.
+ */
+export function isOpenAiCompatibleRequest(method: string, path: string): boolean {
+  return PARSERS.some((p) => p.provider === 'openai' && p.endpointFor(method, path) !== null);
 }
 
 /**

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, request as httpRequest,type ServerR
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { Logger } from '../logger.ts';
+import { isOpenAiCompatibleRequest } from '../providers/index.ts';
 import type { NodeCa } from '../tls/ca.ts';
 import { handleExchange, type InspectContext, type Origin } from './exchange.ts';
 import { forwardHeaders } from './upstream.ts';
@@ -113,7 +114,8 @@ function plainRequest(opts: ProxyOptions, req: IncomingMessage, res: ServerRespo
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const port = Number(url.port || 80);
   const path = `${url.pathname}${url.search}`;
-  if (opts.isAiHost(host)) {
+  // a self-hosted OpenAI-compatible server (vLLM, Ollama, TGI) is recognised by its path on any host
+  if (opts.isAiHost(host) || isOpenAiCompatibleRequest(req.method ?? 'GET', path)) {
     const origin: Origin = { host, port, srcIp: req.socket.remoteAddress ?? '', tls: false };
     void handleExchange(opts.inspect, origin, req, res, path).catch((err: unknown) => failed(opts.logger, res, err));
     return;

@@ -39,7 +39,7 @@ export const openaiParser: ProviderParser = {
           if (!name) continue;
           const id = str((call as Record<string, unknown>).id);
           if (id) toolNamesById.set(id, name);
-          messages.push({ role: 'assistant', content: str(fn?.arguments) ?? '', toolName: name });
+          messages.push({ role: 'assistant', content: argumentsText(fn?.arguments), toolName: name });
         }
       } else if (role === 'tool' || role === 'function') {
         const name = str(m.name) ?? toolNamesById.get(str(m.tool_call_id) ?? '') ?? undefined;
@@ -78,7 +78,7 @@ export const openaiParser: ProviderParser = {
     const toolCalls: ToolUse[] = [];
     for (const call of Array.isArray(message?.tool_calls) ? message.tool_calls : []) {
       if (isRecord(call) && isRecord(call.function)) {
-        toolCalls.push({ id: str(call.id), name: str(call.function.name) ?? '', input: str(call.function.arguments) ?? '' });
+        toolCalls.push({ id: str(call.id), name: str(call.function.name) ?? '', input: argumentsText(call.function.arguments) });
       }
     }
     return {
@@ -111,7 +111,8 @@ export const openaiParser: ProviderParser = {
         if (!isRecord(choice) || (choice.index !== undefined && choice.index !== 0)) continue;
         finishReason = str(choice.finish_reason) ?? finishReason;
         const delta = isRecord(choice.delta) ? choice.delta : null;
-        const text = str(delta?.content);
+        // Mistral streams content as a string or as an array of chunks
+        const text = typeof delta?.content === 'string' ? delta.content : Array.isArray(delta?.content) ? contentText(delta.content) : null;
         if (text !== null) content = (content ?? '') + text;
         for (const tc of Array.isArray(delta?.tool_calls) ? delta.tool_calls : []) {
           if (!isRecord(tc)) continue;
@@ -120,7 +121,7 @@ export const openaiParser: ProviderParser = {
           call.id = str(tc.id) ?? call.id;
           const fn = isRecord(tc.function) ? tc.function : null;
           call.name += str(fn?.name) ?? '';
-          call.input += str(fn?.arguments) ?? '';
+          call.input += fn?.arguments === undefined || fn.arguments === null ? '' : argumentsText(fn.arguments);
           calls.set(index, call);
         }
       }
@@ -148,8 +149,12 @@ export const openaiParser: ProviderParser = {
         }
         if (Array.isArray(m.tool_calls)) {
           out.tool_calls = m.tool_calls.map((c) => {
-            if (!isRecord(c) || !isRecord(c.function) || typeof c.function.arguments !== 'string') return c;
-            return { ...c, function: { ...c.function, arguments: redact(c.function.arguments) } };
+            if (!isRecord(c) || !isRecord(c.function)) return c;
+            const args = c.function.arguments;
+            if (typeof args === 'string') return { ...c, function: { ...c.function, arguments: redact(args) } };
+            // Mistral accepts arguments as an object: redact its JSON text, keep the object form
+            if (isRecord(args)) return { ...c, function: { ...c.function, arguments: redactJson(args, redact) } };
+            return c;
           });
         }
         return out;
@@ -180,6 +185,21 @@ function contentText(content: unknown): string {
     else if (isRecord(p) && typeof p.refusal === 'string') parts.push(p.refusal);
   }
   return parts.join('\n');
+}
+
+/** Tool-call arguments as text: OpenAI sends a JSON string, Mistral may send the object itself. */
+function argumentsText(args: unknown): string {
+  if (typeof args === 'string') return args;
+  return isRecord(args) || Array.isArray(args) ? JSON.stringify(args) : '';
+}
+
+function redactJson(value: Record<string, unknown>, redact: (text: string) => string): unknown {
+  const text = redact(JSON.stringify(value));
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text; // a redaction that broke the JSON still goes out redacted, as the string form the API also accepts
+  }
 }
 
 function usage(u: unknown): Usage | null {

@@ -1,0 +1,58 @@
+/* Structs shared by the BPF programs and the TypeScript decoders in
+ * src/layout.ts. A change here must change layout.ts too: layout.int.test.ts
+ * checks both against the compiled object's BTF. */
+#ifndef HIGGS_H
+#define HIGGS_H
+
+#define HIGGS_COMM_LEN 16
+
+/* LPM trie keys: prefix length in bits, then the address in network order. */
+struct higgs_lpm_v4 {
+	__u32 prefixlen;
+	__u8 addr[4];
+};
+
+struct higgs_lpm_v6 {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+
+/* Value of the quarantine map (key: cgroup v2 id). */
+struct higgs_quarantine {
+	__u64 since_ns; /* bpf_ktime_get_ns() clock, set by the loader */
+	__u64 denied;   /* connects refused so far, updated by connect4/6 */
+};
+
+enum higgs_event_kind {
+	HIGGS_EV_FLOW = 1,           /* TCP state change (flow tracing) */
+	HIGGS_EV_CONNECT_DENIED = 2, /* a quarantined cgroup's connect refused */
+};
+
+/* One ring-buffer record; both programs emit the same shape. */
+struct higgs_event {
+	__u64 ts_ns;
+	__u64 cgroup_id;
+	__u32 kind;
+	__u32 pid;
+	__u32 tid;
+	__u16 family; /* AF_INET or AF_INET6 */
+	__u16 sport;  /* host order */
+	__u16 dport;  /* host order */
+	__u8 oldstate;
+	__u8 newstate;
+	__u8 saddr[16]; /* v4 in the first 4 bytes */
+	__u8 daddr[16];
+	char comm[HIGGS_COMM_LEN];
+};
+
+/* Per-CPU counters: nothing is dropped silently (STYLE.md). */
+enum higgs_counter {
+	HIGGS_CNT_RINGBUF_FULL = 0,
+	HIGGS_CNT_CONNECT_DENIED = 1,
+	HIGGS_CNT_EGRESS_DROPPED = 2,
+	HIGGS_CNT_FLOW_EVENTS = 3,
+	HIGGS_CNT_HELPER_FAILED = 4,
+	HIGGS_CNT_MAX = 5,
+};
+
+#endif

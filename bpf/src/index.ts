@@ -1,0 +1,94 @@
+import { existsSync } from 'node:fs';
+import { BpfError, BpfErrorCode } from './errors.ts';
+import { openFlowTrace, type FlowTrace } from './flow.ts';
+import { loadNative, objectPath } from './native.ts';
+import { openQuarantine, type Quarantine } from './quarantine.ts';
+import { DEFAULT_PIN_DIR, bpffsMounted, ensureBpffs, findCgroup2Root, kernelBtfPresent } from './system.ts';
+
+export { BpfError, BpfErrorCode } from './errors.ts';
+export type { EventStream } from './event-stream.ts';
+export type { FlowTrace } from './flow.ts';
+export { decodeEvent, parseCidr, LAYOUTS } from './layout.ts';
+export type { Cidr, CounterName, HiggsEvent, QuarantineEntry, TcpState } from './layout.ts';
+export type { Quarantine } from './quarantine.ts';
+export { DEFAULT_PIN_DIR, cgroupIdOf, cgroupOfPid, findCgroup2Root } from './system.ts';
+
+/** Whether the kernel primitives can run here, and every reason they cannot. */
+export interface Availability {
+  available: boolean;
+  reasons: string[];
+}
+
+/**
+ * Checks, without changing anything, what the kernel primitives need: the
+ * addon and objects built at install, root, kernel BTF, cgroup v2 and bpffs
+ * (mountable as root). A caller states the reasons once and runs proxy-only.
+ */
+export function availability(): Availability {
+  const reasons: string[] = [];
+  const native = loadNative();
+  if ('reason' in native) reasons.push(`unavailable: ${native.reason}`);
+  for (const name of ['quarantine', 'flow']) {
+    if ('binding' in native && !existsSync(objectPath(name))) reasons.push(`unavailable: ${name}.bpf.o not built`);
+  }
+  if (process.getuid?.() !== 0) reasons.push('unavailable: not root (loading BPF programs needs CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON)');
+  if (!kernelBtfPresent()) reasons.push('unavailable: kernel has no BTF (/sys/kernel/btf/vmlinux)');
+  if (!findCgroup2Root()) reasons.push('unavailable: no cgroup v2 hierarchy mounted');
+  return { available: reasons.length === 0, reasons };
+}
+
+export interface LoadOptions {
+  /** Pin directory under bpffs; a restarted loader with the same one adopts the pins. */
+  pinDir?: string;
+  /** cgroup v2 directory the quarantine programs attach to (default: the hierarchy root). */
+  cgroupRoot?: string;
+  /** Also start flow tracing (default true). */
+  flows?: boolean;
+}
+
+/** The loaded primitives. `close()` releases this process's handles; pinned enforcement stays. */
+export interface HiggsPrograms {
+  quarantine: Quarantine;
+  /** Null when not requested. */
+  flows: FlowTrace | null;
+  close(): void;
+}
+
+/**
+ * Loads the kernel primitives, or adopts those pinned under `pinDir` by an
+ * earlier (possibly crashed) process. Mounts bpffs at /sys/fs/bpf if needed.
+ * Throws BPF_UNAVAILABLE with the reasons when `availability()` says no.
+ *
+ * @example
+ * const bpf = loadPrograms();
+ * bpf.quarantine.addProvider('104.18.0.0/16');
+ * bpf.quarantine.quarantine(cgroupIdOf('/sys/fs/cgroup/unified/payments'));
+ */
+export function loadPrograms(opts: LoadOptions = {}): HiggsPrograms {
+  const avail = availability();
+  const native = loadNative();
+  if (!avail.available || !('binding' in native)) throw new BpfError(BpfErrorCode.UNAVAILABLE, avail.reasons.join('; '));
+  const cgroupRoot = opts.cgroupRoot ?? findCgroup2Root()!;
+  try {
+    ensureBpffs();
+  } catch (err) {
+    throw new BpfError(BpfErrorCode.UNAVAILABLE, `unavailable: bpffs not mounted at /sys/fs/bpf and mounting failed`, { cause: err });
+  }
+  if (!bpffsMounted()) throw new BpfError(BpfErrorCode.UNAVAILABLE, 'unavailable: bpffs not mounted at /sys/fs/bpf');
+  const quarantine = openQuarantine(native.binding, { pinDir: opts.pinDir ?? DEFAULT_PIN_DIR, cgroupRoot });
+  let flows: FlowTrace | null = null;
+  try {
+    if (opts.flows !== false) flows = openFlowTrace(native.binding);
+  } catch (err) {
+    quarantine.close();
+    throw err;
+  }
+  return {
+    quarantine,
+    flows,
+    close() {
+      flows?.close();
+      quarantine.close();
+    },
+  };
+}

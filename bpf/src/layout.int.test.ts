@@ -1,0 +1,43 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+// eslint-disable-next-line no-restricted-imports -- the shared CI gate (HIGGS_REQUIRE_BPF); test-only
+import { requireOrSkip } from '@higgs/evals/testing';
+import { LAYOUTS } from './layout.ts';
+import { objectPath } from './native.ts';
+
+const BPFTOOL = '/usr/sbin/bpftool';
+const OBJECTS = ['quarantine', 'flow'];
+const missing = !existsSync(BPFTOOL)
+  ? `${BPFTOOL} not found (apt-get install bpftool)`
+  : OBJECTS.filter((o) => !existsSync(objectPath(o))).map((o) => `${o}.bpf.o not built (npm run build -w @higgs/bpf)`).join('; ') || null;
+const run = requireOrSkip('BPF', missing);
+
+interface BtfStruct {
+  kind: string;
+  name?: string;
+  size?: number;
+  members?: { name: string; bits_offset: number }[];
+}
+
+function structsOf(object: string): Map<string, BtfStruct> {
+  const out = execFileSync(BPFTOOL, ['-j', 'btf', 'dump', 'file', objectPath(object), 'format', 'raw'], { maxBuffer: 64 << 20 });
+  const types = (JSON.parse(out.toString()) as { types: BtfStruct[] }).types;
+  return new Map(types.filter((t) => t.kind === 'STRUCT' && t.name).map((t) => [t.name!, t]));
+}
+
+describe.runIf(run)('C structs and TypeScript decoders agree (object BTF)', () => {
+  for (const object of OBJECTS) {
+    it(`${object}.bpf.o: every struct the decoders read has their size and offsets`, () => {
+      const structs = structsOf(object);
+      const expected = object === 'flow' ? (['higgs_event'] as const) : (['higgs_event', 'higgs_quarantine', 'higgs_lpm_v4', 'higgs_lpm_v6'] as const);
+      for (const name of expected) {
+        const btf = structs.get(name);
+        expect(btf, `${name} in ${object}.bpf.o BTF`).toBeDefined();
+        expect({ name, size: btf!.size }).toEqual({ name, size: LAYOUTS[name].size });
+        const offsets = Object.fromEntries(btf!.members!.map((m) => [m.name, m.bits_offset / 8]));
+        expect(offsets).toEqual(LAYOUTS[name].offsets);
+      }
+    });
+  }
+});

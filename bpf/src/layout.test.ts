@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { BpfErrorCode } from './errors.ts';
+import { decodeEvent, decodeLpmKey, encodeLpmKey, formatCidr, LAYOUTS, parseCidr } from './layout.ts';
+
+describe('provider CIDRs', () => {
+  it('encode as LPM keys with host bits cleared and read back', () => {
+    const cidr = parseCidr('104.18.7.9/16');
+    expect(formatCidr(cidr)).toBe('104.18.0.0/16');
+    const key = encodeLpmKey(cidr);
+    expect([...key]).toEqual([16, 0, 0, 0, 104, 18, 0, 0]);
+    expect(formatCidr(decodeLpmKey(key))).toBe('104.18.0.0/16');
+  });
+
+  it('take IPv6, compressed or with an IPv4 tail, and bare addresses as host prefixes', () => {
+    expect(formatCidr(parseCidr('2606:4700:0:0:0:0:0:1/32'))).toBe('2606:4700::/32');
+    expect(formatCidr(parseCidr('2001:db8::1'))).toBe('2001:db8::1/128');
+    expect(formatCidr(parseCidr('::ffff:10.1.2.3'))).toBe('::ffff:a01:203/128');
+    expect(encodeLpmKey(parseCidr('::1')).length).toBe(LAYOUTS.higgs_lpm_v6.size);
+    expect(formatCidr(parseCidr('127.0.9.1'))).toBe('127.0.9.1/32');
+  });
+
+  it('reject what the kernel could not match', () => {
+    for (const bad of ['api.openai.com', '10.0.0.0/33', '10.0.0.0/x', '::/129']) {
+      expect(() => parseCidr(bad), bad).toThrow(expect.objectContaining({ code: BpfErrorCode.INVALID_ARGUMENT }));
+    }
+  });
+});
+
+describe('decodeEvent', () => {
+  it('reads a ring-buffer record at the offsets of struct higgs_event', () => {
+    const o = LAYOUTS.higgs_event.offsets;
+    const b = Buffer.alloc(LAYOUTS.higgs_event.size);
+    b.writeBigUInt64LE(123n, o.ts_ns);
+    b.writeBigUInt64LE(4242n, o.cgroup_id);
+    b.writeUInt32LE(1, o.kind);
+    b.writeUInt32LE(77, o.pid);
+    b.writeUInt32LE(78, o.tid);
+    b.writeUInt16LE(10, o.family);
+    b.writeUInt16LE(40000, o.sport);
+    b.writeUInt16LE(443, o.dport);
+    b.writeUInt8(7, o.oldstate);
+    b.writeUInt8(2, o.newstate);
+    Buffer.from('20010db8000000000000000000000001', 'hex').copy(b, o.daddr);
+    b.write('python3', o.comm);
+    expect(decodeEvent(b)).toEqual({
+      kind: 'flow', tsNs: 123n, cgroupId: 4242n, pid: 77, tid: 78, comm: 'python3', family: 6,
+      saddr: '::', daddr: '2001:db8::1', sport: 40000, dport: 443, oldState: 'CLOSE', newState: 'SYN_SENT',
+    });
+  });
+
+  it('refuses a short record instead of reading garbage', () => {
+    expect(() => decodeEvent(Buffer.alloc(10))).toThrow(expect.objectContaining({ code: BpfErrorCode.INVALID_ARGUMENT }));
+  });
+});

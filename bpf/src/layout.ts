@@ -1,0 +1,187 @@
+import { isIPv4, isIPv6 } from 'node:net';
+import { BpfError, BpfErrorCode } from './errors.ts';
+
+/**
+ * Byte layouts of the structs in src/higgs.h, as the decoders below read them.
+ * layout.int.test.ts checks every size and offset against the compiled
+ * object's BTF, so C and TypeScript cannot drift apart silently.
+ */
+export const LAYOUTS = {
+  higgs_event: {
+    size: 88,
+    offsets: { ts_ns: 0, cgroup_id: 8, kind: 16, pid: 20, tid: 24, family: 28, sport: 30, dport: 32, oldstate: 34, newstate: 35, saddr: 36, daddr: 52, comm: 68 },
+  },
+  higgs_quarantine: { size: 16, offsets: { since_ns: 0, denied: 8 } },
+  higgs_lpm_v4: { size: 8, offsets: { prefixlen: 0, addr: 4 } },
+  higgs_lpm_v6: { size: 20, offsets: { prefixlen: 0, addr: 4 } },
+} as const;
+
+/** Indexes of the per-CPU `counters` map (enum higgs_counter). */
+export const COUNTERS = ['ringbuf_full', 'connect_denied', 'egress_dropped', 'flow_events', 'helper_failed'] as const;
+export type CounterName = (typeof COUNTERS)[number];
+
+const TCP_STATES = ['', 'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE', 'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING', 'NEW_SYN_RECV'] as const;
+export type TcpState = Exclude<(typeof TCP_STATES)[number], ''>;
+
+const AF_INET6 = 10;
+
+/** One ring-buffer record: a TCP state change, or a connect refused by quarantine. */
+export interface HiggsEvent {
+  kind: 'flow' | 'connect_denied';
+  /** CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_ns). */
+  tsNs: bigint;
+  cgroupId: bigint;
+  pid: number;
+  tid: number;
+  comm: string;
+  family: 4 | 6;
+  saddr: string;
+  daddr: string;
+  sport: number;
+  dport: number;
+  /** TCP states, for `flow` events only. */
+  oldState: TcpState | null;
+  newState: TcpState | null;
+}
+
+function formatAddress(bytes: Buffer, family: 4 | 6): string {
+  if (family === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
+  const words: number[] = [];
+  for (let i = 0; i < 16; i += 2) words.push(bytes.readUInt16BE(i));
+  // RFC 5952: the longest run of two or more zero words becomes "::"
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    let j = i;
+    while (j < 8 && words[j] === 0) j++;
+    if (j - i > bestLen) [best, bestLen] = [i, j - i];
+    i = j === i ? i + 1 : j;
+  }
+  const hex = (ws: number[]) => ws.map((w) => w.toString(16)).join(':');
+  return best < 0 ? hex(words) : `${hex(words.slice(0, best))}::${hex(words.slice(best + bestLen))}`;
+}
+
+function tcpState(n: number): TcpState | null {
+  const s = TCP_STATES[n];
+  return s ? s : null;
+}
+
+/** Decodes one `struct higgs_event` record from the ring buffer. */
+export function decodeEvent(buf: Buffer): HiggsEvent {
+  const o = LAYOUTS.higgs_event.offsets;
+  if (buf.length < LAYOUTS.higgs_event.size) {
+    throw new BpfError(BpfErrorCode.INVALID_ARGUMENT, `event record of ${buf.length} bytes, expected ${LAYOUTS.higgs_event.size}`);
+  }
+  const family = buf.readUInt16LE(o.family) === AF_INET6 ? 6 : 4;
+  const kind = buf.readUInt32LE(o.kind) === 2 ? 'connect_denied' : 'flow';
+  const comm = buf.subarray(o.comm, o.comm + 16);
+  const nul = comm.indexOf(0);
+  return {
+    kind,
+    tsNs: buf.readBigUInt64LE(o.ts_ns),
+    cgroupId: buf.readBigUInt64LE(o.cgroup_id),
+    pid: buf.readUInt32LE(o.pid),
+    tid: buf.readUInt32LE(o.tid),
+    comm: comm.subarray(0, nul < 0 ? 16 : nul).toString('utf8'),
+    family,
+    saddr: formatAddress(buf.subarray(o.saddr, o.saddr + 16), family),
+    daddr: formatAddress(buf.subarray(o.daddr, o.daddr + 16), family),
+    sport: buf.readUInt16LE(o.sport),
+    dport: buf.readUInt16LE(o.dport),
+    oldState: kind === 'flow' ? tcpState(buf.readUInt8(o.oldstate)) : null,
+    newState: kind === 'flow' ? tcpState(buf.readUInt8(o.newstate)) : null,
+  };
+}
+
+function parseIPv6(text: string): Buffer {
+  let head = text;
+  const out = Buffer.alloc(16);
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(head);
+  if (v4) {
+    parseIPv4(v4[1]!).copy(out, 12);
+    head = head.slice(0, -v4[1]!.length) + '0:0';
+  }
+  const [left, right] = head.includes('::') ? head.split('::') : [head, null];
+  const l = left ? left.split(':') : [];
+  const r = right ? right.split(':') : [];
+  const words = right === null ? l : [...l, ...Array<string>(8 - l.length - r.length).fill('0'), ...r];
+  words.forEach((w, i) => {
+    if (!(v4 && i >= 6)) out.writeUInt16BE(parseInt(w, 16), i * 2);
+  });
+  return out;
+}
+
+function parseIPv4(text: string): Buffer {
+  return Buffer.from(text.split('.').map((p) => Number(p)));
+}
+
+/** A parsed CIDR: family, prefix length and the address bytes (network order). */
+export interface Cidr {
+  family: 4 | 6;
+  prefixLength: number;
+  address: Buffer;
+}
+
+/** Parses `10.0.0.0/8`, `2001:db8::/32` or a bare address (a host prefix). */
+export function parseCidr(text: string): Cidr {
+  const [addr = '', len] = text.trim().split('/');
+  const family = isIPv4(addr) ? 4 : isIPv6(addr) ? 6 : null;
+  if (family === null) throw new BpfError(BpfErrorCode.INVALID_ARGUMENT, `not an IP address or CIDR: ${text}`);
+  const max = family === 4 ? 32 : 128;
+  const prefixLength = len === undefined ? max : Number(len);
+  if (!Number.isInteger(prefixLength) || prefixLength < 0 || prefixLength > max || (len !== undefined && !/^\d+$/.test(len))) {
+    throw new BpfError(BpfErrorCode.INVALID_ARGUMENT, `bad prefix length in ${text}`);
+  }
+  const address = family === 4 ? parseIPv4(addr) : parseIPv6(addr);
+  // zero the host bits, as the kernel's trie compares only the prefix
+  for (let bit = prefixLength; bit < max; bit++) address[bit >> 3]! &= ~(0x80 >> (bit & 7));
+  return { family, prefixLength, address };
+}
+
+/** Formats a CIDR back to text (`127.0.9.0/24`). */
+export function formatCidr(c: Cidr): string {
+  return `${formatAddress(c.family === 4 ? Buffer.concat([c.address, Buffer.alloc(12)]) : c.address, c.family)}/${c.prefixLength}`;
+}
+
+/** Encodes a CIDR as the key of `providers_v4` / `providers_v6`. */
+export function encodeLpmKey(c: Cidr): Buffer {
+  const key = Buffer.alloc(c.family === 4 ? LAYOUTS.higgs_lpm_v4.size : LAYOUTS.higgs_lpm_v6.size);
+  key.writeUInt32LE(c.prefixLength, LAYOUTS.higgs_lpm_v4.offsets.prefixlen);
+  c.address.copy(key, LAYOUTS.higgs_lpm_v4.offsets.addr);
+  return key;
+}
+
+/** Decodes a `providers_v4` / `providers_v6` key. */
+export function decodeLpmKey(key: Buffer): Cidr {
+  const family = key.length === LAYOUTS.higgs_lpm_v4.size ? 4 : 6;
+  return { family, prefixLength: key.readUInt32LE(0), address: Buffer.from(key.subarray(4)) };
+}
+
+/** A cgroup id as the 8-byte key of the quarantine map. */
+export function encodeCgroupId(id: bigint): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(id);
+  return b;
+}
+
+export interface QuarantineEntry {
+  cgroupId: bigint;
+  /** When the quarantine was ordered, CLOCK_MONOTONIC ns. */
+  sinceNs: bigint;
+  /** Connects the kernel has refused since. */
+  denied: bigint;
+}
+
+export function encodeQuarantine(sinceNs: bigint): Buffer {
+  const b = Buffer.alloc(LAYOUTS.higgs_quarantine.size);
+  b.writeBigUInt64LE(sinceNs, LAYOUTS.higgs_quarantine.offsets.since_ns);
+  return b;
+}
+
+export function decodeQuarantine(key: Buffer, value: Buffer): QuarantineEntry {
+  return {
+    cgroupId: key.readBigUInt64LE(0),
+    sinceNs: value.readBigUInt64LE(LAYOUTS.higgs_quarantine.offsets.since_ns),
+    denied: value.readBigUInt64LE(LAYOUTS.higgs_quarantine.offsets.denied),
+  };
+}

@@ -1,0 +1,83 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Opaque handles owned by the addon. */
+export type ObjectHandle = { readonly __brand: 'bpf_object' };
+export type LinkHandle = { readonly __brand: 'bpf_link' };
+export type RingbufHandle = { readonly __brand: 'ring_buffer' };
+
+export interface MapInfo {
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  id: number;
+  name: string;
+}
+
+/**
+ * The N-API addon over libbpf (native/higgs_bpf.c). Byte buffers in and out;
+ * failures throw an Error whose `code` is the errno name (EPERM, ENOENT, ...)
+ * and whose message carries libbpf's log, the verifier log for a failed load.
+ */
+export interface NativeBinding {
+  openObject(path: string): ObjectHandle;
+  closeObject(obj: ObjectHandle): void;
+  reuseMap(obj: ObjectHandle, mapName: string, pinnedPath: string): void;
+  loadObject(obj: ObjectHandle): void;
+  objectMaps(obj: ObjectHandle): { name: string; fd: number }[];
+  attach(obj: ObjectHandle, progName: string, cgroupPath: string | null): LinkHandle;
+  destroyLink(link: LinkHandle): void;
+  pinLink(link: LinkHandle, path: string): void;
+  detachPinnedLink(path: string): void;
+  objGet(path: string): number;
+  objPin(fd: number, path: string): void;
+  dupFd(fd: number): number;
+  closeFd(fd: number): void;
+  mapInfo(fd: number): MapInfo;
+  mapLookup(fd: number, key: Buffer, valueBytes: number): Buffer | null;
+  mapUpdate(fd: number, key: Buffer, value: Buffer, flags: number): void;
+  mapDelete(fd: number, key: Buffer): boolean;
+  mapNextKey(fd: number, key: Buffer | null, keyBytes: number): Buffer | null;
+  possibleCpus(): number;
+  ringbufOpen(mapFd: number, onRecords: (records: Buffer[]) => void): RingbufHandle;
+  ringbufClose(rb: RingbufHandle): void;
+  iterRun(obj: ObjectHandle, progName: string): Buffer;
+  libbpfVersion(): string;
+}
+
+const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Where `npm install` (scripts/build.mjs) leaves the addon and the BPF objects. */
+export const BUILD_DIR = join(packageRoot, 'build');
+const ADDON_PATH = join(BUILD_DIR, 'Release', 'higgs_bpf.node');
+
+/** Path of a compiled program object, e.g. `objectPath('quarantine')`. */
+export function objectPath(name: string): string {
+  return join(BUILD_DIR, `${name}.bpf.o`);
+}
+
+let cached: { binding: NativeBinding } | { reason: string } | null = null;
+
+/**
+ * Loads the addon once. Returns the binding, or why it is unavailable (the
+ * build's own reason when the install could not compile it).
+ */
+export function loadNative(): { binding: NativeBinding } | { reason: string } {
+  if (cached) return cached;
+  const unavailable = join(BUILD_DIR, 'unavailable.txt');
+  if (existsSync(unavailable)) {
+    cached = { reason: readFileSync(unavailable, 'utf8').trim() };
+  } else if (!existsSync(ADDON_PATH)) {
+    cached = { reason: `addon not built (${ADDON_PATH} missing; run npm run build -w @higgs/bpf)` };
+  } else {
+    try {
+      cached = { binding: createRequire(import.meta.url)(ADDON_PATH) as NativeBinding };
+    } catch (err) {
+      cached = { reason: `addon failed to load: ${err instanceof Error ? err.message : String(err)}` };
+    }
+  }
+  return cached;
+}

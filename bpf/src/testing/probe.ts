@@ -1,0 +1,96 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+
+// A child process that opens and writes TCP connections on command (JSON lines
+// on stdin/stdout), so a test can place a real process in a cgroup and watch
+// what the kernel lets it do.
+const PROBE_SCRIPT = `
+const net = require('node:net');
+const socks = new Map();
+let next = 1;
+require('node:readline').createInterface({ input: process.stdin }).on('line', (line) => {
+  const cmd = JSON.parse(line);
+  const reply = (r) => process.stdout.write(JSON.stringify({ seq: cmd.seq, ...r }) + '\\n');
+  if (cmd.op === 'connect') {
+    const s = net.connect({ host: cmd.host, port: cmd.port });
+    const id = next++;
+    s.once('connect', () => { socks.set(id, s); reply({ ok: true, id }); });
+    s.once('error', (e) => reply({ ok: false, code: e.code }));
+  } else if (cmd.op === 'send') {
+    socks.get(cmd.id).write(cmd.data, () => reply({ ok: true }));
+  }
+});
+`;
+
+export interface ConnectResult {
+  ok: boolean;
+  id?: number;
+  code?: string;
+}
+
+/** A real process whose connects and writes the test drives. */
+export class Probe {
+  private seq = 0;
+  private readonly pending = new Map<number, (r: ConnectResult) => void>();
+
+  private constructor(readonly child: ChildProcess) {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const r = JSON.parse(line) as ConnectResult & { seq: number };
+      this.pending.get(r.seq)?.(r);
+      this.pending.delete(r.seq);
+    });
+  }
+
+  /** Starts a probe and moves it into `cgroupDir` before it does anything. */
+  static start(cgroupDir: string): Probe {
+    const child = spawn(process.execPath, ['-e', PROBE_SCRIPT], { stdio: ['pipe', 'pipe', 'inherit'] });
+    writeFileSync(`${cgroupDir}/cgroup.procs`, String(child.pid));
+    return new Probe(child);
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  private call(cmd: Record<string, unknown>): Promise<ConnectResult> {
+    const seq = ++this.seq;
+    return new Promise((resolve) => {
+      this.pending.set(seq, resolve);
+      this.child.stdin!.write(JSON.stringify({ ...cmd, seq }) + '\n');
+    });
+  }
+
+  connect(host: string, port: number): Promise<ConnectResult> {
+    return this.call({ op: 'connect', host, port });
+  }
+
+  send(id: number, data: string): Promise<ConnectResult> {
+    return this.call({ op: 'send', id, data });
+  }
+
+  async kill(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = once(this.child, 'exit');
+    this.child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+/** Creates cgroup v2 directories under a fresh `higgs-test-<random>` parent. */
+export function makeCgroups(root: string, names: string[]): { base: string; dirs: Record<string, string>; remove(): void } {
+  const base = `${root}/higgs-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  mkdirSync(base);
+  const dirs = Object.fromEntries(names.map((n) => [n, `${base}/${n}`]));
+  for (const dir of Object.values(dirs)) mkdirSync(dir);
+  return {
+    base,
+    dirs,
+    // a cgroup can be removed only once its processes have exited
+    remove() {
+      for (const dir of Object.values(dirs)) rmdirSync(dir);
+      rmdirSync(base);
+    },
+  };
+}
