@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
  * suite with its reason; with HIGGS_REQUIRE_<FLAG>=1 (as CI sets it) it fails,
  * so a suite can never pass CI by skipping.
  */
-export function requireOrSkip(flag: 'BROWSER' | 'SERVICES' | 'BPF', missingReason: string | null): boolean {
+export function requireOrSkip(flag: 'BROWSER' | 'SERVICES' | 'BPF' | 'DATA', missingReason: string | null): boolean {
   if (missingReason === null) return true;
   if (process.env[`HIGGS_REQUIRE_${flag}`] === '1') {
     throw new Error(`HIGGS_REQUIRE_${flag}=1 but ${missingReason}`);

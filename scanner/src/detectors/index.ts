@@ -2,10 +2,19 @@ import { createHash } from 'node:crypto';
 import type { Detection, PiiType } from '@higgs/schema';
 import { detectPii, type PiiSpan } from './pii.ts';
 
-export { detectPii, luhnValid } from './pii.ts';
+export { detectPii, ibanValid, luhnValid } from './pii.ts';
 export type { PiiSpan } from './pii.ts';
-export { INJECTION_FEATURES, injectionFeatures, injectionScore } from './injection.ts';
-export type { InjectionFeature } from './injection.ts';
+export { detectSecrets, entropy } from './secrets.ts';
+export type { SecretSpan } from './secrets.ts';
+export { COMMON_WORDS, detectNames } from './names.ts';
+export type { NameLists, NameSpan } from './names.ts';
+export { detectAddresses } from './address.ts';
+export type { AddressSpan } from './address.ts';
+export {
+  INJECTION_FEATURES, INJECTION_HASH_DIM, INJECTION_THRESHOLD, injectionFeatures, injectionLogit, injectionScore, injectionVector,
+  keywordInjectionScore,
+} from './injection.ts';
+export type { InjectionFeature, InjectionModel } from './injection.ts';
 
 export type DetectionField = Detection['field'];
 

@@ -51,3 +51,39 @@ describe('luhnValid', () => {
     expect(luhnValid('79927398710')).toBe(false);
   });
 });
+
+describe('detectPii: issue 3 types', () => {
+  it('validates IBANs by country length and mod-97', () => {
+    expect(types('wire to GB82 WEST 1234 5698 7654 32 today')).toEqual([['iban', 'GB82 WEST 1234 5698 7654 32']]);
+    expect(types('from GB82WEST12345698765432 to other bank')).toEqual([['iban', 'GB82WEST12345698765432']]);
+    expect(types('wire to GB82WEST12345698765433')).toEqual([]);
+  });
+
+  it('finds IPv4 and IPv6 addresses and rejects out-of-range octets', () => {
+    expect(types('blocked from 41.176.181.243 and 3b20:9a3a:1b2f:7ce:9ef1:4787:85fc:261e')).toEqual([
+      ['ip_address', '41.176.181.243'], ['ip_address', '3b20:9a3a:1b2f:7ce:9ef1:4787:85fc:261e'],
+    ]);
+    expect(types('version 300.1.2.3')).toEqual([]);
+  });
+
+  it('finds UK NINO and Spanish DNI only when the check letter fits', () => {
+    expect(types('NI number AB 12 34 56 C')).toEqual([['national_id', 'AB 12 34 56 C']]);
+    expect(types('DNI 12345678Z')).toEqual([['national_id', '12345678Z']]);
+    expect(types('DNI 12345678A')).toEqual([]);
+  });
+
+  it('finds national-format phone numbers after a cue word', () => {
+    expect(types("They're not answering at 78 651 450")).toEqual([['phone', '78 651 450']]);
+    expect(types('Mobile: 03.93.92.16.85')).toEqual([['phone', '03.93.92.16.85']]);
+  });
+
+  it('finds street addresses and person names', () => {
+    expect(types('Ship it to 2249 College Street, Grand Rapids, MI 49503 please')).toEqual([['address', '2249 College Street, Grand Rapids, MI 49503']]);
+    expect(types('name,email\nBob Smith,bob.smith@example.org')).toEqual([['person', 'Bob Smith'], ['email', 'bob.smith@example.org']]);
+    expect(types('Northwind Outfitters sells tents')).toEqual([]);
+  });
+
+  it('masks secrets as their own type with the kind kept', () => {
+    expect(detectPii('key AKIAZ3MSJV4WPX2L6QYB')).toMatchObject([{ type: 'secret', kind: 'aws_access_key' }]);
+  });
+});

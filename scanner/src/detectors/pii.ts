@@ -1,4 +1,8 @@
+import { isIPv4, isIPv6 } from 'node:net';
 import type { PiiType } from '@higgs/schema';
+import { detectAddresses } from './address.ts';
+import { detectNames } from './names.ts';
+import { detectSecrets } from './secrets.ts';
 
 /** One detected value: its type, where it sits in the text, and its canonical form (for hashing only). */
 export interface PiiSpan {
@@ -7,11 +11,13 @@ export interface PiiSpan {
   end: number;
   /** digits only for numbers, lower case for e-mail; held in memory, never stored */
   canonical: string;
+  /** the finer kind within `type`, e.g. `aws_access_key` for a secret or `uk_nino` for a national id */
+  kind?: string;
 }
 
 const EMAIL = /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-])/g;
 // 13–19 digits, optionally grouped by single spaces or dashes
-const CARD = /(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])/g;
+const CARD = /(?<![\d-])\d(?:[ -]?\d){11,18}(?![\d-])/g;
 const SSN_DASHED = /(?<![\d-])(\d{3})-(\d{2})-(\d{4})(?![\d-])/g;
 const SSN_PLAIN = /(?<![\d-])(\d{3})[ ]?(\d{2})[ ]?(\d{4})(?![\d-])/g;
 // "SSN", "social security (number)", "soc. sec." within a few words before the number
@@ -21,13 +27,31 @@ const NANP = /(?<![\w+])(?:(\+1)[ .-]?)?(\()?([2-9]\d{2})(\))?([ .-]?)([2-9]\d{2
 // international: +CC then groups of digits; total 8–15 digits (E.164)
 // (a flat character class keeps matching linear in the input length)
 const INTL = /(?<![\w+])\+[1-9][\d .()-]{6,22}\d(?!\d)/g;
+// words that announce a phone number; the number itself may then be in any national format
+const PHONE_CUE = /\b(?:phone(?: number)?|tel|telephone|mobile|cell|fax|desk|call|calling|call me at|reach(?: me| us)?(?: at| on)?|ring|dial|whatsapp|sms|text me|contact number|answering at|messages to)\b/gi;
+// a number followed by its label: "082 490 1693-Office", "930.167.3943 fax"
+const LABELLED_PHONE = /(?<![\w+.-])(\+?(?:\(\d{1,4}\)|\d)[\d .()/-]{4,22}\d)[ -]?(?:office|fax|mobile|home|work|cell)\b/gi;
+// card numbers after a card cue may be 12–19 digits of any network (Maestro, private label)
+const CARD_CUE = /\b(?:card|cc|visa|mastercard|amex|maestro)\b[^\n\d]{0,24}$/i;
+// after the cue: up to a few non-digit characters (": ", " at ", a newline), then digit groups
+const CUED_PHONE = /[^\d+(\n]{0,16}\n?[ \t]{0,4}(\+?(?:\(\d{1,4}\)|\d)[\d .()/-]{4,22}\d(?:[ ]?(?:x|ext\.?)[ ]?\d{1,6})?)(?![\d])/y;
+// IBAN: country, check digits, then the BBAN, optionally in groups of four
+const IBAN = /(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ ]?[A-Za-z0-9]){11,30}(?![A-Za-z0-9])/g;
+const IPV4 = /(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?![\w]|\.\d)/g;
+const IPV6 = /(?<![\w:.])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:(?<=:)\d{1,3}(?:\.\d{1,3}){3})?(?![\w:])/g;
+// UK National Insurance number: prefix letters from HMRC's allowed set, six digits, suffix A–D
+const UK_NINO = /\b(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b/g;
+// Spanish DNI (8 digits + check letter) and NIE (X/Y/Z + 7 digits + check letter)
+const ES_ID = /\b([XYZ]?)(\d{7,8})-?([A-Z])\b/g;
 
 /**
- * Finds e-mail addresses, US SSNs, payment card numbers and phone numbers in
- * `text`, validated (Luhn for cards, SSA area/group/serial rules for SSNs) so
- * that random digit runs are not reported. Spans never overlap; when two
- * detectors claim the same characters the more specific one wins
- * (e-mail > card > SSN > phone).
+ * Finds PII and secrets in `text`: e-mail, secrets (see `detectSecrets`),
+ * IBANs (country length + mod-97), payment cards (Luhn, card-network prefix),
+ * US SSNs (SSA rules), UK NINO and Spanish DNI/NIE (check letter), IPv4/IPv6,
+ * phone numbers (formatted, international, or any national format after a cue
+ * word), street addresses and person names. Validation keeps random digit runs
+ * out. Spans never overlap; when two detectors claim the same characters the
+ * earlier, more specific one in that list wins.
  *
  * @example detectPii('mail bob@example.com') // [{ type: 'email', start: 5, end: 20, canonical: 'bob@example.com' }]
  */
@@ -40,10 +64,25 @@ export function detectPii(text: string): PiiSpan[] {
   for (const m of text.matchAll(EMAIL)) {
     take({ type: 'email', start: m.index, end: m.index + m[0].length, canonical: m[0].toLowerCase() });
   }
+  for (const s of detectSecrets(text)) take({ type: 'secret', start: s.start, end: s.end, canonical: s.value, kind: s.kind });
+  for (const m of text.matchAll(IBAN)) {
+    // the pattern may run on into the next words: cut at the country's IBAN length
+    const want = IBAN_LENGTHS[m[0].slice(0, 2).toUpperCase()];
+    if (want === undefined) continue;
+    let compact = '';
+    let end = 0;
+    while (end < m[0].length && compact.length < want) {
+      if (m[0][end] !== ' ') compact += m[0][end]!.toUpperCase();
+      end++;
+    }
+    if (/[A-Za-z0-9]/.test(text[m.index + end] ?? '')) continue;
+    if (ibanValid(compact)) take({ type: 'iban', start: m.index, end: m.index + end, canonical: compact });
+  }
   for (const m of text.matchAll(CARD)) {
     const digits = m[0].replace(/[ -]/g, '');
     if (!isConsistentlyGrouped(m[0])) continue;
-    if (digits.length >= 13 && digits.length <= 19 && /^[2-6]/.test(digits) && luhnValid(digits)) {
+    const cued = CARD_CUE.test(text.slice(Math.max(0, m.index - 40), m.index));
+    if ((cued || (digits.length >= 13 && /^[2-6]/.test(digits))) && luhnValid(digits)) {
       take({ type: 'credit_card', start: m.index, end: m.index + m[0].length, canonical: digits });
     }
   }
@@ -55,6 +94,22 @@ export function detectPii(text: string): PiiSpan[] {
     if (SSN_CONTEXT.test(before) && validSsn(m[1]!, m[2]!, m[3]!)) {
       take({ type: 'ssn', start: m.index, end: m.index + m[0].length, canonical: m[1]! + m[2]! + m[3]! });
     }
+  }
+  for (const m of text.matchAll(UK_NINO)) {
+    take({ type: 'national_id', start: m.index, end: m.index + m[0].length, canonical: m[0].replace(/ /g, ''), kind: 'uk_nino' });
+  }
+  for (const m of text.matchAll(ES_ID)) {
+    const [, prefix, digits, letter] = m;
+    const n = Number(`${prefix === '' ? '' : 'XYZ'.indexOf(prefix!)}${digits}`);
+    if ((prefix === '' ? digits!.length === 8 : digits!.length === 7) && DNI_LETTERS[n % 23] === letter) {
+      take({ type: 'national_id', start: m.index, end: m.index + m[0].length, canonical: m[0].replace('-', ''), kind: prefix === '' ? 'es_dni' : 'es_nie' });
+    }
+  }
+  for (const m of text.matchAll(IPV4)) {
+    if (isIPv4(m[0])) take({ type: 'ip_address', start: m.index, end: m.index + m[0].length, canonical: m[0] });
+  }
+  for (const m of text.matchAll(IPV6)) {
+    if (m[0].length >= 3 && isIPv6(m[0])) take({ type: 'ip_address', start: m.index, end: m.index + m[0].length, canonical: m[0].toLowerCase() });
   }
   for (const m of text.matchAll(NANP)) {
     const [, plusOne, open, , close, sep1, , sep2] = m;
@@ -70,6 +125,22 @@ export function detectPii(text: string): PiiSpan[] {
       take({ type: 'phone', start: m.index, end: m.index + m[0].length, canonical: digits });
     }
   }
+  for (const m of text.matchAll(PHONE_CUE)) {
+    CUED_PHONE.lastIndex = m.index + m[0].length;
+    const p = CUED_PHONE.exec(text);
+    if (!p) continue;
+    const raw = p[1]!;
+    const digits = raw.replace(/(?:x|ext\.?)[ ]?\d+$/, '').replace(/\D/g, '');
+    if (digits.length < 6 || digits.length > 15 || /^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}$/.test(raw)) continue;
+    const start = p.index + p[0].length - raw.length;
+    take({ type: 'phone', start, end: start + raw.length, canonical: digits });
+  }
+  for (const m of text.matchAll(LABELLED_PHONE)) {
+    const digits = m[1]!.replace(/\D/g, '');
+    if (digits.length >= 6 && digits.length <= 15) take({ type: 'phone', start: m.index, end: m.index + m[1]!.length, canonical: digits });
+  }
+  for (const a of detectAddresses(text)) take({ type: 'address', start: a.start, end: a.end, canonical: text.slice(a.start, a.end).toLowerCase().replace(/\s+/g, ' ') });
+  for (const n of detectNames(text)) take({ type: 'person', start: n.start, end: n.end, canonical: text.slice(n.start, n.end).toLowerCase() });
   return spans.sort((a, b) => a.start - b.start);
 }
 
@@ -85,6 +156,31 @@ export function luhnValid(digits: string): boolean {
     sum += d;
   }
   return sum % 10 === 0;
+}
+
+const DNI_LETTERS = 'TRWAGMYFPDXBNJZSQVHLCKE';
+
+// ISO 13616 lengths per country (SWIFT IBAN registry)
+const IBAN_LENGTHS: Readonly<Record<string, number>> = {
+  AD: 24, AE: 23, AL: 28, AT: 20, AZ: 28, BA: 20, BE: 16, BG: 22, BH: 22, BR: 29, BY: 28, CH: 21, CR: 22, CY: 28, CZ: 24,
+  DE: 22, DK: 18, DO: 28, EE: 20, EG: 29, ES: 24, FI: 18, FO: 18, FR: 27, GB: 22, GE: 22, GI: 23, GL: 18, GR: 27, GT: 28,
+  HR: 21, HU: 28, IE: 22, IL: 23, IQ: 23, IS: 26, IT: 27, JO: 30, KW: 30, KZ: 20, LB: 28, LC: 32, LI: 21, LT: 20, LU: 20,
+  LV: 21, MC: 27, MD: 24, ME: 22, MK: 19, MR: 27, MT: 31, MU: 30, NL: 18, NO: 15, PK: 24, PL: 28, PS: 29, PT: 25, QA: 29,
+  RO: 24, RS: 22, SA: 24, SC: 31, SE: 24, SI: 19, SK: 24, SM: 27, ST: 25, SV: 28, TL: 23, TN: 24, TR: 26, UA: 29, VA: 22,
+  VG: 24, XK: 20,
+};
+
+/** ISO 13616 check: the country's length and mod-97 of the rearranged number equal to 1. */
+export function ibanValid(iban: string): boolean {
+  if (IBAN_LENGTHS[iban.slice(0, 2)] !== iban.length) return false;
+  const rearranged = iban.slice(4) + iban.slice(0, 4);
+  let rem = 0;
+  for (const ch of rearranged) {
+    const c = ch.charCodeAt(0);
+    const v = c >= 65 ? c - 55 : c - 48;
+    rem = v >= 10 ? (rem * 100 + v) % 97 : (rem * 10 + v) % 97;
+  }
+  return rem === 1;
 }
 
 // SSA rules: area 000, 666 and 900–999 are never issued; group 00 and serial 0000 neither.
