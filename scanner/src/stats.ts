@@ -11,8 +11,10 @@ export interface ScannerStats {
   uploaded: number;
   /** events written to the on-disk spool while the tenant was unavailable */
   spooled: number;
-  /** events lost: spool full, or a batch the tenant rejected as invalid */
+  /** events lost: spool full (or unwritable), or an unreadable spool line */
   dropped: number;
+  /** events the tenant refused on their own (400/413/422), kept in `<spool>/dead-letter/` */
+  deadLettered: number;
   uploadErrors: number;
   /** CONNECTs relayed as raw tunnels (not inspected) */
   tunnels: number;
@@ -21,7 +23,7 @@ export interface ScannerStats {
 
 export function newStats(): ScannerStats {
   return {
-    calls: 0, parsed: 0, unparsed: 0, blocked: 0, redacted: 0, alerted: 0, uploaded: 0, spooled: 0, dropped: 0, uploadErrors: 0,
+    calls: 0, parsed: 0, unparsed: 0, blocked: 0, redacted: 0, alerted: 0, uploaded: 0, spooled: 0, dropped: 0, deadLettered: 0, uploadErrors: 0,
     tunnels: 0, policyErrors: 0,
   };
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,9 +8,13 @@ import { IngestBatch, type IngestEvent } from '@higgs/schema';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../logger.ts';
 import { newStats } from '../stats.ts';
-import { Uploader, type UploaderOptions } from './index.ts';
+import { DEAD_LETTER_DIR, Uploader, type UploaderOptions } from './index.ts';
 
-interface Tenant { url: string; batches: IngestBatch[]; auth: string[]; status: number; server: Server }
+interface Tenant {
+  url: string; batches: IngestBatch[]; auth: string[]; status: number; server: Server;
+  /** decides the status per batch when set (a batch is stored only on 200) */
+  judge?: (b: IngestBatch) => number;
+}
 
 async function tenant(): Promise<Tenant> {
   const t = { batches: [] as IngestBatch[], auth: [] as string[], status: 200 } as Tenant;
@@ -19,8 +23,10 @@ async function tenant(): Promise<Tenant> {
     req.on('data', (c: Buffer) => { body += c.toString(); });
     req.on('end', () => {
       t.auth.push(req.headers.authorization ?? '');
-      if (t.status === 200) t.batches.push(IngestBatch.parse(JSON.parse(body)));
-      res.writeHead(t.status, { 'content-type': 'application/json' }).end('{}');
+      const batch = IngestBatch.parse(JSON.parse(body));
+      const status = t.judge ? t.judge(batch) : t.status;
+      if (status === 200) t.batches.push(batch);
+      res.writeHead(status, { 'content-type': 'application/json' }).end('{}');
     });
   });
   await new Promise<void>((r) => t.server.listen(0, '127.0.0.1', r));
@@ -28,11 +34,11 @@ async function tenant(): Promise<Tenant> {
   return t;
 }
 
-function decision(): IngestEvent {
+function decision(id = `d_${randomUUID()}`): IngestEvent {
   return {
     kind: 'decision',
     event: {
-      id: `d_${randomUUID()}`, scannerId: 'node-1', ts: new Date().toISOString(), callId: null, ruleId: 'r1', action: 'alert', primitive: 'inline',
+      id, scannerId: 'node-1', ts: new Date().toISOString(), callId: null, ruleId: 'r1', action: 'alert', primitive: 'inline',
       latencyUs: 12, matchedField: 'prompt', matchedHash: 'abcdabcdabcdabcd', sessionId: null, source: { ip: '10.0.0.1', namespace: null, app: null, mode: null },
     },
   };
@@ -107,5 +113,84 @@ describe('Uploader', () => {
     expect(o.stats.spooled + o.stats.dropped).toBe(5);
     expect(o.stats.dropped).toBeGreaterThan(0);
     expect(warnings).toContain('spool full; events dropped');
+  });
+
+  it('splits a batch the tenant refuses as too large and delivers every event', async () => {
+    t.judge = (b) => (b.events.length > 2 ? 413 : 200);
+    const o = opts({ batchSize: 7 });
+    const u = await Uploader.open(o);
+    try {
+      const events = Array.from({ length: 7 }, () => decision());
+      for (const e of events) u.enqueue(e);
+      await u.flush();
+      expect(t.batches.every((b) => b.events.length <= 2)).toBe(true);
+      expect(t.batches.flatMap((b) => b.events.map((e) => e.event.id))).toEqual(events.map((e) => e.event.id));
+      expect(o.stats).toMatchObject({ uploaded: 7, dropped: 0, deadLettered: 0 });
+    } finally {
+      await u.close();
+    }
+  });
+
+  it('quarantines only the events the tenant rejects as invalid, in a dead-letter file, and delivers the rest', async () => {
+    t.judge = (b) => (b.events.some((e) => e.event.id.startsWith('d_bad')) ? 400 : 200);
+    const o = opts({ batchSize: 5 });
+    const u = await Uploader.open(o);
+    try {
+      const events = [decision(), decision(), decision('d_bad_00001'), decision(), decision()];
+      for (const e of events) u.enqueue(e);
+      await u.flush();
+      expect(t.batches.flatMap((b) => b.events.map((e) => e.event.id)).sort()).toEqual(
+        events.map((e) => e.event.id).filter((id) => id !== 'd_bad_00001').sort(),
+      );
+      expect(o.stats).toMatchObject({ uploaded: 4, deadLettered: 1, dropped: 0 });
+      const deadDir = join(dir, 'spool', DEAD_LETTER_DIR);
+      const [file] = readdirSync(deadDir);
+      const line = JSON.parse(readFileSync(join(deadDir, file!), 'utf8').trim()) as { status: number; event: IngestEvent };
+      expect(line).toMatchObject({ status: 400, event: { kind: 'decision', event: { id: 'd_bad_00001' } } });
+      expect(statSync(join(deadDir, file!)).mode & 0o777).toBe(0o600);
+      expect(warnings).toContain('tenant rejected events; kept in the dead-letter directory');
+      // dead letters are never replayed as spool
+      await u.flush();
+      expect(t.batches.flatMap((b) => b.events).length).toBe(4);
+    } finally {
+      await u.close();
+    }
+  });
+
+  it('replays what a crash left behind: complete lines of spool and half-written files, skipping the torn line', async () => {
+    const spoolDir = join(dir, 'spool');
+    mkdirSync(spoolDir, { recursive: true });
+    const [a, b, c] = [decision(), decision(), decision()];
+    const torn = JSON.stringify(decision()).slice(0, 40);
+    writeFileSync(join(spoolDir, '000000000000001-0000001-000000.ndjson'), `${JSON.stringify(a)}\n${JSON.stringify(b)}\n${torn}`);
+    writeFileSync(join(spoolDir, '000000000000002-0000001-000001.ndjson.tmp'), `${JSON.stringify(c)}\n${torn}`);
+    const o = opts({ batchSize: 10 });
+    const u = await Uploader.open(o);
+    try {
+      await u.flush();
+      expect(t.batches.flatMap((x) => x.events.map((e) => e.event.id))).toEqual([a, b, c].map((e) => e.event.id));
+      expect(o.stats).toMatchObject({ uploaded: 3, dropped: 2 });
+      expect(readdirSync(spoolDir)).toEqual([]);
+    } finally {
+      await u.close();
+    }
+  });
+
+  it('while the tenant is down, writes each full batch to disk at once, whole files only', async () => {
+    t.status = 503;
+    const o = opts({ batchSize: 3 });
+    const u = await Uploader.open(o);
+    try {
+      u.enqueue(decision());
+      await u.flush(); // the first failure
+      for (let i = 0; i < 3; i++) u.enqueue(decision());
+      // no flush: the batch goes to the spool on its own
+      await expect.poll(() => o.stats.spooled, { timeout: 2000 }).toBe(4);
+      const files = readdirSync(join(dir, 'spool')).filter((f) => f !== DEAD_LETTER_DIR);
+      expect(files.every((f) => f.endsWith('.ndjson'))).toBe(true);
+      expect(files.every((f) => (statSync(join(dir, 'spool', f)).mode & 0o777) === 0o600)).toBe(true);
+    } finally {
+      await u.close();
+    }
   });
 });

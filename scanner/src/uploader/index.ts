@@ -1,4 +1,5 @@
-import { appendFile, mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IngestEvent } from '@higgs/schema';
 import type { Logger } from '../logger.ts';
@@ -8,6 +9,7 @@ export interface UploaderOptions {
   tenantUrl: string;
   token: string;
   scannerId: string;
+  /** NDJSON spool files; rejected events go to `<spoolDir>/dead-letter/` */
   spoolDir: string;
   batchSize: number;
   intervalMs: number;
@@ -18,21 +20,36 @@ export interface UploaderOptions {
   requestTimeoutMs?: number;
 }
 
-type PostResult = 'ok' | 'retry' | 'rejected';
+type PostResult = { kind: 'ok' } | { kind: 'retry' } | { kind: 'rejected'; status: number };
 
 const MAX_BACKOFF_MS = 30_000;
+/** Statuses that say "this batch will never be accepted as it is": too large, or invalid. */
+const REJECTED = new Set([400, 413, 422]);
+export const DEAD_LETTER_DIR = 'dead-letter';
 
 /**
- * Ships events to `POST /v1/ingest` in batches. While the tenant is slow or
- * down, batches go to NDJSON files in the spool directory (bounded by
- * `spoolMaxBytes`; what does not fit is counted as dropped and logged), and
- * are replayed oldest first — also by the next process after a restart —
- * before anything newer. Event ids make redelivery harmless: the tenant
- * de-duplicates.
+ * Ships events to `POST /v1/ingest` in batches, losing nothing the tenant would accept:
+ *
+ * - While the tenant is slow or down, batches go to NDJSON files in the spool
+ *   directory (bounded by `spoolMaxBytes`; what does not fit is counted as
+ *   dropped and logged) and are replayed oldest first — also by the next
+ *   process after a restart — before anything newer.
+ * - Event ids make redelivery harmless: the tenant de-duplicates, so a batch
+ *   re-sent after a timeout or a crash mid-replay is stored once.
+ * - A batch the tenant refuses as too large (413) or invalid (400/422) is split
+ *   in halves and retried, down to the single event; an event refused on its
+ *   own is written to `<spoolDir>/dead-letter/`, counted and logged.
+ * - Durability: a spool file is written to a temporary name, fsynced, then
+ *   renamed into place (and the directory fsynced), so a crash never leaves a
+ *   half-written file in the replay set; a torn line is skipped on replay.
+ *   Events still in memory (at most `batchSize`, or `intervalMs` worth) are
+ *   lost only if the process dies without `close()`; `close()` flushes them
+ *   to the tenant or the spool.
  */
 export class Uploader {
   private pending: IngestEvent[] = [];
   private running: Promise<void> = Promise.resolve();
+  private spooling: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
   private failures = 0;
   private closed = false;
@@ -41,7 +58,11 @@ export class Uploader {
   private constructor(private readonly opts: UploaderOptions, private spoolBytes: number) {}
 
   static async open(opts: UploaderOptions): Promise<Uploader> {
-    await mkdir(opts.spoolDir, { recursive: true });
+    await mkdir(opts.spoolDir, { recursive: true, mode: 0o700 });
+    // a temporary file is what a crash interrupted: keep its complete lines (the torn last one is skipped on replay)
+    for (const f of await readdir(opts.spoolDir)) {
+      if (f.endsWith('.ndjson.tmp')) await rename(join(opts.spoolDir, f), join(opts.spoolDir, f.slice(0, -'.tmp'.length)));
+    }
     let bytes = 0;
     for (const f of await spoolFiles(opts.spoolDir)) bytes += (await stat(join(opts.spoolDir, f))).size;
     const u = new Uploader(opts, bytes);
@@ -51,7 +72,10 @@ export class Uploader {
 
   enqueue(event: IngestEvent): void {
     this.pending.push(event);
-    if (this.pending.length >= this.opts.batchSize && this.failures === 0) void this.flush();
+    if (this.pending.length < this.opts.batchSize) return;
+    // while the tenant is failing, full batches go straight to disk instead of piling up in memory
+    if (this.failures === 0) void this.flush();
+    else void this.spool(this.pending.splice(0));
   }
 
   /** Uploads (or spools) everything buffered now; resolves when done. Never rejects. */
@@ -66,6 +90,7 @@ export class Uploader {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     await this.flush();
+    await this.spooling;
   }
 
   private schedule(delayMs: number): void {
@@ -81,11 +106,13 @@ export class Uploader {
 
   private async flushOnce(): Promise<void> {
     const { spoolDir, batchSize } = this.opts;
+    await this.spooling;
     for (const file of await spoolFiles(spoolDir)) {
       const path = join(spoolDir, file);
       const events = parseSpool(await readFile(path, 'utf8'), this.opts.logger, this.opts.stats, path);
       for (let i = 0; i < events.length; i += batchSize) {
-        if ((await this.post(events.slice(i, i + batchSize))) === 'retry') {
+        // the file stays until all of it is delivered; a partly delivered file is re-sent whole, and the tenant de-duplicates
+        if ((await this.deliver(events.slice(i, i + batchSize))) === 'retry') {
           await this.spool(this.pending.splice(0));
           return;
         }
@@ -96,11 +123,24 @@ export class Uploader {
     }
     while (this.pending.length > 0) {
       const batch = this.pending.splice(0, batchSize);
-      if ((await this.post(batch)) === 'retry') {
+      if ((await this.deliver(batch)) === 'retry') {
         await this.spool([...batch, ...this.pending.splice(0)]);
         return;
       }
     }
+  }
+
+  /** Delivers the batch, splitting what the tenant refuses; 'retry' when the tenant is unavailable. */
+  private async deliver(events: IngestEvent[]): Promise<'ok' | 'retry'> {
+    const res = await this.post(events);
+    if (res.kind !== 'rejected') return res.kind;
+    if (events.length === 1) {
+      await this.deadLetter(events, res.status);
+      return 'ok';
+    }
+    const half = Math.ceil(events.length / 2);
+    if ((await this.deliver(events.slice(0, half))) === 'retry') return 'retry';
+    return this.deliver(events.slice(half));
   }
 
   private async post(events: IngestEvent[]): Promise<PostResult> {
@@ -119,48 +159,89 @@ export class Uploader {
       stats.uploadErrors += 1;
       this.failures += 1;
       if (this.failures === 1) logger.warn({ err, tenantUrl }, 'tenant unreachable; spooling events');
-      return 'retry';
+      return { kind: 'retry' };
     }
     if (status >= 200 && status < 300) {
       if (this.failures > 0) logger.info({ tenantUrl }, 'tenant reachable again; replaying spool');
       this.failures = 0;
       stats.uploaded += events.length;
-      return 'ok';
+      return { kind: 'ok' };
     }
     stats.uploadErrors += 1;
-    // a batch the tenant finds invalid will never be accepted; retrying it would stall everything behind it
-    if (status === 400 || status === 413 || status === 422) {
-      stats.dropped += events.length;
-      logger.error({ status, events: events.length }, 'tenant rejected an ingest batch as invalid; events dropped');
-      return 'rejected';
-    }
+    // retrying a refused batch as it is would stall everything behind it: deliver() splits it
+    if (REJECTED.has(status)) return { kind: 'rejected', status };
     this.failures += 1;
     if (this.failures === 1) logger.warn({ status, tenantUrl }, 'tenant refused ingest; spooling events');
-    return 'retry';
+    return { kind: 'retry' };
   }
 
-  private async spool(events: IngestEvent[]): Promise<void> {
-    if (events.length === 0) return;
+  /** Keeps an event the tenant refused on its own, for an operator to inspect; never replayed. */
+  private async deadLetter(events: IngestEvent[], status: number): Promise<void> {
+    const { spoolDir, logger, stats } = this.opts;
+    const dir = join(spoolDir, DEAD_LETTER_DIR);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const at = new Date().toISOString();
+    await writeDurably(dir, this.fileName(), events.map((event) => `${JSON.stringify({ at, status, event })}\n`).join(''));
+    stats.deadLettered += events.length;
+    logger.error({ status, ids: events.map((e) => e.event.id), dir }, 'tenant rejected events; kept in the dead-letter directory');
+  }
+
+  /** Appends events to the spool as one new file; serialized, so the byte bound holds. */
+  private spool(events: IngestEvent[]): Promise<void> {
+    if (events.length === 0) return this.spooling;
+    this.spooling = this.spooling.then(() => this.spoolOnce(events)).catch((err: unknown) => {
+      this.opts.stats.dropped += events.length;
+      this.opts.logger.error({ err, dropped: events.length }, 'spool write failed; events dropped');
+    });
+    return this.spooling;
+  }
+
+  private async spoolOnce(events: IngestEvent[]): Promise<void> {
     const { spoolDir, spoolMaxBytes, logger, stats } = this.opts;
     let text = '';
+    let bytes = 0;
     let kept = 0;
     for (const e of events) {
       const line = `${JSON.stringify(e)}\n`;
-      if (this.spoolBytes + Buffer.byteLength(text) + Buffer.byteLength(line) > spoolMaxBytes) break;
+      const size = Buffer.byteLength(line);
+      if (this.spoolBytes + bytes + size > spoolMaxBytes) break;
       text += line;
+      bytes += size;
       kept += 1;
     }
     if (kept > 0) {
-      // time-ordered names: replay order is the lexical order, across restarts too
-      const name = `${String(Date.now()).padStart(15, '0')}-${String(process.pid).padStart(7, '0')}-${String(this.fileSeq++).padStart(6, '0')}.ndjson`;
-      await appendFile(join(spoolDir, name), text, { mode: 0o600 });
-      this.spoolBytes += Buffer.byteLength(text);
+      await writeDurably(spoolDir, this.fileName(), text);
+      this.spoolBytes += bytes;
       stats.spooled += kept;
     }
     if (kept < events.length) {
       stats.dropped += events.length - kept;
       logger.warn({ dropped: events.length - kept, spoolBytes: this.spoolBytes, spoolMaxBytes }, 'spool full; events dropped');
     }
+  }
+
+  /** Time-ordered names: replay order is the lexical order, across restarts too. */
+  private fileName(): string {
+    return `${String(Date.now()).padStart(15, '0')}-${String(process.pid).padStart(7, '0')}-${String(this.fileSeq++).padStart(6, '0')}-${randomBytes(3).toString('hex')}.ndjson`;
+  }
+}
+
+/** Writes `name` whole or not at all: temporary file, fsync, rename, fsync of the directory. */
+async function writeDurably(dir: string, name: string, text: string): Promise<void> {
+  const tmp = join(dir, `${name}.tmp`);
+  const fh = await open(tmp, 'wx', 0o600);
+  try {
+    await fh.writeFile(text);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, join(dir, name));
+  const d = await open(dir, 'r');
+  try {
+    await d.sync();
+  } finally {
+    await d.close();
   }
 }
 
