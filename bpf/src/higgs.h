@@ -45,6 +45,24 @@ struct higgs_event {
 	char comm[HIGGS_COMM_LEN];
 };
 
+/* A TCP socket as its own side sees it; key of the session-kill target map. */
+struct higgs_sock_key {
+	__u16 family;
+	__u16 lport; /* host order */
+	__u16 rport; /* host order */
+	__u16 pad;
+	__u8 laddr[16]; /* v4 in the first 4 bytes */
+	__u8 raddr[16];
+};
+
+/* What the session-kill iterator reports per matched socket (bpf_seq_write). */
+struct higgs_kill_record {
+	struct higgs_sock_key key;
+	__s32 err;     /* bpf_sock_destroy() result: 0 or -errno */
+	__u32 state;   /* TCP state before the kill */
+	__u64 cookie;  /* socket cookie */
+};
+
 /* Per-CPU counters: nothing is dropped silently (STYLE.md). */
 enum higgs_counter {
 	HIGGS_CNT_RINGBUF_FULL = 0,
@@ -52,7 +70,8 @@ enum higgs_counter {
 	HIGGS_CNT_EGRESS_DROPPED = 2,
 	HIGGS_CNT_FLOW_EVENTS = 3,
 	HIGGS_CNT_HELPER_FAILED = 4,
-	HIGGS_CNT_MAX = 5,
+	HIGGS_CNT_SOCKETS_DESTROYED = 5,
+	HIGGS_CNT_MAX = 6,
 };
 
 #endif

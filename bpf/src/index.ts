@@ -3,14 +3,16 @@ import { BpfError, BpfErrorCode } from './errors.ts';
 import { openFlowTrace, type FlowTrace } from './flow.ts';
 import { loadNative, objectPath } from './native.ts';
 import { openQuarantine, type Quarantine } from './quarantine.ts';
+import { openSessionKill, type SessionKill } from './session-kill.ts';
 import { DEFAULT_PIN_DIR, bpffsMounted, ensureBpffs, findCgroup2Root, kernelBtfPresent } from './system.ts';
 
 export { BpfError, BpfErrorCode } from './errors.ts';
 export type { EventStream } from './event-stream.ts';
 export type { FlowTrace } from './flow.ts';
 export { decodeEvent, parseCidr, LAYOUTS } from './layout.ts';
-export type { Cidr, CounterName, HiggsEvent, QuarantineEntry, TcpState } from './layout.ts';
+export type { Cidr, CounterName, Endpoint, HiggsEvent, QuarantineEntry, SocketTuple, TcpState } from './layout.ts';
 export type { Quarantine } from './quarantine.ts';
+export type { KilledSocket, SessionKill } from './session-kill.ts';
 export { DEFAULT_PIN_DIR, cgroupIdOf, cgroupOfPid, findCgroup2Root } from './system.ts';
 
 /** Whether the kernel primitives can run here, and every reason they cannot. */
@@ -28,7 +30,7 @@ export function availability(): Availability {
   const reasons: string[] = [];
   const native = loadNative();
   if ('reason' in native) reasons.push(`unavailable: ${native.reason}`);
-  for (const name of ['quarantine', 'flow']) {
+  for (const name of ['quarantine', 'flow', 'kill']) {
     if ('binding' in native && !existsSync(objectPath(name))) reasons.push(`unavailable: ${name}.bpf.o not built`);
   }
   if (process.getuid?.() !== 0) reasons.push('unavailable: not root (loading BPF programs needs CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON)');
@@ -51,6 +53,10 @@ export interface HiggsPrograms {
   quarantine: Quarantine;
   /** Null when not requested. */
   flows: FlowTrace | null;
+  /** Null when this kernel cannot run it (bpf_sock_destroy needs Linux >= 6.5); see `unavailable`. */
+  sessions: SessionKill | null;
+  /** Primitives that did not load here, each with its reason, for the caller to state once. */
+  unavailable: string[];
   close(): void;
 }
 
@@ -83,10 +89,21 @@ export function loadPrograms(opts: LoadOptions = {}): HiggsPrograms {
     quarantine.close();
     throw err;
   }
+  const unavailable: string[] = [];
+  let sessions: SessionKill | null = null;
+  try {
+    sessions = openSessionKill(native.binding);
+  } catch (err) {
+    // an older kernel lacks the bpf_sock_destroy kfunc: the rest still runs
+    unavailable.push(`session kill unavailable: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+  }
   return {
     quarantine,
     flows,
+    sessions,
+    unavailable,
     close() {
+      sessions?.close();
       flows?.close();
       quarantine.close();
     },

@@ -7,7 +7,13 @@ import { LAYOUTS } from './layout.ts';
 import { objectPath } from './native.ts';
 
 const BPFTOOL = '/usr/sbin/bpftool';
-const OBJECTS = ['quarantine', 'flow'];
+const OBJECTS = ['quarantine', 'flow', 'kill'];
+// the structs each object's decoders read
+const EXPECTED: Record<string, (keyof typeof LAYOUTS)[]> = {
+  quarantine: ['higgs_event', 'higgs_quarantine', 'higgs_lpm_v4', 'higgs_lpm_v6'],
+  flow: ['higgs_event'],
+  kill: ['higgs_sock_key', 'higgs_kill_record'],
+};
 const missing = !existsSync(BPFTOOL)
   ? `${BPFTOOL} not found (apt-get install bpftool)`
   : OBJECTS.filter((o) => !existsSync(objectPath(o))).map((o) => `${o}.bpf.o not built (npm run build -w @higgs/bpf)`).join('; ') || null;
@@ -30,8 +36,7 @@ describe.runIf(run)('C structs and TypeScript decoders agree (object BTF)', () =
   for (const object of OBJECTS) {
     it(`${object}.bpf.o: every struct the decoders read has their size and offsets`, () => {
       const structs = structsOf(object);
-      const expected = object === 'flow' ? (['higgs_event'] as const) : (['higgs_event', 'higgs_quarantine', 'higgs_lpm_v4', 'higgs_lpm_v6'] as const);
-      for (const name of expected) {
+      for (const name of EXPECTED[object]!) {
         const btf = structs.get(name);
         expect(btf, `${name} in ${object}.bpf.o BTF`).toBeDefined();
         expect({ name, size: btf!.size }).toEqual({ name, size: LAYOUTS[name].size });

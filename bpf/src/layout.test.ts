@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BpfErrorCode } from './errors.ts';
-import { decodeEvent, decodeLpmKey, encodeLpmKey, formatCidr, LAYOUTS, parseCidr } from './layout.ts';
+import { decodeEvent, decodeLpmKey, decodeSockKey, encodeLpmKey, encodeSockKey, formatCidr, LAYOUTS, parseCidr } from './layout.ts';
 
 describe('provider CIDRs', () => {
   it('encode as LPM keys with host bits cleared and read back', () => {
@@ -50,5 +50,26 @@ describe('decodeEvent', () => {
 
   it('refuses a short record instead of reading garbage', () => {
     expect(() => decodeEvent(Buffer.alloc(10))).toThrow(expect.objectContaining({ code: BpfErrorCode.INVALID_ARGUMENT }));
+  });
+});
+
+describe('socket tuples', () => {
+  it('encode as session-kill keys and read back, v4 and v6', () => {
+    const v4 = { local: { address: '10.0.0.5', port: 40123 }, remote: { address: '10.0.0.1', port: 8443 } };
+    const key = encodeSockKey(v4);
+    expect(key.length).toBe(LAYOUTS.higgs_sock_key.size);
+    expect(key.readUInt16LE(LAYOUTS.higgs_sock_key.offsets.family)).toBe(2);
+    expect(decodeSockKey(key)).toEqual(v4);
+    const v6 = { local: { address: '::1', port: 1 }, remote: { address: '2001:db8::2', port: 443 } };
+    expect(decodeSockKey(encodeSockKey(v6))).toEqual(v6);
+  });
+
+  it('refuse mixed families and prefixes', () => {
+    expect(() => encodeSockKey({ local: { address: '10.0.0.5', port: 1 }, remote: { address: '::1', port: 2 } })).toThrow(
+      expect.objectContaining({ code: BpfErrorCode.INVALID_ARGUMENT }),
+    );
+    expect(() => encodeSockKey({ local: { address: '10.0.0.0/8', port: 1 }, remote: { address: '10.0.0.1', port: 2 } })).toThrow(
+      expect.objectContaining({ code: BpfErrorCode.INVALID_ARGUMENT }),
+    );
   });
 });

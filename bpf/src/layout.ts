@@ -14,15 +14,18 @@ export const LAYOUTS = {
   higgs_quarantine: { size: 16, offsets: { since_ns: 0, denied: 8 } },
   higgs_lpm_v4: { size: 8, offsets: { prefixlen: 0, addr: 4 } },
   higgs_lpm_v6: { size: 20, offsets: { prefixlen: 0, addr: 4 } },
+  higgs_sock_key: { size: 40, offsets: { family: 0, lport: 2, rport: 4, pad: 6, laddr: 8, raddr: 24 } },
+  higgs_kill_record: { size: 56, offsets: { key: 0, err: 40, state: 44, cookie: 48 } },
 } as const;
 
 /** Indexes of the per-CPU `counters` map (enum higgs_counter). */
-export const COUNTERS = ['ringbuf_full', 'connect_denied', 'egress_dropped', 'flow_events', 'helper_failed'] as const;
+export const COUNTERS = ['ringbuf_full', 'connect_denied', 'egress_dropped', 'flow_events', 'helper_failed', 'sockets_destroyed'] as const;
 export type CounterName = (typeof COUNTERS)[number];
 
 const TCP_STATES = ['', 'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE', 'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING', 'NEW_SYN_RECV'] as const;
 export type TcpState = Exclude<(typeof TCP_STATES)[number], ''>;
 
+const AF_INET = 2;
 const AF_INET6 = 10;
 
 /** One ring-buffer record: a TCP state change, or a connect refused by quarantine. */
@@ -61,7 +64,7 @@ function formatAddress(bytes: Buffer, family: 4 | 6): string {
   return best < 0 ? hex(words) : `${hex(words.slice(0, best))}::${hex(words.slice(best + bestLen))}`;
 }
 
-function tcpState(n: number): TcpState | null {
+export function tcpState(n: number): TcpState | null {
   const s = TCP_STATES[n];
   return s ? s : null;
 }
@@ -183,5 +186,43 @@ export function decodeQuarantine(key: Buffer, value: Buffer): QuarantineEntry {
     cgroupId: key.readBigUInt64LE(0),
     sinceNs: value.readBigUInt64LE(LAYOUTS.higgs_quarantine.offsets.since_ns),
     denied: value.readBigUInt64LE(LAYOUTS.higgs_quarantine.offsets.denied),
+  };
+}
+
+/** One end of a TCP connection. */
+export interface Endpoint {
+  address: string;
+  port: number;
+}
+
+/** A TCP socket as its own side sees it: `local` is the socket's address, `remote` its peer. */
+export interface SocketTuple {
+  local: Endpoint;
+  remote: Endpoint;
+}
+
+/** Encodes a socket tuple as the key of `kill_targets`; both ends must share a family. */
+export function encodeSockKey(t: SocketTuple): Buffer {
+  const l = parseCidr(t.local.address);
+  const r = parseCidr(t.remote.address);
+  if (l.family !== r.family || l.prefixLength !== (l.family === 4 ? 32 : 128) || r.prefixLength !== l.prefixLength) {
+    throw new BpfError(BpfErrorCode.INVALID_ARGUMENT, `not a socket tuple: ${t.local.address} -> ${t.remote.address}`);
+  }
+  const o = LAYOUTS.higgs_sock_key.offsets;
+  const key = Buffer.alloc(LAYOUTS.higgs_sock_key.size);
+  key.writeUInt16LE(l.family === 4 ? AF_INET : AF_INET6, o.family);
+  key.writeUInt16LE(t.local.port, o.lport);
+  key.writeUInt16LE(t.remote.port, o.rport);
+  l.address.copy(key, o.laddr);
+  r.address.copy(key, o.raddr);
+  return key;
+}
+
+export function decodeSockKey(key: Buffer): SocketTuple {
+  const o = LAYOUTS.higgs_sock_key.offsets;
+  const family = key.readUInt16LE(o.family) === AF_INET6 ? 6 : 4;
+  return {
+    local: { address: formatAddress(key.subarray(o.laddr, o.laddr + 16), family), port: key.readUInt16LE(o.lport) },
+    remote: { address: formatAddress(key.subarray(o.raddr, o.raddr + 16), family), port: key.readUInt16LE(o.rport) },
   };
 }

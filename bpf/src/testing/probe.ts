@@ -16,10 +16,14 @@ require('node:readline').createInterface({ input: process.stdin }).on('line', (l
   if (cmd.op === 'connect') {
     const s = net.connect({ host: cmd.host, port: cmd.port });
     const id = next++;
-    s.once('connect', () => { socks.set(id, s); reply({ ok: true, id }); });
-    s.once('error', (e) => reply({ ok: false, code: e.code }));
+    s.once('connect', () => {
+      socks.set(id, s);
+      s.on('error', (e) => process.stdout.write(JSON.stringify({ event: 'error', id, code: e.code }) + '\\n'));
+      reply({ ok: true, id, localPort: s.localPort });
+    });
+    s.once('error', (e) => { if (!socks.has(id)) reply({ ok: false, code: e.code }); });
   } else if (cmd.op === 'send') {
-    socks.get(cmd.id).write(cmd.data, () => reply({ ok: true }));
+    socks.get(cmd.id).write(cmd.data, (e) => reply(e ? { ok: false, code: e.code } : { ok: true }));
   }
 });
 `;
@@ -27,26 +31,46 @@ require('node:readline').createInterface({ input: process.stdin }).on('line', (l
 export interface ConnectResult {
   ok: boolean;
   id?: number;
+  localPort?: number;
   code?: string;
+}
+
+/** An error a probe's open socket reported on its own (a reset, an abort). */
+export interface SocketError {
+  id: number;
+  code: string;
 }
 
 /** A real process whose connects and writes the test drives. */
 export class Probe {
   private seq = 0;
   private readonly pending = new Map<number, (r: ConnectResult) => void>();
+  private readonly errorWaiters: ((e: SocketError) => void)[] = [];
+  /** Socket errors reported so far, in order. */
+  readonly errors: SocketError[] = [];
 
   private constructor(readonly child: ChildProcess) {
     createInterface({ input: child.stdout! }).on('line', (line) => {
-      const r = JSON.parse(line) as ConnectResult & { seq: number };
-      this.pending.get(r.seq)?.(r);
-      this.pending.delete(r.seq);
+      const r = JSON.parse(line) as ConnectResult & SocketError & { seq?: number; event?: string };
+      if (r.event === 'error') {
+        this.errors.push({ id: r.id, code: r.code });
+        for (const w of this.errorWaiters.splice(0)) w({ id: r.id, code: r.code });
+        return;
+      }
+      this.pending.get(r.seq!)?.(r);
+      this.pending.delete(r.seq!);
     });
   }
 
-  /** Starts a probe and moves it into `cgroupDir` before it does anything. */
-  static start(cgroupDir: string): Probe {
+  /** Resolves with the next socket error (or one already reported and not yet taken). */
+  nextError(): Promise<SocketError> {
+    return new Promise((resolve) => this.errorWaiters.push(resolve));
+  }
+
+  /** Starts a probe, moved into `cgroupDir` (when given) before it does anything. */
+  static start(cgroupDir: string | null): Probe {
     const child = spawn(process.execPath, ['-e', PROBE_SCRIPT], { stdio: ['pipe', 'pipe', 'inherit'] });
-    writeFileSync(`${cgroupDir}/cgroup.procs`, String(child.pid));
+    if (cgroupDir) writeFileSync(`${cgroupDir}/cgroup.procs`, String(child.pid));
     return new Probe(child);
   }
 
