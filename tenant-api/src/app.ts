@@ -30,6 +30,7 @@ const TENANT_ERROR_STATUS: Record<TenantErrorCode, number> = {
   INVALID_BATCH: 400,
   INVALID_REQUEST: 400,
   NOT_FOUND: 404,
+  STORE_FAILED: 500,
 };
 
 const API_PREFIXES = ['/api/', '/v1/', '/mcp', '/healthz'];

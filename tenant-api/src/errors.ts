@@ -11,6 +11,7 @@ export const TENANT_ERROR_CODES = [
   'INVALID_BATCH', // POST /v1/ingest body failed IngestBatch
   'INVALID_REQUEST', // any other request body or query that failed its schema
   'NOT_FOUND',
+  'STORE_FAILED', // a telemetry or state store query failed (after retrying what is retryable)
 ] as const;
 export type TenantErrorCode = (typeof TENANT_ERROR_CODES)[number];
 

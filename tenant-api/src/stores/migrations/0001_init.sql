@@ -1,8 +1,6 @@
 -- State and embedded telemetry for the walking skeleton. Every table carries
 -- tenant_id first in its key: every query filters on it.
 
-CREATE EXTENSION IF NOT EXISTS vector;
-
 CREATE TABLE tenants (
   id text PRIMARY KEY,
   name text NOT NULL,

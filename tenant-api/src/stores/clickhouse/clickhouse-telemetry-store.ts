@@ -1,0 +1,228 @@
+/**
+ * The TelemetryStore on ClickHouse. Every query goes through `Clickhouse`
+ * (query.ts), every value through its literal escaper, and every query filters
+ * on tenant_id, the first column of every sorting key.
+ */
+import { readFile } from 'node:fs/promises';
+import { EnforcementDecision, LlmCall, type ToolCall } from '@higgs/schema';
+import { TenantError } from '../../errors.ts';
+import { dayStartMs, toSessionExchange, type PiiFlowRow, type TelemetryStore } from '../telemetry-store.ts';
+import { openClickhouse, type Clickhouse } from './query.ts';
+
+const MIGRATIONS = [{ version: 1, file: '0001_telemetry.sql' }] as const;
+const TELEMETRY_TABLES = ['llm_calls', 'tool_calls', 'decisions', 'llm_calls_daily', 'decisions_daily'] as const;
+const SESSION_LIMIT = 1000;
+
+/** Applies the numbered ClickHouse migrations not yet recorded in `higgs_schema_migrations`. */
+export async function migrateClickhouse(ch: Clickhouse): Promise<number[]> {
+  await ch.command({
+    tag: 'migrate',
+    sql: 'CREATE TABLE IF NOT EXISTS higgs_schema_migrations (version UInt32, name String, applied_at DateTime) ENGINE = TinyLog',
+  });
+  const applied = new Set((await ch.query<{ version: number }>({ tag: 'migrate', sql: 'SELECT version FROM higgs_schema_migrations' }))
+    .map((r) => Number(r.version)));
+  const done: number[] = [];
+  for (const m of MIGRATIONS) {
+    if (applied.has(m.version)) continue;
+    const text = await readFile(new URL(`./migrations/${m.file}`, import.meta.url), 'utf8');
+    const statements = text.split(/^;\s*$/m).map((s) => s.replace(/^--.*$/gm, '').trim()).filter(Boolean);
+    try {
+      // each statement is IF NOT EXISTS, so a migration interrupted half-way is re-run whole
+      for (const sql of statements) await ch.command({ tag: 'migrate', sql });
+    } catch (cause) {
+      throw new TenantError('MIGRATION_FAILED', `clickhouse migration ${m.file} failed`, { cause });
+    }
+    await ch.insert({ tag: 'migrate', table: 'higgs_schema_migrations', rows: [{ version: m.version, name: m.file, applied_at: nowSeconds() }] });
+    done.push(m.version);
+  }
+  return done;
+}
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+const msOf = (iso: string) => Date.parse(iso);
+const secondsOf = (ms: number) => Math.floor(ms / 1000);
+
+/** [from, to) as the partition-pruning seconds bounds plus the exact millisecond bounds. */
+function range(p: { from: string; to: string }) {
+  const fromMs = msOf(p.from);
+  const toMs = msOf(p.to);
+  return { fromS: secondsOf(fromMs), toS: secondsOf(toMs), fromMs, toMs };
+}
+const RANGE_WHERE = 'tenant_id = {tenantId} AND ts >= toDateTime({fromS}) AND ts <= toDateTime({toS}) AND ts_ms >= {fromMs} AND ts_ms < {toMs}';
+
+const cmpNullsFirst = (a: string | null, b: string | null) =>
+  a === b ? 0 : a === null ? -1 : b === null ? 1 : a < b ? -1 : 1;
+
+/**
+ * Opens the ClickHouse TelemetryStore at `url` and applies its migrations.
+ * @throws TenantError MIGRATION_FAILED, STORE_FAILED when the server is unreachable
+ */
+export async function openClickhouseTelemetry(url: string): Promise<TelemetryStore> {
+  const ch = openClickhouse(url);
+  try {
+    await migrateClickhouse(ch);
+  } catch (err) {
+    await ch.close();
+    throw err;
+  }
+  return createClickhouseTelemetryStore(ch);
+}
+
+/** Ids among `ids` already stored for the tenant; `ts` bounds let ClickHouse read only the days concerned. */
+async function storedIds(ch: Clickhouse, p: { tenantId: string; table: string; events: readonly { id: string; ts: string }[] }): Promise<Set<string>> {
+  if (p.events.length === 0) return new Set();
+  const ms = p.events.map((e) => msOf(e.ts));
+  const rows = await ch.query<{ id: string }>({
+    tag: `dedup-${p.table}`,
+    // table names come from this module's constants, never from input
+    sql: `SELECT id FROM ${p.table} WHERE tenant_id = {tenantId} AND ts >= toDateTime({fromS}) AND ts <= toDateTime({toS}) AND id IN (SELECT arrayJoin({ids}))`,
+    params: { tenantId: p.tenantId, fromS: secondsOf(Math.min(...ms)), toS: secondsOf(Math.max(...ms)), ids: p.events.map((e) => e.id) },
+  });
+  return new Set(rows.map((r) => r.id));
+}
+
+/** The events whose id is neither stored nor earlier in the batch. */
+function fresh<T extends { id: string }>(events: readonly T[], stored: ReadonlySet<string>): T[] {
+  const seen = new Set(stored);
+  return events.filter((e) => (seen.has(e.id) ? false : (seen.add(e.id), true)));
+}
+
+export function createClickhouseTelemetryStore(ch: Clickhouse): TelemetryStore {
+  return {
+    kind: 'clickhouse',
+    async stage(_tx, p) {
+      const { tenantId, batch } = p;
+      const [calls, toolCalls, decisions] = await Promise.all([
+        storedIds(ch, { tenantId, table: 'llm_calls', events: batch.calls }).then((s) => fresh(batch.calls, s)),
+        storedIds(ch, { tenantId, table: 'tool_calls', events: batch.toolCalls }).then((s) => fresh(batch.toolCalls, s)),
+        storedIds(ch, { tenantId, table: 'decisions', events: batch.decisions }).then((s) => fresh(batch.decisions, s)),
+      ]);
+      return {
+        calls: new Set(calls.map((c) => c.id)),
+        toolCalls: new Set(toolCalls.map((c) => c.id)),
+        decisions: new Set(decisions.map((d) => d.id)),
+        async commit() {
+          await Promise.all([
+            ch.insert({ tag: 'ingest-llm-calls', table: 'llm_calls', rows: calls.map((c) => llmCallRow(tenantId, c)) }),
+            ch.insert({ tag: 'ingest-tool-calls', table: 'tool_calls', rows: toolCalls.map((c) => toolCallRow(tenantId, c)) }),
+            ch.insert({ tag: 'ingest-decisions', table: 'decisions', rows: decisions.map((d) => decisionRow(tenantId, d)) }),
+          ]);
+        },
+      };
+    },
+
+    async listSessionExchanges(p) {
+      const rows = await ch.query<{ body: string }>({
+        tag: 'session-replay',
+        sql: `SELECT body FROM llm_calls WHERE tenant_id = {tenantId} AND session_id = {sessionId} ORDER BY ts_ms, id LIMIT ${SESSION_LIMIT}`,
+        params: { tenantId: p.tenantId, sessionId: p.sessionId },
+      });
+      return rows.map((r) => toSessionExchange(LlmCall.parse(JSON.parse(r.body))));
+    },
+
+    async countLlmCalls(p) {
+      const rows = await ch.query<{ n: string }>({
+        tag: 'count-llm-calls', sql: 'SELECT sum(calls) AS n FROM llm_calls_daily WHERE tenant_id = {tenantId}', params: p,
+      });
+      return Number(rows[0]?.n ?? 0);
+    },
+
+    async countEnforcementActions(p) {
+      const rows = await ch.query<{ n: string }>({
+        tag: 'count-enforcement',
+        sql: `SELECT sum(decisions) AS n FROM decisions_daily WHERE tenant_id = {tenantId} AND action != 'allow'`,
+        params: p,
+      });
+      return Number(rows[0]?.n ?? 0);
+    },
+
+    async summarizeCalls(p) {
+      const rows = await ch.query<{ provider: string; n: string; blocked: string }>({
+        tag: 'summarize-calls',
+        sql: `SELECT provider, count() AS n, countIf(verdict = 'block') AS blocked FROM llm_calls
+               WHERE ${RANGE_WHERE} GROUP BY provider ORDER BY provider`,
+        params: { tenantId: p.tenantId, ...range(p) },
+      });
+      return {
+        total: rows.reduce((s, r) => s + Number(r.n), 0),
+        blocked: rows.reduce((s, r) => s + Number(r.blocked), 0),
+        byProvider: Object.fromEntries(rows.map((r) => [r.provider, Number(r.n)])),
+      };
+    },
+
+    async listPiiFlows(p) {
+      const rows = await ch.query<{
+        pii_type: string; namespace: string | null; app: string | null; provider: string; model: string | null;
+        n: string; first_ms: string; last_ms: string;
+      }>({
+        tag: 'pii-flows',
+        sql: `SELECT pii_type, namespace, app, provider, model, count() AS n, min(ts_ms) AS first_ms, max(ts_ms) AS last_ms
+                FROM llm_calls ARRAY JOIN pii_types AS pii_type
+               WHERE ${RANGE_WHERE}
+               GROUP BY pii_type, namespace, app, provider, model`,
+        params: { tenantId: p.tenantId, ...range(p) },
+      });
+      const flows: PiiFlowRow[] = rows.map((r) => ({
+        piiType: r.pii_type, namespace: r.namespace, app: r.app, provider: r.provider, model: r.model, count: Number(r.n),
+        firstSeen: new Date(Number(r.first_ms)).toISOString(), lastSeen: new Date(Number(r.last_ms)).toISOString(),
+      }));
+      // sorted here, the same way on every server version: NULLS FIRST as the SQL store does
+      return flows.sort((a, b) => cmpNullsFirst(a.piiType, b.piiType) || cmpNullsFirst(a.namespace, b.namespace)
+        || cmpNullsFirst(a.app, b.app) || cmpNullsFirst(a.provider, b.provider) || cmpNullsFirst(a.model, b.model));
+    },
+
+    async listDecisions(p) {
+      const rows = await ch.query<{ body: string }>({
+        tag: 'list-decisions',
+        sql: `SELECT body FROM decisions WHERE ${RANGE_WHERE} ORDER BY ts_ms, id LIMIT {limit}`,
+        params: { tenantId: p.tenantId, ...range(p), limit: p.limit },
+      });
+      return rows.map((r) => EnforcementDecision.parse(JSON.parse(r.body)));
+    },
+
+    async dropDaysBefore(p) {
+      const before = Number(new Date(dayStartMs(p.day)).toISOString().slice(0, 10).replaceAll('-', ''));
+      const parts = await ch.query<{ partition: string }>({
+        tag: 'retention',
+        sql: `SELECT DISTINCT partition FROM system.parts
+               WHERE database = currentDatabase() AND active AND has({tables}, table)`,
+        params: { tables: [...TELEMETRY_TABLES] },
+      });
+      const days = [...new Set(parts.map((r) => r.partition))].filter((d) => /^\d{8}$/.test(d) && Number(d) < before).sort();
+      for (const table of TELEMETRY_TABLES) {
+        // 18.16 takes the partition by its value: toYYYYMMDD(ts) is a number
+        for (const d of days) await ch.command({ tag: 'retention', sql: `ALTER TABLE ${table} DROP PARTITION {day}`, params: { day: Number(d) } });
+      }
+      return days.map((d) => `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}`);
+    },
+
+    close: () => ch.close(),
+  };
+}
+
+function llmCallRow(tenantId: string, c: LlmCall): Record<string, unknown> {
+  const ms = msOf(c.ts);
+  return {
+    tenant_id: tenantId, session_id: c.attribution.sessionId, ts: secondsOf(ms), ts_ms: ms, id: c.id, scanner_id: c.scannerId,
+    provider: c.provider, model: c.model, host: c.host, namespace: c.source.namespace, app: c.source.app, user_id: c.attribution.userId,
+    verdict: c.verdict, status: c.status, injection_score: c.injectionScore,
+    pii_types: [...new Set(c.detections.map((d) => d.type))].sort(), body: JSON.stringify(c),
+  };
+}
+
+function toolCallRow(tenantId: string, c: ToolCall): Record<string, unknown> {
+  const ms = msOf(c.ts);
+  return {
+    tenant_id: tenantId, ts: secondsOf(ms), ts_ms: ms, id: c.id, scanner_id: c.scannerId, host: c.host, method: c.method,
+    tool_name: c.toolName, namespace: c.source.namespace, app: c.source.app, session_id: c.attribution.sessionId, verdict: c.verdict,
+    body: JSON.stringify(c),
+  };
+}
+
+function decisionRow(tenantId: string, d: EnforcementDecision): Record<string, unknown> {
+  const ms = msOf(d.ts);
+  return {
+    tenant_id: tenantId, ts: secondsOf(ms), ts_ms: ms, id: d.id, scanner_id: d.scannerId, call_id: d.callId, rule_id: d.ruleId,
+    action: d.action, primitive: d.primitive, session_id: d.sessionId, body: JSON.stringify(d),
+  };
+}
