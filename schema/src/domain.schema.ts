@@ -89,6 +89,17 @@ export const RuleMatch = z.object({
   /** a regular expression over the prompt text (RE2 syntax) */
   promptPattern: z.string().min(1).max(1024).optional(),
   toolNames: z.array(z.string().min(1)).min(1).optional(),
+  // Added in issue 3, optional so policies written before it still parse. The response
+  // conditions make a rule a response rule: its other conditions are decided on the request,
+  // these on the provider's answer (streams hold back a bounded window, see scanner/README.md).
+  /** case-insensitive literals searched in the response text */
+  responseContains: z.array(z.string().min(1)).min(1).optional(),
+  /** a regular expression over the response text (RE2 syntax) */
+  responsePattern: z.string().min(1).max(1024).optional(),
+  /** a regular expression over the inputs of the tool calls in the request (RE2 syntax) */
+  toolInputPattern: z.string().min(1).max(1024).optional(),
+  /** a regular expression over the tool results in the request (RE2 syntax) */
+  toolOutputPattern: z.string().min(1).max(1024).optional(),
 }).refine((m) => Object.values(m).some((v) => v !== undefined), { message: 'a rule must match on at least one field' });
 export type RuleMatch = z.infer<typeof RuleMatch>;
 
