@@ -592,11 +592,11 @@ static napi_value ringbuf_close(napi_env env, napi_callback_info info)
 
 /* ---- iterators -------------------------------------------------------- */
 
-/* iterRun(handle, progName) -> Buffer: attach the iter program, read it to
- * the end (the program runs once per object), detach. */
-static napi_value iter_run(napi_env env, napi_callback_info info)
+/* attachIter(handle, progName) -> link: an iterator link, created once and
+ * run many times with iterRun (creating the link is the costly part). */
+static napi_value attach_iter(napi_env env, napi_callback_info info)
 {
-	napi_value argv[2], out;
+	napi_value argv[2];
 	char name[256];
 	if (get_args(env, info, 2, argv))
 		return NULL;
@@ -610,18 +610,48 @@ static napi_value iter_run(napi_env env, napi_callback_info info)
 	struct bpf_link *link = bpf_program__attach_iter(prog, NULL);
 	if (!link)
 		return throw_errno(env, "bpf_program__attach_iter", errno);
-	int fd = bpf_iter_create(bpf_link__fd(link));
-	if (fd < 0) {
-		int err = errno;
+	struct bpf_link **slot = malloc(sizeof(*slot));
+	if (!slot) {
 		bpf_link__destroy(link);
-		return throw_errno(env, "bpf_iter_create", err);
+		return throw_errno(env, "malloc", ENOMEM);
 	}
+	*slot = link;
+	napi_value ext;
+	CHECK(napi_create_external(env, slot, link_finalize, NULL, &ext));
+	return ext;
+}
+
+/* iterRun(iterLink) -> Buffer: one pass of the iterator (the program runs once
+ * per object), everything it wrote with bpf_seq_write. */
+static napi_value iter_run(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1], out;
+	void *p;
+	if (get_args(env, info, 1, argv))
+		return NULL;
+	CHECK(napi_get_value_external(env, argv[0], &p));
+	struct bpf_link *link = *(struct bpf_link **)p;
+	if (!link)
+		return throw_errno(env, "iterRun", EBADF);
+	int fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0)
+		return throw_errno(env, "bpf_iter_create", errno);
 	size_t cap = 4096, len = 0;
 	char *buf = malloc(cap);
 	for (;;) {
+		if (!buf) {
+			close(fd);
+			return throw_errno(env, "malloc", ENOMEM);
+		}
 		if (len == cap) {
+			char *grown = realloc(buf, cap * 2);
+			if (!grown) {
+				free(buf);
+				close(fd);
+				return throw_errno(env, "realloc", ENOMEM);
+			}
+			buf = grown;
 			cap *= 2;
-			buf = realloc(buf, cap);
 		}
 		ssize_t n = read(fd, buf + len, cap - len);
 		if (n < 0) {
@@ -630,7 +660,6 @@ static napi_value iter_run(napi_env env, napi_callback_info info)
 			int err = errno;
 			free(buf);
 			close(fd);
-			bpf_link__destroy(link);
 			return throw_errno(env, "read iter", err);
 		}
 		if (n == 0)
@@ -638,14 +667,13 @@ static napi_value iter_run(napi_env env, napi_callback_info info)
 		len += (size_t)n;
 	}
 	close(fd);
-	bpf_link__destroy(link);
 	void *data;
-	if (napi_create_buffer_copy(env, len, buf, &data, &out) != napi_ok) {
-		free(buf);
+	napi_status st = napi_create_buffer_copy(env, len, buf, &data, &out);
+	free(buf);
+	if (st != napi_ok) {
 		napi_throw_error(env, "ENAPI", "buffer");
 		return NULL;
 	}
-	free(buf);
 	return out;
 }
 
@@ -683,6 +711,7 @@ NAPI_MODULE_INIT()
 		{ "possibleCpus", NULL, possible_cpus, NULL, NULL, NULL, napi_default, NULL },
 		{ "ringbufOpen", NULL, ringbuf_open, NULL, NULL, NULL, napi_default, NULL },
 		{ "ringbufClose", NULL, ringbuf_close, NULL, NULL, NULL, napi_default, NULL },
+		{ "attachIter", NULL, attach_iter, NULL, NULL, NULL, napi_default, NULL },
 		{ "iterRun", NULL, iter_run, NULL, NULL, NULL, napi_default, NULL },
 		{ "libbpfVersion", NULL, libbpf_version, NULL, NULL, NULL, napi_default, NULL },
 	};

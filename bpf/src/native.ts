@@ -44,7 +44,8 @@ export interface NativeBinding {
   possibleCpus(): number;
   ringbufOpen(mapFd: number, onRecords: (records: Buffer[]) => void): RingbufHandle;
   ringbufClose(rb: RingbufHandle): void;
-  iterRun(obj: ObjectHandle, progName: string): Buffer;
+  attachIter(obj: ObjectHandle, progName: string): LinkHandle;
+  iterRun(iterLink: LinkHandle): Buffer;
   libbpfVersion(): string;
 }
 

@@ -2,7 +2,7 @@ import { constants } from 'node:os';
 import { BpfError, BpfErrorCode } from './errors.ts';
 import { decodeSockKey, encodeSockKey, LAYOUTS, tcpState, type CounterName, type SocketTuple, type TcpState } from './layout.ts';
 import { mapOp, readCounters } from './maps.ts';
-import { objectPath, type NativeBinding, type ObjectHandle } from './native.ts';
+import { objectPath, type LinkHandle, type NativeBinding, type ObjectHandle } from './native.ts';
 
 /** A socket the kernel destroyed (or failed to) for a session kill. */
 export interface KilledSocket {
@@ -39,6 +39,13 @@ export function openSessionKill(native: NativeBinding): SessionKill {
     throw new BpfError(BpfErrorCode.LOAD_FAILED, `load kill.bpf.o: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   const maps = Object.fromEntries(native.objectMaps(obj).map((m) => [m.name, m.fd]));
+  let iter: LinkHandle;
+  try {
+    iter = native.attachIter(obj, 'higgs_kill');
+  } catch (err) {
+    native.closeObject(obj);
+    throw new BpfError(BpfErrorCode.ATTACH_FAILED, `attach higgs_kill: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
   let open: ObjectHandle | null = obj;
   const handle = (): ObjectHandle => {
     if (!open) throw new BpfError(BpfErrorCode.CLOSED, 'session kill is closed');
@@ -47,14 +54,14 @@ export function openSessionKill(native: NativeBinding): SessionKill {
   const RECORD = LAYOUTS.higgs_kill_record;
   return {
     destroy(tuples) {
-      const o = handle();
+      handle();
       const keys = tuples.map(encodeSockKey);
       const one = Buffer.from([1, 0, 0, 0]);
       try {
         for (const key of keys) mapOp('kill target', () => native.mapUpdate(maps.kill_targets!, key, one, 0));
         const out = (() => {
           try {
-            return native.iterRun(o, 'higgs_kill');
+            return native.iterRun(iter);
           } catch (err) {
             throw new BpfError(BpfErrorCode.ATTACH_FAILED, `run higgs_kill: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
           }
@@ -81,6 +88,7 @@ export function openSessionKill(native: NativeBinding): SessionKill {
     },
     close() {
       if (!open) return;
+      native.destroyLink(iter);
       native.closeObject(open);
       open = null;
     },
