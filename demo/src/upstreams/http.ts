@@ -5,6 +5,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 /** What a provider route gets: the request as received, body not yet parsed. */
 export interface UpstreamRequest {
   path: string;
+  /** the query string (Azure's `api-version`) */
+  query: URLSearchParams;
   headers: Record<string, string>;
   rawBody: string;
   json: ParsedJson;

@@ -2,13 +2,18 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { handleAnthropic } from './anthropic.ts';
+import { AZURE_PATH, handleAzure } from './azure.ts';
 import { BEDROCK_PATH, handleBedrock } from './bedrock.ts';
+import { handleCohere } from './cohere.ts';
 import { GEMINI_PATH, handleGemini } from './gemini.ts';
 import { maskCredential, parseJson, sendJson, type StreamPacing, type UpstreamRequest } from './http.ts';
+import { handleMistral } from './mistral.ts';
 import { handleOpenAi } from './openai.ts';
+import { handleOpenAiEmbeddings, handleOpenAiResponses } from './openai-extra.ts';
 import { generateDemoPki } from './pki.ts';
+import { handleTogether } from './together.ts';
 
-export type UpstreamProvider = 'openai' | 'anthropic' | 'bedrock' | 'gemini';
+export type UpstreamProvider = 'openai' | 'anthropic' | 'bedrock' | 'gemini' | 'azure_openai' | 'mistral' | 'together' | 'cohere';
 
 /** One request that reached a mock provider, as the provider saw it. */
 export interface ReceivedRequest {
@@ -62,21 +67,29 @@ interface Route {
 
 const ROUTES: readonly Route[] = [
   { provider: 'openai', host: 'api.openai.com', path: '/v1/chat/completions', handle: handleOpenAi },
+  { provider: 'openai', host: 'api.openai.com', path: '/v1/responses', handle: handleOpenAiResponses },
+  { provider: 'openai', host: 'api.openai.com', path: '/v1/embeddings', handle: handleOpenAiEmbeddings },
   { provider: 'anthropic', host: 'api.anthropic.com', path: '/v1/messages', handle: handleAnthropic },
   { provider: 'bedrock', host: 'bedrock-runtime.us-east-1.amazonaws.com', path: BEDROCK_PATH, handle: handleBedrock },
   { provider: 'gemini', host: 'generativelanguage.googleapis.com', path: GEMINI_PATH, handle: handleGemini },
+  { provider: 'azure_openai', host: '*.openai.azure.com', path: AZURE_PATH, handle: handleAzure },
+  { provider: 'mistral', host: 'api.mistral.ai', path: '/v1/chat/completions', handle: handleMistral },
+  { provider: 'together', host: 'api.together.xyz', path: '/v1/chat/completions', handle: handleTogether },
+  { provider: 'together', host: 'api.together.ai', path: '/v1/chat/completions', handle: handleTogether },
+  { provider: 'cohere', host: 'api.cohere.com', path: '/v2/chat', handle: handleCohere },
 ];
-const MASKED_HEADERS = new Set(['authorization', 'x-api-key', 'proxy-authorization', 'x-goog-api-key']);
+const MASKED_HEADERS = new Set(['authorization', 'x-api-key', 'proxy-authorization', 'x-goog-api-key', 'api-key']);
 // provider limits are larger, but nothing the demo sends comes close; this bounds a runaway client
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 /**
- * Starts mock OpenAI (`POST /v1/chat/completions`) and Anthropic
- * (`POST /v1/messages`) upstreams on one HTTPS server, speaking the real wire
- * formats (JSON and SSE streaming) so the official SDKs and the scanner's
+ * Starts mock provider upstreams on one HTTPS server — OpenAI (chat
+ * completions, Responses, embeddings), Anthropic, Azure OpenAI deployments,
+ * Mistral, Together, Cohere v2 chat, and the ROUTES below — speaking the real
+ * wire formats (JSON and SSE streaming) so the official SDKs and the scanner's
  * parsers work against it unchanged. The server certificate is issued at
- * start by a fresh in-memory demo CA for api.openai.com, api.anthropic.com,
- * localhost and 127.0.0.1.
+ * start by a fresh in-memory demo CA for the provider hosts in
+ * UPSTREAM_DNS_NAMES, localhost and 127.0.0.1.
  *
  * @example
  * const upstreams = await startMockUpstreams();
@@ -154,7 +167,8 @@ async function route(req: IncomingMessage, res: ServerResponse, received: Receiv
     body: json.ok ? json.value : rawBody,
     at: new Date().toISOString(),
   });
-  const request: UpstreamRequest = { path, headers, rawBody, json };
+  const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
+  const request: UpstreamRequest = { path, query, headers, rawBody, json };
   await target.handle(request, res, pacing);
 }
 

@@ -2,7 +2,9 @@ import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 
 /** Names the mock upstream's certificate answers for: the real provider hosts plus loopback. */
-export const UPSTREAM_DNS_NAMES = ['api.openai.com', 'api.anthropic.com', 'bedrock-runtime.us-east-1.amazonaws.com', 'generativelanguage.googleapis.com', 'localhost'] as const;
+export const UPSTREAM_DNS_NAMES = ['api.openai.com', 'api.anthropic.com', 'bedrock-runtime.us-east-1.amazonaws.com', 'generativelanguage.googleapis.com',
+  // one-label wildcard: the Azure OpenAI resource name is the customer's
+  '*.openai.azure.com', 'api.mistral.ai', 'api.together.xyz', 'api.together.ai', 'api.cohere.com', 'localhost'] as const;
 export const UPSTREAM_IP_ADDRESSES = ['127.0.0.1'] as const;
 
 export interface DemoPki {
