@@ -17,6 +17,11 @@ describe('loadScannerConfig', () => {
     expect(Object.isFrozen(o)).toBe(true);
   });
 
+  it('reads the MCP hosts to inspect', () => {
+    expect(loadScannerConfig({ ...base, HIGGS_MCP_HOSTS: 'mcp.internal, *.mcp.example.com' }).mcpHosts).toEqual(['mcp.internal', '*.mcp.example.com']);
+    expect(loadScannerConfig(base).mcpHosts).toBeUndefined();
+  });
+
   it('lists every bad key at once', () => {
     let err: unknown;
     try {

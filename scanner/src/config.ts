@@ -18,6 +18,7 @@ const Env = z.object({
   HIGGS_HASH_SALT: z.string().min(8, 'use at least 8 characters of salt'),
   /** comma-separated host patterns; unset = the built-in provider list */
   HIGGS_AI_HOSTS: list.optional(),
+  HIGGS_MCP_HOSTS: list.optional(),
   /** comma-separated host=addr:port pairs, e.g. api.openai.com=127.0.0.1:9443 */
   HIGGS_HOSTS_OVERRIDE: z.string().optional(),
   /** comma-separated PEM files trusted for upstream TLS in addition to the system store */
@@ -71,6 +72,7 @@ export function loadScannerConfig(env: NodeJS.ProcessEnv = process.env): Readonl
     upstreamCaPem,
     workloadsFile: e.HIGGS_WORKLOADS_FILE ?? null,
     ...(e.HIGGS_AI_HOSTS ? { aiHosts: e.HIGGS_AI_HOSTS } : {}),
+    ...(e.HIGGS_MCP_HOSTS ? { mcpHosts: e.HIGGS_MCP_HOSTS } : {}),
     ...(e.HIGGS_IDENTITY_HEADER ? { identityHeader: e.HIGGS_IDENTITY_HEADER } : {}),
     ...(e.HIGGS_UPLOAD_BATCH_SIZE ? { uploadBatchSize: e.HIGGS_UPLOAD_BATCH_SIZE } : {}),
     ...(e.HIGGS_UPLOAD_INTERVAL_MS ? { uploadIntervalMs: e.HIGGS_UPLOAD_INTERVAL_MS } : {}),

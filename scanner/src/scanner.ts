@@ -27,6 +27,8 @@ export interface ScannerOptions {
   scannerToken: string;
   /** host patterns to MITM (`*` wildcards); default: the major providers */
   aiHosts?: string[];
+  /** host patterns of MCP servers to inspect (`*` wildcards): their JSON-RPC requests become ToolCalls; default none */
+  mcpHosts?: string[];
   /** 'api.openai.com' -> '127.0.0.1:9443': where to really connect; SNI and Host stay the original */
   hostsOverride?: Record<string, string>;
   /** extra CAs trusted for upstream TLS, in addition to the system store */
@@ -76,6 +78,8 @@ export async function startScanner(opts: ScannerOptions): Promise<ScannerHandle>
   const aiHosts = opts.aiHosts ?? [...DEFAULT_AI_HOSTS];
   const overridden = Object.keys(opts.hostsOverride ?? {}).map((h) => h.toLowerCase());
   const isAiHost = (host: string): boolean => overridden.includes(host.toLowerCase()) || aiHosts.some((p) => hostMatches(p, host));
+  const mcpHosts = opts.mcpHosts ?? [];
+  const isMcpHost = (host: string): boolean => mcpHosts.some((p) => hostMatches(p, host));
 
   const closers: Array<() => Promise<void> | void> = [];
   const closeAll = async (): Promise<void> => {
@@ -107,6 +111,7 @@ export async function startScanner(opts: ScannerOptions): Promise<ScannerHandle>
       port: opts.proxyPort,
       ca,
       isAiHost,
+      isMcpHost,
       logger,
       inspect: {
         scannerId: opts.scannerId, hashSalt: opts.hashSalt, identityHeader: (opts.identityHeader ?? 'x-user-id').toLowerCase(), workloads,
@@ -120,7 +125,7 @@ export async function startScanner(opts: ScannerOptions): Promise<ScannerHandle>
       endpoint.closeAllConnections();
     }));
     const policyUrl = `http://127.0.0.1:${(endpoint.address() as AddressInfo).port}/api/policy`;
-    logger.info({ proxyUrl: proxy.url, policyUrl, aiHosts, overridden }, 'scanner started');
+    logger.info({ proxyUrl: proxy.url, policyUrl, aiHosts, mcpHosts, overridden }, 'scanner started');
 
     let closing: Promise<void> | null = null;
     return {

@@ -5,6 +5,7 @@ import type { Logger } from '../logger.ts';
 import { isOpenAiCompatibleRequest } from '../providers/index.ts';
 import type { NodeCa } from '../tls/ca.ts';
 import { handleExchange, type InspectContext, type Origin } from './exchange.ts';
+import { createMcpSessions, handleMcpExchange, type McpSessions } from './mcp-exchange.ts';
 import { forwardHeaders } from './upstream.ts';
 
 export interface ProxyOptions {
@@ -13,6 +14,8 @@ export interface ProxyOptions {
   ca: NodeCa;
   /** true when traffic to this host is inspected (MITM) */
   isAiHost(host: string): boolean;
+  /** true when the host is an MCP server to inspect (MITM for https, inspected for plain http); its requests become ToolCalls */
+  isMcpHost?(host: string): boolean;
   inspect: InspectContext;
   logger: Logger;
 }
@@ -30,6 +33,7 @@ export interface Proxy {
  */
 export async function startProxy(opts: ProxyOptions): Promise<Proxy> {
   const { ca, logger, inspect } = opts;
+  const mcpSessions = createMcpSessions();
   const sockets = new Set<Socket>();
   const origins = new WeakMap<Socket, Origin>();
   const track = (s: Socket): void => {
@@ -44,11 +48,14 @@ export async function startProxy(opts: ProxyOptions): Promise<Proxy> {
       res.writeHead(500).end();
       return;
     }
-    void handleExchange(inspect, origin, req, res, req.url ?? '/').catch((err: unknown) => failed(logger, res, err));
+    const handled = opts.isMcpHost?.(origin.host)
+      ? handleMcpExchange(inspect, mcpSessions, origin, req, res, req.url ?? '/')
+      : handleExchange(inspect, origin, req, res, req.url ?? '/');
+    void handled.catch((err: unknown) => failed(logger, res, err));
   });
   inner.on('clientError', (_err, socket) => socket.destroy());
 
-  const outer = createServer((req, res) => plainRequest(opts, req, res));
+  const outer = createServer((req, res) => plainRequest(opts, req, res, mcpSessions));
   outer.on('connection', track);
   outer.on('clientError', (_err, socket) => socket.destroy());
   outer.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
@@ -59,7 +66,7 @@ export async function startProxy(opts: ProxyOptions): Promise<Proxy> {
       return;
     }
     const srcIp = socket.remoteAddress ?? '';
-    if (!opts.isAiHost(target.host)) {
+    if (!opts.isAiHost(target.host) && !opts.isMcpHost?.(target.host)) {
       tunnel(opts, socket, head, target, track);
       return;
     }
@@ -102,7 +109,7 @@ export async function startProxy(opts: ProxyOptions): Promise<Proxy> {
   };
 }
 
-function plainRequest(opts: ProxyOptions, req: IncomingMessage, res: ServerResponse): void {
+function plainRequest(opts: ProxyOptions, req: IncomingMessage, res: ServerResponse, mcpSessions: McpSessions): void {
   let url: URL;
   try {
     url = new URL(req.url ?? '');
@@ -114,6 +121,11 @@ function plainRequest(opts: ProxyOptions, req: IncomingMessage, res: ServerRespo
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const port = Number(url.port || 80);
   const path = `${url.pathname}${url.search}`;
+  if (opts.isMcpHost?.(host)) {
+    const origin: Origin = { host, port, srcIp: req.socket.remoteAddress ?? '', tls: false };
+    void handleMcpExchange(opts.inspect, mcpSessions, origin, req, res, path).catch((err: unknown) => failed(opts.logger, res, err));
+    return;
+  }
   // a self-hosted OpenAI-compatible server (vLLM, Ollama, TGI) is recognised by its path on any host
   if (opts.isAiHost(host) || isOpenAiCompatibleRequest(req.method ?? 'GET', path)) {
     const origin: Origin = { host, port, srcIp: req.socket.remoteAddress ?? '', tls: false };

@@ -1,0 +1,164 @@
+/**
+ * MCP through the scanner's proxy with the MCP SDK `Client`, over Streamable
+ * HTTP (SSE and JSON responses) and the legacy HTTP+SSE transport, against
+ * the demo's McpServer: calls are recorded as ToolCalls, a blocked tools/call
+ * is answered by the proxy as a tool error the server never sees, a redacted
+ * one reaches the server without the SSN.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { startMockMcpServer, type MockMcpServer } from '@higgs/demo';
+import { startScanner, type ScannerHandle } from '@higgs/scanner';
+import { IngestBatch, type IngestEvent, type ScannerPolicy, type ToolCall } from '@higgs/schema';
+import { fetch as undiciFetch, ProxyAgent } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const SSN = '536-22-8841';
+const MCP_HOST = 'crm-mcp.internal';
+const quiet = { info: () => {}, warn: () => {}, error: () => {} };
+const rule = (id: string, action: 'block' | 'redact', match: Record<string, unknown>) => ({
+  id, name: id, action, match, enabled: true, createdBy: 'test', createdAt: '2026-01-01T00:00:00Z', sourceFindingId: null,
+});
+const policy: ScannerPolicy = {
+  version: 'v1', quarantinedNamespaces: [], blockedSessions: [],
+  rules: [
+    rule('no-raw-sql', 'block', { toolNames: ['run_sql'] }),
+    rule('no-drop', 'block', { promptContains: ['drop table'] }),
+    rule('redact-ssn', 'redact', { piiTypes: ['ssn'] }),
+  ],
+};
+
+let dir: string;
+let tenant: Server;
+let mcp: MockMcpServer;
+let scanner: ScannerHandle;
+let dispatcher: ProxyAgent;
+const ingested: IngestEvent[] = [];
+const clients: Client[] = [];
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'higgs-mcp-proxy-'));
+  tenant = createServer((req, res) => {
+    if (req.method === 'POST' && req.url === '/v1/ingest') {
+      let body = '';
+      req.on('data', (c: Buffer) => { body += c.toString(); });
+      req.on('end', () => {
+        const batch = IngestBatch.parse(JSON.parse(body));
+        ingested.push(...batch.events);
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ accepted: batch.events.length, duplicates: 0 }));
+      });
+      return;
+    }
+    if (req.method === 'GET' && req.url?.startsWith('/v1/scanners/node-1/policy')) {
+      if (req.headers['if-none-match'] === policy.version) return void setTimeout(() => res.writeHead(304).end(), 200);
+      res.writeHead(200, { 'content-type': 'application/json', etag: policy.version }).end(JSON.stringify(policy));
+      return;
+    }
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => tenant.listen(0, '127.0.0.1', () => r()));
+  mcp = await startMockMcpServer();
+  const workloadsFile = join(dir, 'workloads.json');
+  writeFileSync(workloadsFile, JSON.stringify({ workloads: [
+    { namespace: 'support', app: 'support-agent', ips: ['127.0.0.1'], labels: { 'higgs.scan': 'enabled', 'higgs.io/enforce': 'enabled' } },
+  ] }));
+  scanner = await startScanner({
+    scannerId: 'node-1', dataDir: join(dir, 'scanner'), proxyPort: 0, policyPort: 0,
+    tenantUrl: `http://127.0.0.1:${(tenant.address() as AddressInfo).port}`, scannerToken: 'scanner-token', hashSalt: 'salt',
+    mcpHosts: [MCP_HOST], hostsOverride: { [MCP_HOST]: `127.0.0.1:${mcp.port}` },
+    workloadsFile, uploadIntervalMs: 60_000, policyWaitMs: 1000, logger: quiet,
+  });
+  await scanner.waitForPolicy((p) => p.version === 'v1', 10_000);
+  // plain-HTTP MCP: the proxy sees absolute-URI requests (no CONNECT tunnel)
+  dispatcher = new ProxyAgent({ uri: scanner.proxyUrl, proxyTunnel: false });
+});
+
+afterAll(async () => {
+  for (const c of clients) await c.close().catch(() => undefined);
+  await dispatcher?.close();
+  await scanner?.close();
+  await mcp?.close();
+  await new Promise<void>((r) => (tenant ? tenant.close(() => r()) : r()));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const viaProxy = ((input: Parameters<typeof fetch>[0], init?: RequestInit) =>
+  undiciFetch(input as never, { ...(init as object), dispatcher } as never)) as unknown as typeof fetch;
+
+async function connect(kind: 'streamable' | 'streamable-json' | 'sse'): Promise<Client> {
+  const base = `http://${MCP_HOST}`;
+  const transport: Transport = kind === 'sse'
+    ? new SSEClientTransport(new URL('/sse', base), { fetch: viaProxy })
+    : new StreamableHTTPClientTransport(new URL(kind === 'streamable' ? '/mcp' : '/mcp-json', base), { fetch: viaProxy });
+  const client = new Client({ name: `higgs-e2e-${kind}`, version: '1.0.0' });
+  clients.push(client);
+  await client.connect(transport);
+  return client;
+}
+
+async function toolCalls(predicate: (c: ToolCall) => boolean): Promise<ToolCall[]> {
+  await scanner.flush();
+  return ingested.flatMap((e) => (e.kind === 'tool_call' ? [e.event] : [])).filter(predicate);
+}
+const text = (r: Awaited<ReturnType<Client['callTool']>>): string => (r.content as Array<{ text?: string }>).map((c) => c.text ?? '').join('');
+
+describe.each(['streamable', 'streamable-json', 'sse'] as const)('MCP through the proxy over %s', (kind) => {
+  let client: Client;
+  beforeAll(async () => {
+    client = await connect(kind);
+  });
+
+  it('records initialize, tools/list, tools/call and resources/read as ToolCalls with inputs and outputs', async () => {
+    const tools = await client.listTools();
+    expect(tools.tools.map((t) => t.name).sort()).toEqual(['lookup_customer', 'run_sql']);
+    const customerId = kind === 'sse' ? 'c-1002' : 'c-1001';
+    const r = await client.callTool({ name: 'lookup_customer', arguments: { customer_id: customerId } });
+    expect(r.isError).toBeFalsy();
+    const resource = await client.readResource({ uri: 'crm://schema' });
+    expect(resource.contents[0]).toMatchObject({ text: 'customers(id text, name text, tier text)' });
+
+    const calls = await toolCalls((c) => c.host === MCP_HOST);
+    expect(calls.find((c) => c.method === 'tools/call' && c.input?.includes(customerId))).toMatchObject({
+      toolName: 'lookup_customer', input: JSON.stringify({ customer_id: customerId }), output: text(r), isError: false, verdict: 'allow',
+      source: { namespace: 'support', app: 'support-agent', mode: 'enforce' },
+    });
+    expect(calls.some((c) => c.method === 'initialize' && c.output?.includes('demo-crm'))).toBe(true);
+    expect(calls.some((c) => c.method === 'tools/list' && c.output === 'lookup_customer\nrun_sql')).toBe(true);
+    expect(calls.some((c) => c.method === 'resources/read' && c.toolName === 'crm://schema' && c.output === 'customers(id text, name text, tier text)')).toBe(true);
+  });
+
+  it('blocks a tools/call by tool name: the client gets a tool error with the reason, the server never runs it', async () => {
+    const before = mcp.received.length;
+    const r = await client.callTool({ name: 'run_sql', arguments: { query: `select count(*) from customers -- ${kind}` } });
+    expect(r.isError).toBe(true);
+    expect(text(r)).toBe('Blocked by Higgs policy: no-raw-sql');
+    expect(mcp.received.length).toBe(before);
+    const [call] = await toolCalls((c) => c.toolName === 'run_sql' && (c.input ?? '').includes(kind));
+    expect(call).toMatchObject({ method: 'tools/call', verdict: 'block', isError: true, ruleIds: ['no-raw-sql'], output: 'Blocked by Higgs policy: no-raw-sql' });
+    // the session is still usable after a block
+    expect((await client.callTool({ name: 'lookup_customer', arguments: { customer_id: 'c-1001' } })).isError).toBeFalsy();
+  });
+
+  it('blocks on the tool input text, and redacts an SSN in the arguments before the server sees them', async () => {
+    const blocked = await client.callTool({ name: 'lookup_customer', arguments: { customer_id: 'c-1001', note: 'then drop table customers' } });
+    expect(blocked.isError).toBe(true);
+    expect(text(blocked)).toBe('Blocked by Higgs policy: no-drop');
+
+    await client.callTool({ name: 'lookup_customer', arguments: { customer_id: 'c-1001', note: `caller ssn ${SSN} (${kind})` } });
+    const seen = mcp.received.at(-1)!;
+    expect(seen.tool).toBe('lookup_customer');
+    expect(seen.arguments.note).toContain(`(${kind})`);
+    expect(JSON.stringify(seen.arguments)).not.toContain(SSN);
+    const [call] = await toolCalls((c) => c.verdict === 'redact' && (c.input ?? '').includes(`(${kind})`));
+    expect(call).toMatchObject({ toolName: 'lookup_customer', isError: false });
+    expect(call!.input).not.toContain(SSN);
+    expect(call!.detections).toContainEqual(expect.objectContaining({ type: 'ssn', field: 'tool_input' }));
+  });
+});
