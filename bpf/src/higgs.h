@@ -23,6 +23,17 @@ struct higgs_quarantine {
 	__u64 denied;   /* connects refused so far, updated by connect4/6 */
 };
 
+/* Where redirected connections go (array map of one entry, set by the loader).
+ * A connection to a provider on port 443 goes to tls_port, any other to
+ * plain_port; the proxy routes by SNI / Host. */
+struct higgs_redirect_target {
+	__u8 addr4[4];     /* proxy IPv4, network order */
+	__u8 addr6[16];    /* proxy IPv6, network order (all zero: v6 not redirected) */
+	__u16 tls_port;    /* host order; 0 = redirect disabled */
+	__u16 plain_port;  /* host order */
+	__u64 proxy_cgroup; /* never redirected: the proxy's own connections */
+};
+
 enum higgs_event_kind {
 	HIGGS_EV_FLOW = 1,           /* TCP state change (flow tracing) */
 	HIGGS_EV_CONNECT_DENIED = 2, /* a quarantined cgroup's connect refused */
@@ -71,7 +82,8 @@ enum higgs_counter {
 	HIGGS_CNT_FLOW_EVENTS = 3,
 	HIGGS_CNT_HELPER_FAILED = 4,
 	HIGGS_CNT_SOCKETS_DESTROYED = 5,
-	HIGGS_CNT_MAX = 6,
+	HIGGS_CNT_CONNECT_REDIRECTED = 6,
+	HIGGS_CNT_MAX = 7,
 };
 
 #endif

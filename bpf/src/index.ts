@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { BpfError, BpfErrorCode } from './errors.ts';
 import { openFlowTrace, type FlowTrace } from './flow.ts';
 import { loadNative, objectPath } from './native.ts';
-import { openQuarantine, type Quarantine } from './quarantine.ts';
+import { openConnectPrograms, type Quarantine, type Redirect } from './quarantine.ts';
 import { openSessionKill, type SessionKill } from './session-kill.ts';
 import { DEFAULT_PIN_DIR, bpffsMounted, ensureBpffs, findCgroup2Root, kernelBtfPresent } from './system.ts';
 
@@ -10,8 +10,8 @@ export { BpfError, BpfErrorCode } from './errors.ts';
 export type { EventStream } from './event-stream.ts';
 export type { FlowTrace } from './flow.ts';
 export { decodeEvent, parseCidr, LAYOUTS } from './layout.ts';
-export type { Cidr, CounterName, Endpoint, HiggsEvent, QuarantineEntry, SocketTuple, TcpState } from './layout.ts';
-export type { Quarantine } from './quarantine.ts';
+export type { Cidr, CounterName, Endpoint, HiggsEvent, QuarantineEntry, RedirectTarget, SocketTuple, TcpState } from './layout.ts';
+export type { Quarantine, Redirect } from './quarantine.ts';
 export type { KilledSocket, SessionKill } from './session-kill.ts';
 export { DEFAULT_PIN_DIR, cgroupIdOf, cgroupOfPid, findCgroup2Root } from './system.ts';
 
@@ -51,6 +51,8 @@ export interface LoadOptions {
 /** The loaded primitives. `close()` releases this process's handles; pinned enforcement stays. */
 export interface HiggsPrograms {
   quarantine: Quarantine;
+  /** Transparent redirect to the node proxy (same pinned programs and lifetime as the quarantine). */
+  redirect: Redirect;
   /** Null when not requested. */
   flows: FlowTrace | null;
   /** Null when this kernel cannot run it (bpf_sock_destroy needs Linux >= 6.5); see `unavailable`. */
@@ -81,7 +83,7 @@ export function loadPrograms(opts: LoadOptions = {}): HiggsPrograms {
     throw new BpfError(BpfErrorCode.UNAVAILABLE, `unavailable: bpffs not mounted at /sys/fs/bpf and mounting failed`, { cause: err });
   }
   if (!bpffsMounted()) throw new BpfError(BpfErrorCode.UNAVAILABLE, 'unavailable: bpffs not mounted at /sys/fs/bpf');
-  const quarantine = openQuarantine(native.binding, { pinDir: opts.pinDir ?? DEFAULT_PIN_DIR, cgroupRoot });
+  const { quarantine, redirect } = openConnectPrograms(native.binding, { pinDir: opts.pinDir ?? DEFAULT_PIN_DIR, cgroupRoot });
   let flows: FlowTrace | null = null;
   try {
     if (opts.flows !== false) flows = openFlowTrace(native.binding);
@@ -99,6 +101,7 @@ export function loadPrograms(opts: LoadOptions = {}): HiggsPrograms {
   }
   return {
     quarantine,
+    redirect,
     flows,
     sessions,
     unavailable,

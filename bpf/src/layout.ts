@@ -14,12 +14,13 @@ export const LAYOUTS = {
   higgs_quarantine: { size: 16, offsets: { since_ns: 0, denied: 8 } },
   higgs_lpm_v4: { size: 8, offsets: { prefixlen: 0, addr: 4 } },
   higgs_lpm_v6: { size: 20, offsets: { prefixlen: 0, addr: 4 } },
+  higgs_redirect_target: { size: 32, offsets: { addr4: 0, addr6: 4, tls_port: 20, plain_port: 22, proxy_cgroup: 24 } },
   higgs_sock_key: { size: 40, offsets: { family: 0, lport: 2, rport: 4, pad: 6, laddr: 8, raddr: 24 } },
   higgs_kill_record: { size: 56, offsets: { key: 0, err: 40, state: 44, cookie: 48 } },
 } as const;
 
 /** Indexes of the per-CPU `counters` map (enum higgs_counter). */
-export const COUNTERS = ['ringbuf_full', 'connect_denied', 'egress_dropped', 'flow_events', 'helper_failed', 'sockets_destroyed'] as const;
+export const COUNTERS = ['ringbuf_full', 'connect_denied', 'egress_dropped', 'flow_events', 'helper_failed', 'sockets_destroyed', 'connect_redirected'] as const;
 export type CounterName = (typeof COUNTERS)[number];
 
 const TCP_STATES = ['', 'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE', 'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING', 'NEW_SYN_RECV'] as const;
@@ -225,4 +226,39 @@ export function decodeSockKey(key: Buffer): SocketTuple {
     local: { address: formatAddress(key.subarray(o.laddr, o.laddr + 16), family), port: key.readUInt16LE(o.lport) },
     remote: { address: formatAddress(key.subarray(o.raddr, o.raddr + 16), family), port: key.readUInt16LE(o.rport) },
   };
+}
+
+/** Where the kernel sends redirected connections: the node proxy. */
+export interface RedirectTarget {
+  /** Proxy IPv4 address. */
+  address4: string;
+  /** Proxy IPv6 address; without it IPv6 connections are not redirected. */
+  address6?: string;
+  /** Port for connections to provider port 443 (TLS, routed by SNI). */
+  tlsPort: number;
+  /** Port for connections to any other provider port (plain HTTP, routed by Host). */
+  plainPort: number;
+  /** The proxy's own cgroup: its upstream connections are never redirected. */
+  proxyCgroupId: bigint;
+}
+
+export function encodeRedirectTarget(t: RedirectTarget | null): Buffer {
+  const L = LAYOUTS.higgs_redirect_target;
+  const b = Buffer.alloc(L.size);
+  if (!t) return b; // tls_port 0: redirect disabled
+  const v4 = parseCidr(t.address4);
+  if (v4.family !== 4 || v4.prefixLength !== 32) throw new BpfError(BpfErrorCode.INVALID_ARGUMENT, `not an IPv4 address: ${t.address4}`);
+  v4.address.copy(b, L.offsets.addr4);
+  if (t.address6) {
+    const v6 = parseCidr(t.address6);
+    if (v6.family !== 6 || v6.prefixLength !== 128) throw new BpfError(BpfErrorCode.INVALID_ARGUMENT, `not an IPv6 address: ${t.address6}`);
+    v6.address.copy(b, L.offsets.addr6);
+  }
+  for (const port of [t.tlsPort, t.plainPort]) {
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new BpfError(BpfErrorCode.INVALID_ARGUMENT, `bad proxy port ${port}`);
+  }
+  b.writeUInt16LE(t.tlsPort, L.offsets.tls_port);
+  b.writeUInt16LE(t.plainPort, L.offsets.plain_port);
+  b.writeBigUInt64LE(t.proxyCgroupId, L.offsets.proxy_cgroup);
+  return b;
 }

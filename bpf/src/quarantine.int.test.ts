@@ -42,7 +42,7 @@ async function until<T>(what: string, get: () => T | undefined | null | false, t
   }
 }
 
-describe.runIf(run)('namespace quarantine in the kernel (cgroup/connect4 + cgroup_skb/egress)', () => {
+describe.runIf(run)('namespace quarantine and transparent redirect in the kernel (cgroup/connect4 + cgroup_skb/egress)', () => {
   const suffix = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const pinDir = `/sys/fs/bpf/higgs-test-${suffix}`;
   let cgroups: ReturnType<typeof makeCgroups>;
@@ -57,7 +57,7 @@ describe.runIf(run)('namespace quarantine in the kernel (cgroup/connect4 + cgrou
   };
 
   beforeAll(async () => {
-    cgroups = makeCgroups(findCgroup2Root()!, ['quarantined', 'neighbour', 'crash']);
+    cgroups = makeCgroups(findCgroup2Root()!, ['quarantined', 'neighbour', 'crash', 'enforced', 'proxy']);
     // attached at the test's own cgroup subtree rather than the hierarchy root, so
     // a crashed run leaves nothing attached that affects the rest of the machine
     bpf = loadPrograms({ pinDir, cgroupRoot: cgroups.base });
@@ -171,6 +171,53 @@ describe.runIf(run)('namespace quarantine in the kernel (cgroup/connect4 + cgrou
       adopted.quarantine.unload();
       adopted.close();
       rmSync(crashPins, { recursive: true, force: true });
+    }
+  });
+
+  it('redirects an enforce-labelled cgroup\'s provider connections to the proxy, by port, except the proxy\'s own', async () => {
+    const plain = await listen(OTHER);
+    const tls = await listen(OTHER);
+    const enforced = cgroupIdOf(cgroups.dirs.enforced!);
+    const proxyCgroup = cgroupIdOf(cgroups.dirs.proxy!);
+    const r = bpf.redirect;
+    try {
+      r.setTarget({ address4: OTHER, tlsPort: tls.port, plainPort: plain.port, proxyCgroupId: proxyCgroup });
+      r.redirect(enforced);
+      r.redirect(proxyCgroup); // labelled too, yet excluded as the proxy
+      expect(r.list().sort()).toEqual([enforced, proxyCgroup].sort());
+      const before = bpf.quarantine.counters().connect_redirected;
+
+      const workload = probe(cgroups.dirs.enforced!);
+      const toProvider = await workload.connect(PROVIDER, provider.port);
+      await workload.send(toProvider.id!, 'redirected-plain;');
+      const to443 = await workload.connect(PROVIDER, 443); // nothing listens on 127.0.9.1:443: only the redirect can connect
+      expect(to443.ok).toBe(true);
+      await workload.send(to443.id!, 'redirected-tls;');
+      const toOther = await workload.connect(OTHER, other.port);
+      await workload.send(toOther.id!, 'not-a-provider;');
+      const proxyItself = probe(cgroups.dirs.proxy!);
+      const upstream = await proxyItself.connect(PROVIDER, provider.port);
+      await proxyItself.send(upstream.id!, 'proxy-upstream;');
+
+      await until('redirected bytes at the proxy', () => plain.received().includes('redirected-plain;') && tls.received().includes('redirected-tls;'));
+      await until('direct bytes', () => other.received().includes('not-a-provider;') && provider.received().includes('proxy-upstream;'));
+      expect(provider.received()).not.toContain('redirected-');
+      expect(bpf.quarantine.counters().connect_redirected - before).toBe(2n);
+
+      bpf.quarantine.quarantine(enforced); // a quarantine wins over a redirect
+      expect((await workload.connect(PROVIDER, provider.port)).code).toBe('EPERM');
+      bpf.quarantine.release(enforced);
+
+      expect(r.unredirect(enforced)).toBe(true);
+      const direct = await workload.connect(PROVIDER, provider.port);
+      await workload.send(direct.id!, 'after-unredirect;');
+      await until('direct bytes after unredirect', () => provider.received().includes('after-unredirect;'));
+    } finally {
+      r.setTarget(null);
+      r.unredirect(enforced);
+      r.unredirect(proxyCgroup);
+      plain.server.close();
+      tls.server.close();
     }
   });
 

@@ -3,13 +3,13 @@ import { join } from 'node:path';
 import { BpfError, BpfErrorCode } from './errors.ts';
 import { EventStream } from './event-stream.ts';
 import {
-  decodeLpmKey, decodeQuarantine, encodeCgroupId, encodeLpmKey, encodeQuarantine, formatCidr, LAYOUTS, parseCidr,
-  type CounterName, type QuarantineEntry,
+  decodeLpmKey, decodeQuarantine, encodeCgroupId, encodeLpmKey, encodeQuarantine, encodeRedirectTarget, formatCidr, LAYOUTS, parseCidr,
+  type CounterName, type QuarantineEntry, type RedirectTarget,
 } from './layout.ts';
 import { mapKeys, mapOp, readCounters } from './maps.ts';
 import { objectPath, type NativeBinding } from './native.ts';
 
-const MAPS = ['quarantine', 'providers_v4', 'providers_v6', 'counters', 'events'] as const;
+const MAPS = ['quarantine', 'providers_v4', 'providers_v6', 'counters', 'events', 'redirect', 'redirect_target'] as const;
 type MapName = (typeof MAPS)[number];
 const PROGRAMS = ['higgs_connect4', 'higgs_connect6', 'higgs_egress'] as const;
 
@@ -44,6 +44,20 @@ export interface Quarantine {
   unload(): void;
   /** Close this process's fds; the pinned quarantine stays in force. */
   close(): void;
+}
+
+/**
+ * Transparent redirect, in the same connect4/6 programs: connections from a
+ * redirected cgroup (an enforce-labelled workload) to a provider prefix go to
+ * the node proxy instead. A quarantine wins over a redirect.
+ */
+export interface Redirect {
+  /** Set (or with null, disable) where redirected connections go. */
+  setTarget(target: RedirectTarget | null): void;
+  redirect(cgroupId: bigint): void;
+  /** False when the cgroup was not redirected. */
+  unredirect(cgroupId: bigint): boolean;
+  list(): bigint[];
 }
 
 export interface QuarantineOptions {
@@ -87,8 +101,8 @@ function loadAndAttach(native: NativeBinding, dir: string, cgroupRoot: string): 
   }
 }
 
-/** Loads (or adopts) the quarantine programs. Needs root, bpffs and cgroup v2. */
-export function openQuarantine(native: NativeBinding, opts: QuarantineOptions): Quarantine {
+/** Loads (or adopts) the connect programs: quarantine and redirect. Needs root, bpffs and cgroup v2. */
+export function openConnectPrograms(native: NativeBinding, opts: QuarantineOptions): { quarantine: Quarantine; redirect: Redirect } {
   const dir = join(opts.pinDir, 'quarantine');
   mkdirSync(dir, { recursive: true });
   const pinned = (name: string) => existsSync(join(dir, name));
@@ -166,5 +180,11 @@ export function openQuarantine(native: NativeBinding, opts: QuarantineOptions): 
       fds = null;
     },
   };
-  return handle;
+  const redirect: Redirect = {
+    setTarget: (target) => mapOp('redirect target', () => native.mapUpdate(fd('redirect_target'), Buffer.alloc(4), encodeRedirectTarget(target), BPF_ANY)),
+    redirect: (cgroupId) => mapOp('redirect', () => native.mapUpdate(fd('redirect'), encodeCgroupId(cgroupId), Buffer.from([1, 0, 0, 0]), BPF_ANY)),
+    unredirect: (cgroupId) => mapOp('unredirect', () => native.mapDelete(fd('redirect'), encodeCgroupId(cgroupId))),
+    list: () => mapKeys(native, fd('redirect'), 8).map((k) => k.readBigUInt64LE(0)),
+  };
+  return { quarantine: handle, redirect };
 }
