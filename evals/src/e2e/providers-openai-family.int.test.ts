@@ -97,11 +97,19 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/**
+ * The last recorded call matching `predicate`. A call is recorded when the
+ * proxy sees the upstream response end, which can come just after an SDK has
+ * stopped reading at a `[DONE]` sentinel: poll briefly rather than race it.
+ */
 async function lastCall(predicate: (c: LlmCall) => boolean): Promise<LlmCall> {
-  await scanner.flush();
-  const call = ingested.flatMap((e) => (e.kind === 'llm_call' ? [e.event] : [])).filter(predicate).at(-1);
-  if (!call) throw new Error('no matching call was recorded');
-  return call;
+  for (let attempt = 0; attempt < 50; attempt++) {
+    await scanner.flush();
+    const call = ingested.flatMap((e) => (e.kind === 'llm_call' ? [e.event] : [])).filter(predicate).at(-1);
+    if (call) return call;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('no matching call was recorded');
 }
 const promptIs = (text: string) => (c: LlmCall) => c.messages.some((m) => m.content.includes(text));
 const lastReceived = () => JSON.stringify(upstreams.received.at(-1)?.body);

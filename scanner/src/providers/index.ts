@@ -48,13 +48,16 @@ export function providerForHost(host: string): Provider | null {
   return PROVIDER_BY_HOST.find(([pattern]) => hostMatches(pattern, host))?.[1] ?? null;
 }
 
+// vLLM, Ollama and TGI serve the OpenAI API under /v1 (optionally behind a path prefix)
+const OPENAI_COMPATIBLE_PATH = /^(?:\/[^?]*)?\/v1\/(?:chat\/completions|responses|embeddings)(?:\?|$)/;
+
 /**
- * True when a request has the path shape of an OpenAI-compatible API (chat
- * completions, Responses, embeddings): the proxy inspects such plain-HTTP
+ * True when a request has the path shape of an OpenAI-compatible API (`…/v1/`
+ * chat completions, Responses, embeddings): the proxy inspects such plain-HTTP
  * requests on any host, since vLLM, Ollama and TGI run under any name.
  */
 export function isOpenAiCompatibleRequest(method: string, path: string): boolean {
-  return PARSERS.some((p) => p.provider === 'openai' && p.endpointFor(method, path) !== null);
+  return method === 'POST' && OPENAI_COMPATIBLE_PATH.test(path);
 }
 
 /**

@@ -10,6 +10,9 @@ describe('mistral parser', () => {
     expect(parserFor('POST', '/v1/chat/completions', 'vllm.internal')?.parser.provider).toBe('openai');
     expect(isOpenAiCompatibleRequest('POST', '/v1/chat/completions')).toBe(true);
     expect(isOpenAiCompatibleRequest('POST', '/v1/messages')).toBe(false);
+    expect(isOpenAiCompatibleRequest('POST', '/llm/v1/embeddings?x=1')).toBe(true);
+    expect(isOpenAiCompatibleRequest('POST', '/search/embeddings')).toBe(false);
+    expect(isOpenAiCompatibleRequest('GET', '/v1/chat/completions')).toBe(false);
   });
 
   it('parses chunk-list content and object tool arguments', () => {
