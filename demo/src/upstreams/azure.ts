@@ -2,11 +2,15 @@ import type { ServerResponse } from 'node:http';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { isRecord, providerId, sendEventStream, sendJson, type StreamPacing, type UpstreamRequest } from './http.ts';
 import { buildChatCompletion, buildChatCompletionChunks, parseChatRequest } from './openai.ts';
-import { buildEmbeddings, parseEmbeddingsRequest } from './openai-extra.ts';
+import { buildEmbeddings, parseEmbeddingsRequest, serveResponses } from './openai-extra.ts';
 import { sseFrame } from './sse.ts';
 
-/** `/openai/deployments/{deployment}/chat/completions` and `/embeddings` (https://learn.microsoft.com/azure/ai-services/openai/reference). */
-export const AZURE_PATH = /^\/openai\/deployments\/[^/]+\/(?:chat\/completions|embeddings)$/;
+/**
+ * `/openai/deployments/{deployment}/chat/completions` and `/embeddings`, and the
+ * Responses API at `/openai/responses` and `/openai/v1/responses`
+ * (https://learn.microsoft.com/azure/ai-services/openai/reference).
+ */
+export const AZURE_PATH = /^\/openai\/(?:deployments\/[^/]+\/(?:chat\/completions|embeddings)|(?:v1\/)?responses)$/;
 
 const SAFE = { filtered: false, severity: 'safe' } as const;
 const FILTERS = { hate: SAFE, self_harm: SAFE, sexual: SAFE, violence: SAFE };
@@ -27,8 +31,14 @@ export async function handleAzure(req: UpstreamRequest, res: ServerResponse, pac
     sendJson(res, 401, headers, azureError('401', 'Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.'));
     return;
   }
-  if (!req.query.get('api-version')) {
+  const v1 = req.path.startsWith('/openai/v1/');
+  // the v1 API takes api-version as optional; the dated API requires it
+  if (!v1 && !req.query.get('api-version')) {
     sendJson(res, 404, headers, azureError('404', 'Resource not found'));
+    return;
+  }
+  if (req.path.endsWith('/responses')) {
+    await serveResponses(req, res, headers, pacing);
     return;
   }
   const [, , , deployment, ...rest] = req.path.split('/');

@@ -67,6 +67,11 @@ function messageItem(responseId: string, text: string, status: 'in_progress' | '
 export async function handleOpenAiResponses(req: UpstreamRequest, res: ServerResponse, pacing: StreamPacing): Promise<void> {
   const headers = { 'x-request-id': providerId('req_', 32), 'openai-version': '2020-10-01', 'openai-organization': 'higgs-demo' };
   if (!openAiAuthorized(req, res, headers)) return;
+  await serveResponses(req, res, headers, pacing);
+}
+
+/** The Responses API once the caller is authenticated (OpenAI's bearer key, Azure's api-key). */
+export async function serveResponses(req: UpstreamRequest, res: ServerResponse, headers: Record<string, string>, pacing: StreamPacing): Promise<void> {
   const body = req.json.ok && isRecord(req.json.value) ? req.json.value : null;
   if (!body) {
     sendJson(res, 400, headers, openAiError('We could not parse the JSON body of your request.', 'invalid_request_error', null));

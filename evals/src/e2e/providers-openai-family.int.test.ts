@@ -222,6 +222,15 @@ describe('Azure OpenAI through the proxy (AzureOpenAI client)', () => {
     expect(await lastCall(promptIs('azure lookup'))).toMatchObject({ provider: 'azure_openai', verdict: 'redact', status: 200 });
   });
 
+  it('records an Azure Responses call, the body\'s model naming the deployment', async () => {
+    const r = await client().responses.create({ model: 'gpt4o-prod', input: 'azure responses rollout' });
+    expect(await lastCall(promptIs('azure responses rollout'))).toMatchObject({
+      provider: 'azure_openai', endpoint: 'responses', host: AZURE_HOST, model: 'gpt4o-prod', status: 200,
+      response: { content: r.output_text, finishReason: 'completed' }, usage: { inputTokens: r.usage!.input_tokens, outputTokens: r.usage!.output_tokens },
+    });
+    expect(upstreams.received.at(-1)?.path).toMatch(/^\/openai\/(v1\/)?responses$/);
+  });
+
   it('records an Azure embeddings deployment call', async () => {
     const azure = new AzureOpenAI({ apiKey: 'azure-test-key', endpoint: `https://${AZURE_HOST}`, apiVersion: '2024-10-21', deployment: 'emb-small', maxRetries: 0, fetch: proxiedFetch });
     const r = await azure.embeddings.create({ model: 'text-embedding-3-small', input: 'azure embedding text' });
