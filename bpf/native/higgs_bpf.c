@@ -290,6 +290,39 @@ static napi_value destroy_link(napi_env env, napi_callback_info info)
 	return make_undefined(env);
 }
 
+/* attachUprobe(handle, progName, binaryPath, funcName, retprobe) -> link, for
+ * every process that maps the binary (uprobes are per inode). */
+static napi_value attach_uprobe(napi_env env, napi_callback_info info)
+{
+	napi_value argv[5];
+	char name[256], path[4096], func[256];
+	bool retprobe;
+	if (get_args(env, info, 5, argv))
+		return NULL;
+	struct bpf_object *obj = get_object(env, argv[0]);
+	if (!obj || get_string(env, argv[1], name, sizeof(name)) || get_string(env, argv[2], path, sizeof(path)) ||
+	    get_string(env, argv[3], func, sizeof(func)))
+		return NULL;
+	CHECK(napi_get_value_bool(env, argv[4], &retprobe));
+	struct bpf_program *prog = bpf_object__find_program_by_name(obj, name);
+	if (!prog)
+		return throw_errno(env, name, ENOENT);
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = func, .retprobe = retprobe);
+	log_reset();
+	struct bpf_link *link = bpf_program__attach_uprobe_opts(prog, -1, path, 0, &opts);
+	if (!link)
+		return throw_errno(env, "bpf_program__attach_uprobe_opts", errno);
+	struct bpf_link **slot = malloc(sizeof(*slot));
+	if (!slot) {
+		bpf_link__destroy(link);
+		return throw_errno(env, "malloc", ENOMEM);
+	}
+	*slot = link;
+	napi_value ext;
+	CHECK(napi_create_external(env, slot, link_finalize, NULL, &ext));
+	return ext;
+}
+
 /* pinLink(link, path) */
 static napi_value pin_link(napi_env env, napi_callback_info info)
 {
@@ -696,6 +729,7 @@ NAPI_MODULE_INIT()
 		{ "loadObject", NULL, load_object, NULL, NULL, NULL, napi_default, NULL },
 		{ "objectMaps", NULL, object_maps, NULL, NULL, NULL, napi_default, NULL },
 		{ "attach", NULL, attach, NULL, NULL, NULL, napi_default, NULL },
+		{ "attachUprobe", NULL, attach_uprobe, NULL, NULL, NULL, napi_default, NULL },
 		{ "destroyLink", NULL, destroy_link, NULL, NULL, NULL, napi_default, NULL },
 		{ "pinLink", NULL, pin_link, NULL, NULL, NULL, napi_default, NULL },
 		{ "detachPinnedLink", NULL, detach_pinned_link, NULL, NULL, NULL, napi_default, NULL },

@@ -1,6 +1,6 @@
 import { BpfError, BpfErrorCode } from './errors.ts';
 import { EventStream } from './event-stream.ts';
-import type { CounterName } from './layout.ts';
+import { decodeEvent, type CounterName } from './layout.ts';
 import { readCounters } from './maps.ts';
 import { objectPath, type LinkHandle, type NativeBinding, type ObjectHandle } from './native.ts';
 
@@ -34,7 +34,7 @@ export function openFlowTrace(native: NativeBinding): FlowTrace {
     native.closeObject(o);
     throw new BpfError(BpfErrorCode.ATTACH_FAILED, `attach higgs_flow: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
-  const events = new EventStream(native, maps.events!);
+  const events = new EventStream(native, maps.events!, decodeEvent);
   let closed = false;
   return {
     events,

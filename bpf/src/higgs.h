@@ -74,6 +74,24 @@ struct higgs_kill_record {
 	__u64 cookie;  /* socket cookie */
 };
 
+/* Plaintext seen by the TLS uprobes; the ring-buffer record is the header
+ * plus `captured` bytes of data (at most HIGGS_TLS_MAX). */
+#define HIGGS_TLS_MAX 4096
+
+struct higgs_tls_event {
+	__u64 ts_ns;
+	__u64 cgroup_id;
+	__u64 ssl;       /* the SSL * of the connection: one id per TLS session */
+	__u32 pid;
+	__u32 tid;
+	__u32 len;       /* bytes the call transferred */
+	__u32 captured;  /* bytes in data */
+	__u8 direction;  /* 0 = SSL_write*, 1 = SSL_read* */
+	__u8 pad[7];
+	char comm[HIGGS_COMM_LEN];
+	__u8 data[HIGGS_TLS_MAX];
+};
+
 /* Per-CPU counters: nothing is dropped silently (STYLE.md). */
 enum higgs_counter {
 	HIGGS_CNT_RINGBUF_FULL = 0,

@@ -4,15 +4,18 @@ import { openFlowTrace, type FlowTrace } from './flow.ts';
 import { loadNative, objectPath } from './native.ts';
 import { openConnectPrograms, type Quarantine, type Redirect } from './quarantine.ts';
 import { openSessionKill, type SessionKill } from './session-kill.ts';
+import { openTlsObservation, type TlsObservation } from './tls.ts';
 import { DEFAULT_PIN_DIR, bpffsMounted, ensureBpffs, findCgroup2Root, kernelBtfPresent } from './system.ts';
 
 export { BpfError, BpfErrorCode } from './errors.ts';
 export type { EventStream } from './event-stream.ts';
 export type { FlowTrace } from './flow.ts';
 export { decodeEvent, parseCidr, LAYOUTS } from './layout.ts';
-export type { Cidr, CounterName, Endpoint, HiggsEvent, QuarantineEntry, RedirectTarget, SocketTuple, TcpState } from './layout.ts';
+export type { Cidr, CounterName, Endpoint, HiggsEvent, QuarantineEntry, RedirectTarget, SocketTuple, TcpState, TlsEvent } from './layout.ts';
 export type { Quarantine, Redirect } from './quarantine.ts';
 export type { KilledSocket, SessionKill } from './session-kill.ts';
+export type { TlsObservation, TlsTarget } from './tls.ts';
+export { defaultTlsTargets } from './tls.ts';
 export { DEFAULT_PIN_DIR, cgroupIdOf, cgroupOfPid, findCgroup2Root } from './system.ts';
 
 /** Whether the kernel primitives can run here, and every reason they cannot. */
@@ -30,7 +33,7 @@ export function availability(): Availability {
   const reasons: string[] = [];
   const native = loadNative();
   if ('reason' in native) reasons.push(`unavailable: ${native.reason}`);
-  for (const name of ['quarantine', 'flow', 'kill']) {
+  for (const name of ['quarantine', 'flow', 'kill', 'tls']) {
     if ('binding' in native && !existsSync(objectPath(name))) reasons.push(`unavailable: ${name}.bpf.o not built`);
   }
   if (process.getuid?.() !== 0) reasons.push('unavailable: not root (loading BPF programs needs CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON)');
@@ -46,6 +49,12 @@ export interface LoadOptions {
   cgroupRoot?: string;
   /** Also start flow tracing (default true). */
   flows?: boolean;
+  /**
+   * TLS plaintext observation: true for `defaultTlsTargets()`, or the binaries
+   * to probe. Off by default: it reads the plaintext of every process on the
+   * host that uses those binaries, so turning it on is a deliberate choice.
+   */
+  tls?: boolean | string[];
 }
 
 /** The loaded primitives. `close()` releases this process's handles; pinned enforcement stays. */
@@ -55,6 +64,8 @@ export interface HiggsPrograms {
   redirect: Redirect;
   /** Null when not requested. */
   flows: FlowTrace | null;
+  /** Null when not requested or not loadable (see `unavailable`); `targets` says what each binary took. */
+  tls: TlsObservation | null;
   /** Null when this kernel cannot run it (bpf_sock_destroy needs Linux >= 6.5); see `unavailable`. */
   sessions: SessionKill | null;
   /** Primitives that did not load here, each with its reason, for the caller to state once. */
@@ -99,13 +110,24 @@ export function loadPrograms(opts: LoadOptions = {}): HiggsPrograms {
     // an older kernel lacks the bpf_sock_destroy kfunc: the rest still runs
     unavailable.push(`session kill unavailable: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
   }
+  let tls: TlsObservation | null = null;
+  if (opts.tls) {
+    try {
+      tls = openTlsObservation(native.binding, opts.tls === true ? undefined : opts.tls);
+      for (const t of tls.targets) if (t.error) unavailable.push(`TLS uprobes unavailable on ${t.path}: ${t.error}`);
+    } catch (err) {
+      unavailable.push(`TLS observation unavailable: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+    }
+  }
   return {
     quarantine,
     redirect,
     flows,
+    tls,
     sessions,
     unavailable,
     close() {
+      tls?.close();
       sessions?.close();
       flows?.close();
       quarantine.close();

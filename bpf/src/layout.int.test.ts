@@ -7,12 +7,13 @@ import { LAYOUTS } from './layout.ts';
 import { objectPath } from './native.ts';
 
 const BPFTOOL = '/usr/sbin/bpftool';
-const OBJECTS = ['quarantine', 'flow', 'kill'];
+const OBJECTS = ['quarantine', 'flow', 'kill', 'tls'];
 // the structs each object's decoders read
 const EXPECTED: Record<string, (keyof typeof LAYOUTS)[]> = {
   quarantine: ['higgs_event', 'higgs_quarantine', 'higgs_lpm_v4', 'higgs_lpm_v6', 'higgs_redirect_target'],
   flow: ['higgs_event'],
   kill: ['higgs_sock_key', 'higgs_kill_record'],
+  tls: ['higgs_tls_event'],
 };
 const missing = !existsSync(BPFTOOL)
   ? `${BPFTOOL} not found (apt-get install bpftool)`

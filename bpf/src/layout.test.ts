@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BpfErrorCode } from './errors.ts';
-import { decodeEvent, decodeLpmKey, decodeSockKey, encodeLpmKey, encodeSockKey, formatCidr, LAYOUTS, parseCidr } from './layout.ts';
+import { decodeEvent, decodeLpmKey, decodeSockKey, decodeTlsEvent, encodeLpmKey, encodeSockKey, formatCidr, LAYOUTS, parseCidr } from './layout.ts';
 
 describe('provider CIDRs', () => {
   it('encode as LPM keys with host bits cleared and read back', () => {
@@ -71,5 +71,21 @@ describe('socket tuples', () => {
     expect(() => encodeSockKey({ local: { address: '10.0.0.0/8', port: 1 }, remote: { address: '10.0.0.1', port: 2 } })).toThrow(
       expect.objectContaining({ code: BpfErrorCode.INVALID_ARGUMENT }),
     );
+  });
+});
+
+describe('decodeTlsEvent', () => {
+  it('reads the header and exactly the captured bytes of a variable-length record', () => {
+    const o = LAYOUTS.higgs_tls_event.offsets;
+    const body = Buffer.from('POST /v1/chat/completions HTTP/1.1\r\n');
+    const b = Buffer.alloc(o.data + body.length);
+    b.writeBigUInt64LE(0xdeadbeefn, o.ssl);
+    b.writeUInt32LE(99, o.pid);
+    b.writeUInt32LE(10_000, o.len);
+    b.writeUInt32LE(body.length, o.captured);
+    b.writeUInt8(0, o.direction);
+    b.write('curl', o.comm);
+    body.copy(b, o.data);
+    expect(decodeTlsEvent(b)).toMatchObject({ ssl: 0xdeadbeefn, pid: 99, len: 10_000, comm: 'curl', direction: 'write', data: body });
   });
 });

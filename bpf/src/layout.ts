@@ -15,6 +15,10 @@ export const LAYOUTS = {
   higgs_lpm_v4: { size: 8, offsets: { prefixlen: 0, addr: 4 } },
   higgs_lpm_v6: { size: 20, offsets: { prefixlen: 0, addr: 4 } },
   higgs_redirect_target: { size: 32, offsets: { addr4: 0, addr6: 4, tls_port: 20, plain_port: 22, proxy_cgroup: 24 } },
+  higgs_tls_event: {
+    size: 4160,
+    offsets: { ts_ns: 0, cgroup_id: 8, ssl: 16, pid: 24, tid: 28, len: 32, captured: 36, direction: 40, pad: 41, comm: 48, data: 64 },
+  },
   higgs_sock_key: { size: 40, offsets: { family: 0, lport: 2, rport: 4, pad: 6, laddr: 8, raddr: 24 } },
   higgs_kill_record: { size: 56, offsets: { key: 0, err: 40, state: 44, cookie: 48 } },
 } as const;
@@ -261,4 +265,39 @@ export function encodeRedirectTarget(t: RedirectTarget | null): Buffer {
   b.writeUInt16LE(t.plainPort, L.offsets.plain_port);
   b.writeBigUInt64LE(t.proxyCgroupId, L.offsets.proxy_cgroup);
   return b;
+}
+
+/** Plaintext one SSL_write* or SSL_read* call carried, as the TLS uprobes saw it. */
+export interface TlsEvent {
+  tsNs: bigint;
+  cgroupId: bigint;
+  /** The connection's SSL * in its process: with pid, one id per TLS session. */
+  ssl: bigint;
+  pid: number;
+  tid: number;
+  comm: string;
+  direction: 'write' | 'read';
+  /** Bytes the call transferred; `data` holds the first 4096 of them. */
+  len: number;
+  data: Buffer;
+}
+
+/** Decodes one `struct higgs_tls_event` record (header plus the captured bytes). */
+export function decodeTlsEvent(buf: Buffer): TlsEvent {
+  const o = LAYOUTS.higgs_tls_event.offsets;
+  if (buf.length < o.data) throw new BpfError(BpfErrorCode.INVALID_ARGUMENT, `TLS record of ${buf.length} bytes, shorter than its header`);
+  const captured = buf.readUInt32LE(o.captured);
+  const comm = buf.subarray(o.comm, o.comm + 16);
+  const nul = comm.indexOf(0);
+  return {
+    tsNs: buf.readBigUInt64LE(o.ts_ns),
+    cgroupId: buf.readBigUInt64LE(o.cgroup_id),
+    ssl: buf.readBigUInt64LE(o.ssl),
+    pid: buf.readUInt32LE(o.pid),
+    tid: buf.readUInt32LE(o.tid),
+    comm: comm.subarray(0, nul < 0 ? 16 : nul).toString('utf8'),
+    direction: buf.readUInt8(o.direction) === 1 ? 'read' : 'write',
+    len: buf.readUInt32LE(o.len),
+    data: Buffer.from(buf.subarray(o.data, o.data + Math.min(captured, buf.length - o.data))),
+  };
 }

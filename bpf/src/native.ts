@@ -29,6 +29,7 @@ export interface NativeBinding {
   loadObject(obj: ObjectHandle): void;
   objectMaps(obj: ObjectHandle): { name: string; fd: number }[];
   attach(obj: ObjectHandle, progName: string, cgroupPath: string | null): LinkHandle;
+  attachUprobe(obj: ObjectHandle, progName: string, binaryPath: string, funcName: string, retprobe: boolean): LinkHandle;
   destroyLink(link: LinkHandle): void;
   pinLink(link: LinkHandle, path: string): void;
   detachPinnedLink(path: string): void;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { BpfError, BpfErrorCode } from './errors.ts';
 import { EventStream } from './event-stream.ts';
 import {
-  decodeLpmKey, decodeQuarantine, encodeCgroupId, encodeLpmKey, encodeQuarantine, encodeRedirectTarget, formatCidr, LAYOUTS, parseCidr,
+  decodeEvent, decodeLpmKey, decodeQuarantine, encodeCgroupId, encodeLpmKey, encodeQuarantine, encodeRedirectTarget, formatCidr, LAYOUTS, parseCidr,
   type CounterName, type QuarantineEntry, type RedirectTarget,
 } from './layout.ts';
 import { mapKeys, mapOp, readCounters } from './maps.ts';
@@ -156,7 +156,7 @@ export function openConnectPrograms(native: NativeBinding, opts: QuarantineOptio
     },
     counters: () => readCounters(native, fd('counters')),
     events() {
-      const stream = new EventStream(native, fd('events'));
+      const stream = new EventStream(native, fd('events'), decodeEvent);
       streams.add(stream);
       return stream;
     },
