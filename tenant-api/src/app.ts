@@ -9,9 +9,12 @@ import { registerApiRoutes, type ChatAgent, type McpHandler } from './routes/api
 import { registerIngestRoutes } from './routes/ingest-routes.ts';
 import { registerPolicyRoutes } from './routes/policy-routes.ts';
 import type { SqlClient } from './stores/sql-client.ts';
+import type { TelemetryStore } from './stores/telemetry-store.ts';
 
 export interface AppOptions {
   db: SqlClient;
+  /** where observations go; default: the SQL tables in `db` */
+  telemetry?: TelemetryStore;
   notifier: PolicyNotifier;
   registry: ToolRegistry;
   mcp: McpHandler;
@@ -65,7 +68,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return { ok: true };
   });
 
-  registerIngestRoutes(app, { db: options.db });
+  registerIngestRoutes(app, { db: options.db, telemetry: options.telemetry });
   registerPolicyRoutes(app, { db: options.db, notifier: options.notifier });
   registerApiRoutes(app, { db: options.db, registry: options.registry, mcp: options.mcp, agent: options.agent });
 

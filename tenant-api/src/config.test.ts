@@ -60,6 +60,21 @@ describe('loadConfig', () => {
     expect(config.port).toBe(0);
     expect(config.allowedOrigins).toEqual(['http://a.test:1', 'http://b.test:2']);
   });
+  it('selects real stores by URL, and never echoes a URL (it may hold a password) in an error', () => {
+    const config = loadConfig({ HIGGS_POSTGRES_URL: 'postgres://higgs:pw@db.internal:5432/higgs', HIGGS_CLICKHOUSE_URL: 'http://ch.internal:8123/higgs' });
+    expect(config).toMatchObject({ postgresUrl: 'postgres://higgs:pw@db.internal:5432/higgs', clickhouseUrl: 'http://ch.internal:8123/higgs' });
+    expect(loadConfig({})).toMatchObject({ postgresUrl: undefined, clickhouseUrl: undefined });
+    let message = '';
+    try {
+      loadConfig({ HIGGS_POSTGRES_URL: 'mysql://u:secret-pw@h/db', HIGGS_CLICKHOUSE_URL: 'tcp://u:secret-pw@h:9000' });
+    } catch (err) {
+      expect((err as TenantError).code).toBe('CONFIG_INVALID');
+      message = (err as Error).message;
+    }
+    expect(message).toContain('HIGGS_POSTGRES_URL');
+    expect(message).toContain('HIGGS_CLICKHOUSE_URL');
+    expect(message).not.toContain('secret-pw');
+  });
 });
 
 describe('parseTenantOptions', () => {

@@ -20,12 +20,24 @@ export const GovernanceBaselineFile = z.object({
 
 const Token = z.string().min(16, 'a token must be at least 16 characters');
 
+const urlWithScheme = (schemes: readonly string[]) => z.string().refine((v) => {
+  try {
+    return schemes.includes(new URL(v).protocol);
+  } catch {
+    return false;
+  }
+}, `must be a ${schemes.map((s) => `${s}//`).join(' or ')} URL`);
+
 export const TenantOptions = z.object({
   host: z.string().min(1).default('127.0.0.1'),
   /** 0 picks a free port (tests) */
   port: z.number().int().min(0).max(65535).default(7070),
-  /** PGlite data directory, or `memory://` */
+  /** PGlite data directory, or `memory://`; unused when `postgresUrl` is set */
   dataDir: z.string().min(1).default('.higgs/data'),
+  /** state (and, without `clickhouseUrl`, telemetry) on this PostgreSQL server instead of PGlite */
+  postgresUrl: urlWithScheme(['postgres:', 'postgresql:']).optional(),
+  /** telemetry on this ClickHouse server (HTTP interface, `http://user:password@host:8123/database`) */
+  clickhouseUrl: urlWithScheme(['http:', 'https:']).optional(),
   tenantId: z.string().min(1).max(64).default('default'),
   tenantName: z.string().min(1).default('Default tenant'),
   adminToken: Token.optional(),
@@ -59,7 +71,8 @@ export function parseTenantOptions(options: TenantOptions): TenantConfig {
 }
 
 const ENV_NAMES: Record<string, string> = {
-  host: 'HIGGS_TENANT_HOST', port: 'HIGGS_TENANT_PORT', dataDir: 'HIGGS_DATA_DIR', adminToken: 'HIGGS_ADMIN_TOKEN',
+  host: 'HIGGS_TENANT_HOST', port: 'HIGGS_TENANT_PORT', dataDir: 'HIGGS_DATA_DIR', postgresUrl: 'HIGGS_POSTGRES_URL',
+  clickhouseUrl: 'HIGGS_CLICKHOUSE_URL', adminToken: 'HIGGS_ADMIN_TOKEN',
   scannerToken: 'HIGGS_SCANNER_TOKEN', baseline: 'HIGGS_BASELINE_FILE', uiDir: 'HIGGS_UI_DIR', allowedOrigins: 'HIGGS_ALLOWED_ORIGINS',
   anthropicApiKey: 'ANTHROPIC_API_KEY', agentModel: 'HIGGS_AGENT_MODEL', logLevel: 'HIGGS_LOG_LEVEL',
 };
@@ -90,6 +103,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TenantConfig {
     host: blankToUndefined(env.HIGGS_TENANT_HOST),
     port: port === undefined ? undefined : /^\d+$/.test(port) ? Number(port) : port,
     dataDir: blankToUndefined(env.HIGGS_DATA_DIR),
+    postgresUrl: blankToUndefined(env.HIGGS_POSTGRES_URL),
+    clickhouseUrl: blankToUndefined(env.HIGGS_CLICKHOUSE_URL),
     adminToken: blankToUndefined(env.HIGGS_ADMIN_TOKEN),
     scannerToken: blankToUndefined(env.HIGGS_SCANNER_TOKEN),
     baseline: baselineFile === undefined ? undefined : readBaseline(baselineFile),

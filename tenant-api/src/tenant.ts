@@ -7,8 +7,12 @@ import { bootstrapTenant } from './auth/bootstrap.ts';
 import { parseTenantOptions, type TenantConfig, type TenantOptions } from './config.ts';
 import { createPolicyNotifier } from './policy/policy-notifier.ts';
 import { createHiggsServices } from './services/higgs-services.ts';
-import { migrate } from './stores/migrate.ts';
-import { openPglite } from './stores/sql-client.ts';
+import { openClickhouseTelemetry } from './stores/clickhouse/index.ts';
+import { listSkippedMigrations, migrate } from './stores/migrate.ts';
+import { openPostgres } from './stores/postgres/index.ts';
+import { openPglite, type SqlClient } from './stores/sql-client.ts';
+import { createSqlTelemetryStore } from './stores/sql-telemetry-store.ts';
+import type { TelemetryStore } from './stores/telemetry-store.ts';
 
 /** How long close() lets in-flight requests finish before closing their connections. */
 const SHUTDOWN_DRAIN_MS = 2000;
@@ -24,8 +28,18 @@ export interface Tenant {
   close(): Promise<void>;
 }
 
+/** State on Postgres when `postgresUrl` is set, else the embedded PGlite in `dataDir`. */
+function openStateStore(config: TenantConfig): Promise<SqlClient> {
+  return config.postgresUrl ? openPostgres(config.postgresUrl) : openPglite(config.dataDir);
+}
+
+/** Telemetry on ClickHouse when `clickhouseUrl` is set, else the SQL tables beside the state. */
+function openTelemetryStore(config: TenantConfig, db: SqlClient): Promise<TelemetryStore> {
+  return config.clickhouseUrl ? openClickhouseTelemetry(config.clickhouseUrl) : Promise.resolve(createSqlTelemetryStore(db));
+}
+
 /**
- * Opens the store, migrates it, bootstraps the tenant and listens.
+ * Opens the stores, migrates them, bootstraps the tenant and listens.
  *
  * @example
  * const tenant = await createTenant({ port: 0, dataDir: 'memory://' });
@@ -34,18 +48,20 @@ export interface Tenant {
  */
 export async function createTenant(options: TenantOptions = {}): Promise<Tenant> {
   const config = parseTenantOptions(options);
-  const db = await openPglite(config.dataDir);
+  const db = await openStateStore(config);
+  let telemetry: TelemetryStore | undefined;
   let app: FastifyInstance | undefined;
   let mcp: { close(): Promise<void> } | undefined;
   let agentToClose: { close(): Promise<void> } | undefined;
   try {
     await migrate(db);
+    telemetry = await openTelemetryStore(config, db);
     const boot = await bootstrapTenant(db, {
       tenantId: config.tenantId, name: config.tenantName, baseline: config.baseline,
       adminToken: config.adminToken, scannerToken: config.scannerToken,
     });
     const notifier = createPolicyNotifier();
-    const services = createHiggsServices({ db, notifier });
+    const services = createHiggsServices({ db, telemetry, notifier });
     const registry = createRegistry(services);
     const agent = createAgent({
       registry,
@@ -58,7 +74,10 @@ export async function createTenant(options: TenantOptions = {}): Promise<Tenant>
     const allowedOrigins = [...config.allowedOrigins];
     const mcpHandler = createMcpHttpHandler({ registry, allowedOrigins });
     mcp = mcpHandler;
-    app = await buildApp({ db, notifier, registry, mcp: mcpHandler, agent, uiDir: config.uiDir, logLevel: config.logLevel });
+    app = await buildApp({ db, telemetry, notifier, registry, mcp: mcpHandler, agent, uiDir: config.uiDir, logLevel: config.logLevel });
+    for (const skipped of await listSkippedMigrations(db)) {
+      app.log.warn({ migration: skipped.name }, `migration not applied: ${skipped.reason}`);
+    }
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -67,6 +86,7 @@ export async function createTenant(options: TenantOptions = {}): Promise<Tenant>
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const listening = app;
     const openMcp = mcpHandler;
+    const openTelemetry = telemetry;
     return {
       app: listening,
       url: `http://${host}:${port}`,
@@ -86,6 +106,7 @@ export async function createTenant(options: TenantOptions = {}): Promise<Tenant>
           await openMcp.close();
           await agent.close();
         } finally {
+          await openTelemetry.close().catch(() => undefined);
           await db.close();
         }
       },
@@ -94,6 +115,7 @@ export async function createTenant(options: TenantOptions = {}): Promise<Tenant>
     await app?.close().catch(() => undefined);
     await mcp?.close().catch(() => undefined);
     await agentToClose?.close().catch(() => undefined);
+    await telemetry?.close().catch(() => undefined);
     await db.close();
     throw err;
   }

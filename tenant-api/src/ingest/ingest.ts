@@ -1,9 +1,10 @@
 import type { EnforcementDecision, IngestBatch, IngestResult, LlmCall, ToolCall } from '@higgs/schema';
 import { recordCallsFindings } from '../findings/findings-engine.ts';
 import { recordCallsAssets } from '../registry/asset-registry.ts';
-import { insertDecisions, insertLlmCalls, insertToolCalls } from '../stores/calls-repository.ts';
 import { observeSessions, type SessionObservation } from '../stores/sessions-repository.ts';
 import type { SqlClient } from '../stores/sql-client.ts';
+import { createSqlTelemetryStore } from '../stores/sql-telemetry-store.ts';
+import type { TelemetryStore } from '../stores/telemetry-store.ts';
 import { getBaseline } from '../stores/tenants-repository.ts';
 
 /**
@@ -16,8 +17,13 @@ import { getBaseline } from '../stores/tenants-repository.ts';
  * Set-based: one multi-row insert per event kind, then the effects of the new
  * calls tallied per asset, session and finding — a 500-event batch is a handful
  * of statements, not thousands (PGlite costs ~1 ms a statement).
+ *
+ * The events go to `telemetry` (default: the SQL tables in `db`, written in the
+ * same transaction); ClickHouse stores them once the state transaction committed.
  */
-export async function ingestBatch(db: SqlClient, p: { tenantId: string; batch: IngestBatch }): Promise<IngestResult> {
+export async function ingestBatch(
+  db: SqlClient, p: { tenantId: string; batch: IngestBatch; telemetry?: TelemetryStore },
+): Promise<IngestResult> {
   const { tenantId } = p;
   const batch = withoutNul(p.batch);
   const calls: LlmCall[] = [];
@@ -28,10 +34,10 @@ export async function ingestBatch(db: SqlClient, p: { tenantId: string; batch: I
     else if (item.kind === 'tool_call') toolCalls.push(item.event);
     else decisions.push(item.event);
   }
-  return db.transaction(async (tx) => {
-    const storedCalls = await insertLlmCalls(tx, { tenantId, calls });
-    const storedTools = await insertToolCalls(tx, { tenantId, calls: toolCalls });
-    const storedDecisions = await insertDecisions(tx, { tenantId, decisions });
+  const telemetry = p.telemetry ?? createSqlTelemetryStore(db);
+  const { result, staged } = await db.transaction(async (tx) => {
+    const staged = await telemetry.stage(tx, { tenantId, batch: { calls, toolCalls, decisions } });
+    const { calls: storedCalls, toolCalls: storedTools, decisions: storedDecisions } = staged;
     // a repeated id inside the batch is stored once: the first occurrence carries the effects
     const fresh = firstOfEach(calls, storedCalls);
     if (fresh.length > 0) {
@@ -41,8 +47,10 @@ export async function ingestBatch(db: SqlClient, p: { tenantId: string; batch: I
       await recordCallsFindings(tx, { tenantId, calls: fresh.map((call, i) => ({ call, assets: assets[i]! })) });
     }
     const accepted = storedCalls.size + storedTools.size + storedDecisions.size;
-    return { accepted, duplicates: batch.events.length - accepted };
+    return { result: { accepted, duplicates: batch.events.length - accepted }, staged };
   });
+  await staged.commit();
+  return result;
 }
 
 function firstOfEach(calls: readonly LlmCall[], stored: ReadonlySet<string>): LlmCall[] {

@@ -18,9 +18,6 @@ import { INJECTION_THRESHOLD } from '../findings/findings-engine.ts';
 import type { PolicyNotifier } from '../policy/policy-notifier.ts';
 import { countAssets, getAsset, listAssets } from '../stores/assets-repository.ts';
 import { appendAudit, listAudit, type AuditEntry } from '../stores/audit-repository.ts';
-import {
-  countEnforcementActions, countLlmCalls, listDecisions, listPiiFlows, listSessionExchanges, summarizeCalls,
-} from '../stores/calls-repository.ts';
 import { countOpenFindingsByCategory, getFinding, listFindings, setFindingStatus } from '../stores/findings-repository.ts';
 import { countPacks, insertPackMetadata } from '../stores/packs-repository.ts';
 import { bumpPolicyVersion } from '../stores/policy-repository.ts';
@@ -32,11 +29,15 @@ import { newId } from '../stores/rows.ts';
 import { countActiveRules, insertRule, listRules } from '../stores/rules-repository.ts';
 import { countSessions, getSession } from '../stores/sessions-repository.ts';
 import type { SqlClient, SqlExecutor } from '../stores/sql-client.ts';
+import { createSqlTelemetryStore } from '../stores/sql-telemetry-store.ts';
+import type { TelemetryStore } from '../stores/telemetry-store.ts';
 
 type Pack = ToolOutput<'generate_compliance_pack'>['pack'];
 
 export interface ServicesDeps {
   db: SqlClient;
+  /** the observations; default: the SQL tables in `db` */
+  telemetry?: TelemetryStore;
   notifier: PolicyNotifier;
   /** injectable for tests; defaults to the wall clock */
   now?: () => Date;
@@ -49,6 +50,7 @@ const PACK_ROW_LIMIT = 10_000;
 
 export function createHiggsServices(deps: ServicesDeps): HiggsServices {
   const { db, notifier } = deps;
+  const telemetry = deps.telemetry ?? createSqlTelemetryStore(db);
   const now = () => (deps.now ?? (() => new Date()))().toISOString();
   const tenantOf = (ctx: ServiceContext) => ctx.principal.tenantId;
 
@@ -103,9 +105,9 @@ export function createHiggsServices(deps: ServicesDeps): HiggsServices {
       const [assets, sessions, calls, byCategory, enforcementActions, evidencePacks, activeRules, pendingProposals, open] = await Promise.all([
         countAssets(db, { tenantId }),
         countSessions(db, { tenantId }),
-        countLlmCalls(db, { tenantId }),
+        telemetry.countLlmCalls({ tenantId }),
         countOpenFindingsByCategory(db, { tenantId }),
-        countEnforcementActions(db, { tenantId }),
+        telemetry.countEnforcementActions({ tenantId }),
         countPacks(db, { tenantId }),
         countActiveRules(db, { tenantId }),
         countPendingProposals(db, { tenantId }),
@@ -141,7 +143,7 @@ export function createHiggsServices(deps: ServicesDeps): HiggsServices {
       const tenantId = tenantOf(ctx);
       const session = await getSession(db, { tenantId, id: input.sessionId });
       if (!session) throw new ToolError('NOT_FOUND', `session ${input.sessionId} not found`);
-      return { session, exchanges: await listSessionExchanges(db, { tenantId, sessionId: input.sessionId }) };
+      return { session, exchanges: await telemetry.listSessionExchanges({ tenantId, sessionId: input.sessionId }) };
     },
 
     async listAssets(ctx, input) {
@@ -214,10 +216,10 @@ export function createHiggsServices(deps: ServicesDeps): HiggsServices {
       const range = { from: new Date(input.from).toISOString(), to: new Date(input.to).toISOString() };
       if (range.from >= range.to) throw new ToolError('INVALID_INPUT', '`from` must be before `to`');
       const [calls, piiFlows, rules, decisions, quarantines, audit] = await Promise.all([
-        summarizeCalls(db, { tenantId, ...range }),
-        listPiiFlows(db, { tenantId, ...range }),
+        telemetry.summarizeCalls({ tenantId, ...range }),
+        telemetry.listPiiFlows({ tenantId, ...range }),
         listRules(db, { tenantId, includeDisabled: true }),
-        listDecisions(db, { tenantId, ...range, limit: PACK_ROW_LIMIT }),
+        telemetry.listDecisions({ tenantId, ...range, limit: PACK_ROW_LIMIT }),
         listQuarantines(db, { tenantId, activeOnly: false, before: range.to }),
         listAudit(db, { tenantId, ...range, limit: PACK_ROW_LIMIT }),
       ]);
