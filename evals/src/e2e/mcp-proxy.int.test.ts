@@ -162,3 +162,20 @@ describe.each(['streamable', 'streamable-json', 'sse'] as const)('MCP through th
     expect(call!.detections).toContainEqual(expect.objectContaining({ type: 'ssn', field: 'tool_input' }));
   });
 });
+
+describe('MCP block framing', () => {
+  it('answers in SSE when the client accepts only an event stream, with the request id', async () => {
+    const res = await undiciFetch(`http://${MCP_HOST}/mcp`, {
+      method: 'POST', dispatcher,
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 'req-42', method: 'tools/call', params: { name: 'run_sql', arguments: { query: 'select 1' } } }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const body = await res.text();
+    expect(body.startsWith('event: message\ndata: ')).toBe(true);
+    expect(JSON.parse(body.slice('event: message\ndata: '.length))).toEqual({
+      jsonrpc: '2.0', id: 'req-42', result: { content: [{ type: 'text', text: 'Blocked by Higgs policy: no-raw-sql' }], isError: true },
+    });
+  });
+});
