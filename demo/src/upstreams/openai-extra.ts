@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { contentText, isRecord, providerId, sendEventStream, sendJson, type StreamPacing, type UpstreamRequest } from './http.ts';
 import { openAiError } from './openai.ts';
-import { estimateTokens, replyFor } from './reply.ts';
+import { estimateTokens, replyFor, topicWords } from './reply.ts';
 import { sseFrame, splitIntoDeltas } from './sse.ts';
 
 const STREAM_DELTAS = 5;
@@ -27,28 +27,52 @@ function responsesPrompt(input: unknown): string {
   return isRecord(last) ? contentText(last.content) : '';
 }
 
+/**
+ * The function call a request forces with `tool_choice: "required"` (the
+ * first function tool) or `{ type: "function", name }`, with arguments that
+ * fill the function's first string parameter with the prompt's topic words.
+ */
+export function forcedFunctionCall(body: Record<string, unknown>, prompt: string): { name: string; arguments: string } | null {
+  const functions = (Array.isArray(body.tools) ? body.tools : []).filter((t): t is Record<string, unknown> => isRecord(t) && t.type === 'function' && typeof t.name === 'string');
+  const choice = body.tool_choice;
+  const tool = choice === 'required' ? functions[0] : isRecord(choice) && choice.type === 'function' ? functions.find((f) => f.name === choice.name) : undefined;
+  if (!tool) return null;
+  const properties = isRecord(tool.parameters) && isRecord(tool.parameters.properties) ? tool.parameters.properties : {};
+  const param = Object.entries(properties).find(([, schema]) => isRecord(schema) && schema.type === 'string')?.[0];
+  return { name: tool.name as string, arguments: JSON.stringify(param ? { [param]: topicWords(prompt).join(' ') || 'request' } : {}) };
+}
+
 /** A `response` object as the Responses API returns it (https://platform.openai.com/docs/api-reference/responses/object). */
 export function buildResponse(model: string, body: Record<string, unknown>, id: string, createdAt: number, state: 'in_progress' | 'completed') {
-  const reply = replyFor(responsesPrompt(body.input), typeof body.max_output_tokens === 'number' ? body.max_output_tokens : undefined);
+  const prompt = responsesPrompt(body.input);
+  const reply = replyFor(prompt, typeof body.max_output_tokens === 'number' ? body.max_output_tokens : undefined);
+  const call = forcedFunctionCall(body, prompt);
   const inputTokens = estimateTokens(JSON.stringify(body.input ?? '') + String(body.instructions ?? ''));
-  const outputTokens = estimateTokens(reply.text);
+  const outputTokens = estimateTokens(call ? call.arguments : reply.text);
   const done = state === 'completed';
+  const output = call ? [functionCallItem(id, call, 'completed')] : [messageItem(id, reply.text, 'completed')];
   return {
     reply,
+    call,
     response: {
-      id, object: 'response', created_at: createdAt, status: done ? (reply.truncated ? 'incomplete' : 'completed') : 'in_progress', background: false,
-      error: null, incomplete_details: done && reply.truncated ? { reason: 'max_output_tokens' } : null,
+      id, object: 'response', created_at: createdAt, status: done ? (reply.truncated && !call ? 'incomplete' : 'completed') : 'in_progress', background: false,
+      error: null, incomplete_details: done && reply.truncated && !call ? { reason: 'max_output_tokens' } : null,
       instructions: typeof body.instructions === 'string' ? body.instructions : null, max_output_tokens: body.max_output_tokens ?? null,
-      model, output: done ? [messageItem(id, reply.text, 'completed')] : [],
+      model, output: done ? output : [],
       parallel_tool_calls: true, previous_response_id: body.previous_response_id ?? null, reasoning: { effort: null, summary: null },
       service_tier: 'default', store: body.store !== false, temperature: 1, text: { format: { type: 'text' }, verbosity: 'medium' },
-      tool_choice: 'auto', tools: Array.isArray(body.tools) ? body.tools : [], top_p: 1, truncation: 'disabled',
+      tool_choice: body.tool_choice ?? 'auto', tools: Array.isArray(body.tools) ? body.tools : [], top_p: 1, truncation: 'disabled',
       usage: done
         ? { input_tokens: inputTokens, input_tokens_details: { cached_tokens: 0 }, output_tokens: outputTokens, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: inputTokens + outputTokens }
         : null,
       user: null, metadata: {},
     },
   };
+}
+
+function functionCallItem(responseId: string, call: { name: string; arguments: string }, status: 'in_progress' | 'completed') {
+  const suffix = responseId.slice(5, 29);
+  return { id: `fc_${suffix}`, type: 'function_call', status, arguments: status === 'completed' ? call.arguments : '', call_id: `call_${suffix}`, name: call.name };
 }
 
 function messageItem(responseId: string, text: string, status: 'in_progress' | 'completed') {
@@ -87,12 +111,28 @@ export async function serveResponses(req: UpstreamRequest, res: ServerResponse, 
   }
   const id = providerId('resp_', 48);
   const createdAt = Math.floor(Date.now() / 1000);
-  const { response: final, reply } = buildResponse(body.model, body, id, createdAt, 'completed');
+  const { response: final, reply, call } = buildResponse(body.model, body, id, createdAt, 'completed');
   if (body.stream !== true) {
     sendJson(res, 200, headers, final);
     return;
   }
   const { response: initial } = buildResponse(body.model, body, id, createdAt, 'in_progress');
+  const terminal = { type: final.status === 'incomplete' ? 'response.incomplete' : 'response.completed', response: final };
+  const frames = (events: Array<Record<string, unknown>>) => events.map((e, i) => sseFrame({ ...e, sequence_number: i }, e.type as string));
+  if (call) {
+    const done = functionCallItem(id, call, 'completed');
+    const common = { item_id: done.id, output_index: 0 };
+    await sendEventStream(res, headers, frames([
+      { type: 'response.created', response: initial },
+      { type: 'response.in_progress', response: initial },
+      { type: 'response.output_item.added', output_index: 0, item: functionCallItem(id, call, 'in_progress') },
+      ...splitIntoDeltas(call.arguments, 2).map((delta) => ({ type: 'response.function_call_arguments.delta', ...common, delta })),
+      { type: 'response.function_call_arguments.done', ...common, arguments: call.arguments },
+      { type: 'response.output_item.done', output_index: 0, item: done },
+      terminal,
+    ]), pacing);
+    return;
+  }
   const item = messageItem(id, reply.text, 'completed');
   const part = { type: 'output_text', text: reply.text, annotations: [], logprobs: [] };
   const common = { item_id: item.id, output_index: 0, content_index: 0 };
@@ -105,9 +145,9 @@ export async function serveResponses(req: UpstreamRequest, res: ServerResponse, 
     { type: 'response.output_text.done', ...common, text: reply.text, logprobs: [] },
     { type: 'response.content_part.done', ...common, part },
     { type: 'response.output_item.done', output_index: 0, item },
-    { type: final.status === 'incomplete' ? 'response.incomplete' : 'response.completed', response: final },
+    terminal,
   ];
-  await sendEventStream(res, headers, events.map((e, i) => sseFrame({ ...e, sequence_number: i }, e.type as string)), pacing);
+  await sendEventStream(res, headers, frames(events), pacing);
 }
 
 /** A deterministic unit vector for a text: the same input always embeds the same. */

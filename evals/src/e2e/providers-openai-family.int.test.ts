@@ -168,6 +168,34 @@ describe('OpenAI Responses and embeddings through the proxy (openai SDK)', () =>
     expect(await lastCall(promptIs('update the record for SSN'))).toMatchObject({ endpoint: 'responses', verdict: 'redact', status: 200 });
   });
 
+  it('records a forced function call, streamed, and the next turn carrying its output', async () => {
+    const tools: OpenAI.Responses.Tool[] = [{ type: 'function', name: 'lookup_invoice', strict: true, parameters: { type: 'object', properties: { query: { type: 'string' } }, required: ['query'], additionalProperties: false } }];
+    const stream = await client().responses.create({ model: 'gpt-4.1-mini', input: 'find overdue invoices', tools, tool_choice: 'required', stream: true });
+    let args = '';
+    let callId = '';
+    for await (const e of stream) {
+      if (e.type === 'response.function_call_arguments.delta') args += e.delta;
+      if (e.type === 'response.output_item.done' && e.item.type === 'function_call') callId = e.item.call_id;
+    }
+    expect(JSON.parse(args)).toEqual({ query: 'find overdue invoices' });
+    expect(await lastCall(promptIs('find overdue invoices'))).toMatchObject({
+      endpoint: 'responses', stream: true, tools: ['lookup_invoice'], response: { content: null, toolCalls: [{ id: callId, name: 'lookup_invoice', input: args }] },
+    });
+    await client().responses.create({
+      model: 'gpt-4.1-mini', tools,
+      input: [
+        { role: 'user', content: 'find overdue invoices again' },
+        { type: 'function_call', call_id: callId, name: 'lookup_invoice', arguments: args },
+        { type: 'function_call_output', call_id: callId, output: '{"overdue":2}' },
+      ],
+    });
+    expect((await lastCall(promptIs('find overdue invoices again'))).messages).toEqual([
+      { role: 'user', content: 'find overdue invoices again' },
+      { role: 'assistant', content: args, toolName: 'lookup_invoice' },
+      { role: 'tool', content: '{"overdue":2}', toolName: 'lookup_invoice' },
+    ]);
+  });
+
   it('records an embeddings call (base64 vectors decoded by the SDK) with usage and no response text', async () => {
     const r = await client().embeddings.create({ model: 'text-embedding-3-small', input: ['refund policy', 'shipping times'] });
     expect(r.data).toHaveLength(2);
