@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
+import { generateDemoPki } from './pki.ts';
 
 /** One tool call the mock MCP server executed, with the arguments as it received them. */
 export interface ReceivedToolCall {
@@ -15,9 +17,11 @@ export interface ReceivedToolCall {
 
 /** A running mock MCP server; see {@link startMockMcpServer}. */
 export interface MockMcpServer {
-  /** `http://HOST:PORT` */
+  /** `http://HOST:PORT`, or `https://localhost:PORT` with `tls` */
   url: string;
   port: number;
+  /** with `tls`: the demo CA that signed the server certificate (names: the demo PKI's, `localhost` among them) */
+  caCertPem: string | null;
   /** every tool call that reached the server, in order */
   received: ReceivedToolCall[];
   close(): Promise<void>;
@@ -58,13 +62,14 @@ function buildServer(received: ReceivedToolCall[], transport: ReceivedToolCall['
  * tools `lookup_customer` and `run_sql` and the resource `crm://schema`, over
  * both transports: Streamable HTTP at `/mcp` (SSE responses) and
  * `/mcp-json` (JSON responses), and the legacy HTTP+SSE transport at
- * `GET /sse` + `POST /messages?sessionId=…`.
+ * `GET /sse` + `POST /messages?sessionId=…`. With `tls`, the same over HTTPS
+ * with a certificate from a fresh demo CA.
  *
  * @example
  * const mcp = await startMockMcpServer();
  * try { ... new URL('/mcp', mcp.url) ... } finally { await mcp.close(); }
  */
-export async function startMockMcpServer(opts: { host?: string; port?: number } = {}): Promise<MockMcpServer> {
+export async function startMockMcpServer(opts: { host?: string; port?: number; tls?: boolean } = {}): Promise<MockMcpServer> {
   const received: ReceivedToolCall[] = [];
   const streamable = new Map<string, StreamableHTTPServerTransport>();
   const legacy = new Map<string, SSEServerTransport>();
@@ -115,20 +120,23 @@ export async function startMockMcpServer(opts: { host?: string; port?: number } 
     res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found');
   };
 
-  const http: Server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     handle(req, res).catch(() => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' }).end('mock MCP server error');
       else res.destroy();
     });
-  });
+  };
+  const pki = opts.tls ? await generateDemoPki() : null;
+  const http: Server = pki ? createHttpsServer({ key: pki.keyPem, cert: pki.certPem }, onRequest) : createServer(onRequest);
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
   });
   const port = (http.address() as AddressInfo).port;
   return {
-    url: `http://${opts.host ?? '127.0.0.1'}:${port}`,
+    url: pki ? `https://localhost:${port}` : `http://${opts.host ?? '127.0.0.1'}:${port}`,
     port,
+    caCertPem: pki?.caCertPem ?? null,
     received,
     async close() {
       for (const s of servers) await s.close().catch(() => undefined);

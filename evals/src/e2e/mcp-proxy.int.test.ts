@@ -38,8 +38,10 @@ const policy: ScannerPolicy = {
 let dir: string;
 let tenant: Server;
 let mcp: MockMcpServer;
+let mcpTls: MockMcpServer;
 let scanner: ScannerHandle;
 let dispatcher: ProxyAgent;
+let tunnel: ProxyAgent;
 const ingested: IngestEvent[] = [];
 const clients: Client[] = [];
 
@@ -65,6 +67,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => tenant.listen(0, '127.0.0.1', () => r()));
   mcp = await startMockMcpServer();
+  mcpTls = await startMockMcpServer({ tls: true });
   const workloadsFile = join(dir, 'workloads.json');
   writeFileSync(workloadsFile, JSON.stringify({ workloads: [
     { namespace: 'support', app: 'support-agent', ips: ['127.0.0.1'], labels: { 'higgs.scan': 'enabled', 'higgs.io/enforce': 'enabled' } },
@@ -72,31 +75,39 @@ beforeAll(async () => {
   scanner = await startScanner({
     scannerId: 'node-1', dataDir: join(dir, 'scanner'), proxyPort: 0, policyPort: 0,
     tenantUrl: `http://127.0.0.1:${(tenant.address() as AddressInfo).port}`, scannerToken: 'scanner-token', hashSalt: 'salt',
-    mcpHosts: [MCP_HOST], hostsOverride: { [MCP_HOST]: `127.0.0.1:${mcp.port}` },
+    mcpHosts: [MCP_HOST, 'localhost'], hostsOverride: { [MCP_HOST]: `127.0.0.1:${mcp.port}` }, upstreamCaPem: [mcpTls.caCertPem!],
     workloadsFile, uploadIntervalMs: 60_000, policyWaitMs: 1000, logger: quiet,
   });
   await scanner.waitForPolicy((p) => p.version === 'v1', 10_000);
   // plain-HTTP MCP: the proxy sees absolute-URI requests (no CONNECT tunnel)
   dispatcher = new ProxyAgent({ uri: scanner.proxyUrl, proxyTunnel: false });
+  // https MCP: a CONNECT tunnel the proxy terminates with its CA
+  tunnel = new ProxyAgent({ uri: scanner.proxyUrl, requestTls: { ca: [scanner.caCertPem] } });
 });
 
 afterAll(async () => {
   for (const c of clients) await c.close().catch(() => undefined);
   await dispatcher?.close();
+  await tunnel?.close();
   await scanner?.close();
   await mcp?.close();
+  await mcpTls?.close();
   await new Promise<void>((r) => (tenant ? tenant.close(() => r()) : r()));
   rmSync(dir, { recursive: true, force: true });
 });
 
 const viaProxy = ((input: Parameters<typeof fetch>[0], init?: RequestInit) =>
   undiciFetch(input as never, { ...(init as object), dispatcher } as never)) as unknown as typeof fetch;
+const viaTunnel = ((input: Parameters<typeof fetch>[0], init?: RequestInit) =>
+  undiciFetch(input as never, { ...(init as object), dispatcher: tunnel } as never)) as unknown as typeof fetch;
 
-async function connect(kind: 'streamable' | 'streamable-json' | 'sse'): Promise<Client> {
+async function connect(kind: 'streamable' | 'streamable-json' | 'sse' | 'streamable-https'): Promise<Client> {
   const base = `http://${MCP_HOST}`;
   const transport: Transport = kind === 'sse'
     ? new SSEClientTransport(new URL('/sse', base), { fetch: viaProxy })
-    : new StreamableHTTPClientTransport(new URL(kind === 'streamable' ? '/mcp' : '/mcp-json', base), { fetch: viaProxy });
+    : kind === 'streamable-https'
+      ? new StreamableHTTPClientTransport(new URL('/mcp', mcpTls.url), { fetch: viaTunnel })
+      : new StreamableHTTPClientTransport(new URL(kind === 'streamable' ? '/mcp' : '/mcp-json', base), { fetch: viaProxy });
   const client = new Client({ name: `higgs-e2e-${kind}`, version: '1.0.0' });
   clients.push(client);
   await client.connect(transport);
@@ -109,7 +120,9 @@ async function toolCalls(predicate: (c: ToolCall) => boolean): Promise<ToolCall[
 }
 const text = (r: Awaited<ReturnType<Client['callTool']>>): string => (r.content as Array<{ text?: string }>).map((c) => c.text ?? '').join('');
 
-describe.each(['streamable', 'streamable-json', 'sse'] as const)('MCP through the proxy over %s', (kind) => {
+describe.each(['streamable', 'streamable-json', 'sse', 'streamable-https'] as const)('MCP through the proxy over %s', (kind) => {
+  const host = kind === 'streamable-https' ? 'localhost' : MCP_HOST;
+  const server = (): MockMcpServer => (kind === 'streamable-https' ? mcpTls : mcp);
   let client: Client;
   beforeAll(async () => {
     client = await connect(kind);
@@ -118,13 +131,13 @@ describe.each(['streamable', 'streamable-json', 'sse'] as const)('MCP through th
   it('records initialize, tools/list, tools/call and resources/read as ToolCalls with inputs and outputs', async () => {
     const tools = await client.listTools();
     expect(tools.tools.map((t) => t.name).sort()).toEqual(['lookup_customer', 'run_sql']);
-    const customerId = kind === 'sse' ? 'c-1002' : 'c-1001';
+    const customerId = kind === 'sse' || kind === 'streamable-https' ? 'c-1002' : 'c-1001';
     const r = await client.callTool({ name: 'lookup_customer', arguments: { customer_id: customerId } });
     expect(r.isError).toBeFalsy();
     const resource = await client.readResource({ uri: 'crm://schema' });
     expect(resource.contents[0]).toMatchObject({ text: 'customers(id text, name text, tier text)' });
 
-    const calls = await toolCalls((c) => c.host === MCP_HOST);
+    const calls = await toolCalls((c) => c.host === host);
     expect(calls.find((c) => c.method === 'tools/call' && c.input?.includes(customerId))).toMatchObject({
       toolName: 'lookup_customer', input: JSON.stringify({ customer_id: customerId }), output: text(r), isError: false, verdict: 'allow',
       source: { namespace: 'support', app: 'support-agent', mode: 'enforce' },
@@ -135,11 +148,11 @@ describe.each(['streamable', 'streamable-json', 'sse'] as const)('MCP through th
   });
 
   it('blocks a tools/call by tool name: the client gets a tool error with the reason, the server never runs it', async () => {
-    const before = mcp.received.length;
+    const before = server().received.length;
     const r = await client.callTool({ name: 'run_sql', arguments: { query: `select count(*) from customers -- ${kind}` } });
     expect(r.isError).toBe(true);
     expect(text(r)).toBe('Blocked by Higgs policy: no-raw-sql');
-    expect(mcp.received.length).toBe(before);
+    expect(server().received.length).toBe(before);
     const [call] = await toolCalls((c) => c.toolName === 'run_sql' && (c.input ?? '').includes(kind));
     expect(call).toMatchObject({ method: 'tools/call', verdict: 'block', isError: true, ruleIds: ['no-raw-sql'], output: 'Blocked by Higgs policy: no-raw-sql' });
     // the session is still usable after a block
@@ -152,7 +165,7 @@ describe.each(['streamable', 'streamable-json', 'sse'] as const)('MCP through th
     expect(text(blocked)).toBe('Blocked by Higgs policy: no-drop');
 
     await client.callTool({ name: 'lookup_customer', arguments: { customer_id: 'c-1001', note: `caller ssn ${SSN} (${kind})` } });
-    const seen = mcp.received.at(-1)!;
+    const seen = server().received.at(-1)!;
     expect(seen.tool).toBe('lookup_customer');
     expect(seen.arguments.note).toContain(`(${kind})`);
     expect(JSON.stringify(seen.arguments)).not.toContain(SSN);
