@@ -106,6 +106,20 @@ describe('bedrock parser', () => {
     expect(r).toMatchObject({ content: 'One two.', finishReason: 'FINISH', usage: { inputTokens: 4, outputTokens: 2 } });
   });
 
+  it('parses Nova (Converse-shaped chunks) and Llama chunks of InvokeModelWithResponseStream', () => {
+    expect(streamOf([
+      chunk({ messageStart: { role: 'assistant' } }),
+      chunk({ contentBlockDelta: { delta: { text: 'Bonjour' }, contentBlockIndex: 0 } }),
+      chunk({ contentBlockDelta: { delta: { text: ' !' }, contentBlockIndex: 0 } }),
+      chunk({ messageStop: { stopReason: 'end_turn' } }),
+      chunk({ metadata: { usage: { inputTokens: 5, outputTokens: 3 } }, 'amazon-bedrock-invocationMetrics': { inputTokenCount: 5, outputTokenCount: 3 } }),
+    ], 5)).toMatchObject({ content: 'Bonjour !', finishReason: 'end_turn', usage: { inputTokens: 5, outputTokens: 3 } });
+    expect(streamOf([
+      chunk({ generation: 'Hi', prompt_token_count: 7, generation_token_count: 1, stop_reason: null }),
+      chunk({ generation: ' there.', prompt_token_count: null, generation_token_count: 3, stop_reason: 'stop', 'amazon-bedrock-invocationMetrics': { inputTokenCount: 7, outputTokenCount: 3 } }),
+    ], 11)).toMatchObject({ content: 'Hi there.', finishReason: 'stop', usage: { inputTokens: 7, outputTokens: 3 } });
+  });
+
   it('parses a ConverseStream with text and a streamed tool call', () => {
     const r = streamOf([
       event('messageStart', { role: 'assistant', p: 'abc' }),
