@@ -1,8 +1,11 @@
 // eslint-disable-next-line no-restricted-imports -- benches measure every package; evals' allowed list lacks bpf (see report)
 import { availability, cgroupIdOf, findCgroup2Root, loadPrograms } from '@higgs/bpf';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { BenchResult } from './types.ts';
 
 const PROVIDER = '127.0.9.1';
@@ -29,6 +32,65 @@ async function connectCost(port: number, n: number): Promise<number> {
     socket!.resetAndDestroy(); // RST, no TIME_WAIT: thousands of those would slow the kill iterator
   }
   return micros(t0) / n;
+}
+
+// The measured workload runs in its own process, as in production: the observer
+// (this process) consumes the ring buffer without slowing the workload's loop.
+const TLS_WORKLOAD = `
+const tls = require('node:tls'); const fs = require('node:fs'); const { once } = require('node:events');
+const [key, cert, n] = process.argv.slice(1);
+(async () => {
+  const server = tls.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(cert) }, (s) => s.pipe(s));
+  server.listen(0, '127.0.0.1'); await once(server, 'listening');
+  const c = tls.connect({ host: '127.0.0.1', port: server.address().port, rejectUnauthorized: false });
+  await once(c, 'secureConnect');
+  const payload = Buffer.alloc(1024, 'x');
+  const trip = async () => { const d = once(c, 'data'); c.write(payload); await d; };
+  for (let i = 0; i < 500; i++) await trip();
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < Number(n); i++) await trip();
+  console.log(Number(process.hrtime.bigint() - t0) / 1000 / Number(n));
+  c.destroy(); server.close();
+})();
+`;
+
+async function tlsWorkload(key: string, cert: string, n: number): Promise<number> {
+  const child = spawn(process.execPath, ['-e', TLS_WORKLOAD, key, cert, String(n)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d.toString()));
+  await once(child, 'exit');
+  return Number(out.trim());
+}
+
+/** 1 KB TLS round trips in a node process (OpenSSL in the binary) with the uprobes attached vs. without. */
+async function tlsOverhead(): Promise<BenchResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'higgs-bench-tls-'));
+  const key = join(dir, 'key.pem');
+  const cert = join(dir, 'cert.pem');
+  execFileSync('/usr/bin/openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+    '-subj', '/CN=localhost', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+  try {
+    const without: number[] = [];
+    for (let r = 0; r < 5; r++) without.push(await tlsWorkload(key, cert, 2_000));
+    const bpf = loadPrograms({ pinDir: `/sys/fs/bpf/higgs-bench-tls-${process.pid}`, flows: false, tls: [process.execPath] });
+    const withProbes: number[] = [];
+    let captured = 0;
+    try {
+      void (async () => {
+        for await (const _ of bpf.tls!.events) captured++;
+      })();
+      for (let r = 0; r < 5; r++) withProbes.push(await tlsWorkload(key, cert, 2_000));
+      if (captured === 0) throw new Error('the uprobes captured nothing');
+    } finally {
+      bpf.quarantine.unload();
+      bpf.close();
+    }
+    const a = median(withProbes);
+    const b = median(without);
+    return { name: '1 KB TLS round trip (2 SSL_write + 2 SSL_read) with uprobes', value: +a.toFixed(1), unit: 'us', baseline: +b.toFixed(1), ratio: +(a / b).toFixed(3) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -116,9 +178,11 @@ export async function run(): Promise<BenchResult[]> {
     } finally {
       bpf.close();
     }
+    results.push(await tlsOverhead());
   } finally {
     writeFileSync(`${root}${home}/cgroup.procs`, String(process.pid));
     server.close();
+    rmSync(`/sys/fs/bpf/higgs-bench-tls-${process.pid}`, { recursive: true, force: true });
     rmdirSync(self);
     rmdirSync(base);
     rmSync(pinDir, { recursive: true, force: true });
