@@ -19,11 +19,15 @@ export interface ScannerStats {
   /** CONNECTs relayed as raw tunnels (not inspected) */
   tunnels: number;
   policyErrors: number;
+  /** enforce-labelled calls let through because a rule could not be decided (its class fails open); each is recorded uninspected and alerted */
+  failOpen: number;
+  /** enforce-labelled calls denied because a rule could not be decided (its class fails closed) */
+  failClosed: number;
 }
 
 export function newStats(): ScannerStats {
   return {
     calls: 0, parsed: 0, unparsed: 0, blocked: 0, redacted: 0, alerted: 0, uploaded: 0, spooled: 0, dropped: 0, deadLettered: 0, uploadErrors: 0,
-    tunnels: 0, policyErrors: 0,
+    tunnels: 0, policyErrors: 0, failOpen: 0, failClosed: 0,
   };
 }

@@ -84,6 +84,11 @@ export const LlmCall = z.object({
   injectionScore: z.number().min(0).max(100),
   verdict: Verdict,
   ruleIds: z.array(z.string()).default([]),
+  /**
+   * Added in issue 3 (optional: older scanners do not send it). True when some rule could not be
+   * decided for this call and it went through anyway (fail-open, or over the inspection size limit).
+   */
+  uninspected: z.boolean().optional(),
 });
 export type LlmCall = z.infer<typeof LlmCall>;
 

@@ -4,14 +4,15 @@ import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { brotliDecompressSync, createBrotliDecompress, createGunzip, createInflate, gunzipSync, inflateSync } from 'node:zlib';
 import type { Detection, EnforcementDecision, IngestEvent, LlmCall, PiiType, Verdict } from '@higgs/schema';
-import { injectionScore, redactText, scanText } from '../detectors/index.ts';
+import { hashValue, injectionScore, redactText, scanText } from '../detectors/index.ts';
 import type { Logger } from '../logger.ts';
 import { parserFor, providerForHost } from '../providers/index.ts';
 import type { ParsedRequest, ParsedResponse, ProviderParser, StreamParser } from '../providers/types.ts';
-import type { CompiledPolicy, RuleHit } from '../rules/index.ts';
+import type { CompiledPolicy, ResponseMatcher, RuleClass, RuleHit, RuleInput, RuleOutcome } from '../rules/index.ts';
 import { attribute } from '../sessions/index.ts';
 import type { ScannerStats } from '../stats.ts';
 import { workloadRef, type WorkloadSource } from '../workloads/index.ts';
+import { DEFAULT_ENFORCEMENT, type EnforcementSettings, guardResponse } from './enforcement.ts';
 import { forwardHeaders, type Upstream } from './upstream.ts';
 
 /** Everything the inspected path needs, wired once by the scanner. */
@@ -25,6 +26,8 @@ export interface InspectContext {
   upstream: Upstream;
   stats: ScannerStats;
   logger: Logger;
+  /** fail modes and limits; absent = DEFAULT_ENFORCEMENT (every class fails closed) */
+  enforcement?: EnforcementSettings;
 }
 
 /** The connection an inspected request arrived on. */
@@ -56,7 +59,10 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
     return; // the client went away before sending its request
   }
   const method = req.method ?? 'GET';
-  const route = parserFor(method, path, origin.host);
+  const settings = ctx.enforcement ?? DEFAULT_ENFORCEMENT;
+  // an over-limit body is not parsed: refused on enforce, passed through uninspected on observe (below)
+  const overLimit = body.length > settings.maxBodyBytes;
+  const route = overLimit ? null : parserFor(method, path, origin.host);
   const provider = providerForHost(origin.host) ?? (route ? (route.parser.provider === 'openai' ? 'openai_compatible' : route.parser.provider) : 'unknown');
   let json: unknown;
   let parsed: ParsedRequest | null = null;
@@ -72,24 +78,46 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
   const workload = ctx.workloads.resolve(origin.srcIp);
   const source = workloadRef(origin.srcIp, workload);
   const attribution = attribute({ headers: req.headers, srcIp: source.ip, providerUser: parsed?.providerUser ?? null, identityHeader: ctx.identityHeader });
-  const inspected = parsed ? inspect(parsed, ctx.hashSalt) : null;
+  let inspected: Inspected | null = null;
+  const unavailable = new Set<RuleClass>();
+  if (parsed) {
+    try {
+      inspected = inspect(parsed, ctx.hashSalt);
+    } catch (err) {
+      // the rules that need detections cannot be decided: their class's fail mode decides (below)
+      unavailable.add('pii').add('injection');
+      ctx.logger.error({ err, path }, 'detectors failed on a request');
+    }
+  }
   const policy = ctx.policy();
   const callId = `call_${randomUUID()}`;
   const decisionBase = { scannerId: ctx.scannerId, callId, sessionId: attribution.sessionId, source };
 
   // ---- decide
-  const hits = policy
-    ? policy.evaluate({
-      provider, model: parsed?.model ?? null, host: origin.host, namespace: source.namespace, app: source.app, userId: attribution.userId,
-      promptText: inspected?.promptText ?? '', detections: inspected?.detections ?? [], injectionScore: inspected?.injectionScore ?? 0,
-      toolNames: parsed ? [...parsed.tools, ...parsed.messages.flatMap((m) => (m.toolName ? [m.toolName] : []))] : [],
-    })
-    : [];
+  const ruleInput: RuleInput = {
+    provider, model: parsed?.model ?? null, host: origin.host, namespace: source.namespace, app: source.app, userId: attribution.userId,
+    promptText: inspected?.promptText ?? '', detections: inspected?.detections ?? [], injectionScore: inspected?.injectionScore ?? 0,
+    toolNames: parsed ? [...parsed.tools, ...parsed.messages.flatMap((m) => (m.toolName ? [m.toolName] : []))] : [],
+    toolInputText: parsed?.messages.filter((m) => m.toolName && m.role !== 'tool').map((m) => m.content).join('\n') ?? '',
+    toolOutputText: parsed?.messages.filter((m) => m.role === 'tool').map((m) => m.content).join('\n') ?? '',
+  };
+  let outcome: RuleOutcome = { hits: [], failures: [] };
+  if (policy) {
+    try {
+      outcome = policy.decide(ruleInput, { unavailable, deadlineNs: startedHr + BigInt(Math.round(settings.evaluationBudgetUs * 1000)) });
+    } catch (err) {
+      ctx.logger.error({ err, path }, 'policy evaluation failed');
+      outcome = { hits: [], failures: [{ ruleId: '', ruleName: 'policy evaluation', action: 'block', ruleClass: 'content', reason: 'error' }] };
+    }
+  }
+  const hits = outcome.hits;
   const latencyUs = Number(process.hrtime.bigint() - startedHr) / 1000;
   const enforce = source.mode === 'enforce';
+  let uninspected = overLimit;
+  const responseRuleIds: string[] = [];
   const decisions: EnforcementDecision[] = [];
   let verdict: Verdict = 'allow';
-  let refusal: { message: string; ruleId: string | null; decisionId: string } | null = null;
+  let refusal: { message: string; ruleId: string | null; decisionId: string; status?: number } | null = null;
 
   const kernelPrimitive = policy?.isQuarantined(source.namespace) ? 'quarantine' : policy?.isSessionBlocked(attribution.sessionId) ? 'session_kill' : null;
   if (kernelPrimitive) {
@@ -105,11 +133,33 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
       decisionId: d.id,
     };
   }
+  if (overLimit) {
+    const d = decision(decisionBase, { ruleId: null, action: enforce ? 'block' : 'alert', primitive: 'inline', latencyUs, matchedField: 'body_size', matchedHash: null });
+    decisions.push(d);
+    if (!enforce) ctx.logger.warn({ path, bytes: body.length }, 'request over the inspection limit passed uninspected (observe)');
+    else if (!refusal) refusal = { message: `Request blocked by Higgs policy: a body of ${body.length} bytes is over the ${settings.maxBodyBytes}-byte inspection limit`, ruleId: null, decisionId: d.id, status: 413 };
+  }
+  for (const f of outcome.failures) {
+    const ruleId = f.ruleId === '' ? null : f.ruleId;
+    if (enforce && settings.failModes[f.ruleClass] === 'closed' && f.action !== 'alert') {
+      const d = decision(decisionBase, { ruleId, action: 'block', primitive: 'inline', latencyUs, matchedField: `fail_closed:${f.reason}`, matchedHash: null });
+      decisions.push(d);
+      ctx.stats.failClosed += 1;
+      if (!refusal) refusal = { message: `Request blocked by Higgs policy: ${f.ruleName} could not be evaluated (${f.reason})`, ruleId, decisionId: d.id };
+      continue;
+    }
+    // fail open: counted, recorded as an uninspected call, alerted
+    uninspected = true;
+    ctx.stats.failOpen += 1;
+    decisions.push(decision(decisionBase, { ruleId, action: 'alert', primitive: 'inline', latencyUs, matchedField: `fail_open:${f.reason}`, matchedHash: null }));
+    ctx.logger.warn({ callId, ruleId, ruleClass: f.ruleClass, reason: f.reason }, 'rule not evaluated: failing open');
+  }
   const top = hits[0];
   let redactTypes: Set<PiiType> | null | undefined;
   for (const hit of hits) {
     const action = refusal ? 'alert' : appliedAction(hit, top!, enforce);
-    const d = decision(decisionBase, { ruleId: hit.ruleId, action, primitive: 'inline', latencyUs, matchedField: hit.matchedField, matchedHash: hit.matchedHash });
+    const matchedHash = hit.matchedHash ?? (hit.matchedText !== null ? hashValue(ctx.hashSalt, hit.matchedText.toLowerCase()) : null);
+    const d = decision(decisionBase, { ruleId: hit.ruleId, action, primitive: 'inline', latencyUs, matchedField: hit.matchedField, matchedHash });
     decisions.push(d);
     if (action === 'block' && !refusal) refusal = { message: `Request blocked by Higgs policy: ${hit.ruleName}`, ruleId: hit.ruleId, decisionId: d.id };
     if (action === 'redact') redactTypes = hit.redactTypes === null || redactTypes === null ? null : new Set([...(redactTypes ?? []), ...hit.redactTypes]);
@@ -143,7 +193,8 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
       detections: dedupe([...(inspected?.detections ?? []), ...(scannedResponse?.detections ?? [])]),
       injectionScore: inspected?.injectionScore ?? 0,
       verdict: outcome,
-      ruleIds: hits.map((h) => h.ruleId),
+      ruleIds: [...hits.map((h) => h.ruleId), ...responseRuleIds],
+      ...(uninspected ? { uninspected: true } : {}),
     };
     ctx.stats.calls += 1;
     ctx.stats[call.parsed ? 'parsed' : 'unparsed'] += 1;
@@ -158,9 +209,9 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
   if (refusal) {
     const parser: ProviderParser = route?.parser ?? parserFor('POST', '/v1/chat/completions')!.parser;
     const payload = JSON.stringify(parser.blockedResponse(refusal));
-    res.writeHead(403, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), 'x-higgs-decision': refusal.decisionId });
+    res.writeHead(refusal.status ?? 403, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), 'x-higgs-decision': refusal.decisionId });
     res.end(payload);
-    finish(403, null, refusal.message, 'block');
+    finish(refusal.status ?? 403, null, refusal.message, 'block');
     return;
   }
 
@@ -202,8 +253,44 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
   res.on('close', () => {
     if (!res.writableFinished) upReq.destroy();
   });
+  // response rules act only on enforce traffic; on observe their matches are recorded as alerts once the call is done
+  let responseRules: ResponseMatcher | null = null;
+  if (policy?.hasResponseRules && parsed) {
+    try {
+      responseRules = policy.responseRules(ruleInput);
+    } catch (err) {
+      ctx.logger.error({ err, path }, 'response rules failed');
+    }
+  }
   upReq.on('response', (upRes) => {
     const status = upRes.statusCode ?? 502;
+    if (enforce && responseRules && route && status < 300) {
+      const guarded = responseRules;
+      const tap = responseTap(route.parser, upRes.headers['content-type'], undefined);
+      res.on('close', () => { if (!res.writableFinished) upRes.destroy(); });
+      void guardResponse(upRes, res, {
+        matcher: guarded, parser: route.parser, framing: route.parser.provider === 'anthropic' ? 'anthropic' : 'openai', maxBodyBytes: settings.maxBodyBytes,
+        tap: (b) => tap.write(b),
+        blockedBody: (m) => {
+          const d = decision(decisionBase, { ruleId: m.ruleId, action: 'block', primitive: 'inline', latencyUs, matchedField: 'response', matchedHash: hashValue(ctx.hashSalt, m.text.toLowerCase()) });
+          decisions.push(d);
+          return { body: route.parser.blockedResponse({ message: `Response blocked by Higgs policy: ${m.ruleName}`, ruleId: m.ruleId, decisionId: d.id }), decisionId: d.id };
+        },
+      }).then(async (g) => {
+        settled = true;
+        if (g.uninspected) uninspected = true;
+        const acted = new Set(decisions.map((d) => d.ruleId));
+        for (const m of g.matches) {
+          responseRuleIds.push(m.ruleId);
+          if (acted.has(m.ruleId)) continue;
+          acted.add(m.ruleId);
+          decisions.push(decision(decisionBase, { ruleId: m.ruleId, action: m.action, primitive: 'inline', latencyUs, matchedField: 'response', matchedHash: hashValue(ctx.hashSalt, m.text.toLowerCase()) }));
+        }
+        const outcomeVerdict: Verdict = g.blocked ? 'block' : g.matches.some((m) => m.action === 'redact') && verdict === 'allow' ? 'redact' : verdict;
+        finish(g.status, await tap.end(), g.error, outcomeVerdict);
+      });
+      return;
+    }
     res.writeHead(status, upRes.statusMessage, forwardHeaders(upRes.headers));
     const tap = parsed && route ? responseTap(route.parser, upRes.headers['content-type'], upRes.headers['content-encoding']) : null;
     upRes.on('data', (chunk: Buffer) => tap?.write(chunk));
@@ -211,7 +298,17 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
     const end = (error: string | null): void => {
       if (settled) return;
       settled = true;
-      void (tap ? tap.end() : Promise.resolve(null)).then((response) => finish(status, response, error, verdict));
+      void (tap ? tap.end() : Promise.resolve(null)).then((response) => {
+        // observe (or a non-2xx answer): response rules are recorded as alerts, traffic untouched
+        let outcomeVerdict = verdict;
+        for (const m of response?.content && responseRules ? responseRules.find(response.content) : []) {
+          if (responseRuleIds.includes(m.ruleId)) continue;
+          responseRuleIds.push(m.ruleId);
+          decisions.push(decision(decisionBase, { ruleId: m.ruleId, action: 'alert', primitive: 'inline', latencyUs, matchedField: 'response', matchedHash: hashValue(ctx.hashSalt, m.text.toLowerCase()) }));
+          if (outcomeVerdict === 'allow') outcomeVerdict = 'alert';
+        }
+        finish(status, response, error, outcomeVerdict);
+      });
     };
     upRes.on('end', () => end(null));
     upRes.on('error', (err) => end(`upstream: ${err.message}`));

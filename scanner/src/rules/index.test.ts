@@ -146,8 +146,8 @@ describe('compilePolicy', () => {
     expect(m.rules.map((r) => r.ruleId)).toEqual([blockWord.id, redactKey.id]);
     expect(m.window).toBe(64);
     expect(m.find('key sk-abcdef123 is top secret')).toEqual([
-      { ruleId: redactKey.id, ruleName: redactKey.name, action: 'redact', start: 4, end: 16 },
-      { ruleId: blockWord.id, ruleName: blockWord.name, action: 'block', start: 20, end: 30 },
+      { ruleId: redactKey.id, ruleName: redactKey.name, action: 'redact', start: 4, end: 16, text: 'sk-abcdef123' },
+      { ruleId: blockWord.id, ruleName: blockWord.name, action: 'block', start: 20, end: 30, text: 'top secret' },
     ]);
     const literalOnly = compilePolicy(policy([blockWord])).responseRules(input)!;
     expect(literalOnly.window).toBe('Top Secret'.length - 1);

@@ -80,6 +80,8 @@ export interface ResponseMatch {
   action: RuleAction;
   start: number;
   end: number;
+  /** the matched text, raw: hash it before recording */
+  text: string;
 }
 
 /** The response rules that apply to one call (their request-side conditions held). */
@@ -489,7 +491,7 @@ function responseMatcher(active: CompiledRule[], automaton: LiteralAutomaton, ma
     find(text) {
       const out: ResponseMatch[] = [];
       const add = (c: CompiledRule, start: number, end: number): void => {
-        out.push({ ruleId: c.rule.id, ruleName: c.rule.name, action: c.rule.action, start, end });
+        out.push({ ruleId: c.rule.id, ruleName: c.rule.name, action: c.rule.action, start, end, text: text.slice(start, end) });
       };
       if (byLiteral.size > 0) {
         automaton.scan(text, (id, end) => {

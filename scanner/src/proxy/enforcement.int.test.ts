@@ -1,0 +1,272 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent, createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import type { EnforcementDecision, IngestEvent, LlmCall, Rule, ScannerPolicy } from '@higgs/schema';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Logger } from '../logger.ts';
+import { compilePolicy, type CompiledPolicy } from '../rules/index.ts';
+import { newStats, type ScannerStats } from '../stats.ts';
+import { loadOrCreateCa } from '../tls/ca.ts';
+import type { Workload } from '../workloads/index.ts';
+import { DEFAULT_ENFORCEMENT, type EnforcementSettings } from './enforcement.ts';
+import type { InspectContext } from './exchange.ts';
+import { startProxy, type Proxy } from './index.ts';
+import { createUpstream, type Upstream } from './upstream.ts';
+
+const warnings: string[] = [];
+const logger: Logger = { info: () => {}, warn: (_o, msg) => { warnings.push(msg); }, error: () => {} };
+const rule = (id: string, action: Rule['action'], match: Rule['match']): Rule => ({ id, name: `rule ${id}`, action, match, enabled: true, createdBy: 't', createdAt: '2026-01-01T00:00:00Z', sourceFindingId: null });
+const POLICY: ScannerPolicy = {
+  version: 'v1', quarantinedNamespaces: [], blockedSessions: [],
+  rules: [
+    rule('req-block', 'block', { promptContains: ['forbidden-topic'] }),
+    rule('resp-block', 'block', { responseContains: ['launch codes'] }),
+    rule('resp-redact', 'redact', { responsePattern: 'sk-live-[a-z0-9]{6,}' }),
+  ],
+};
+
+// the provider: answers by what the prompt asks for, in the OpenAI or Anthropic wire format
+let upstreamBodies: string[] = [];
+function provider(req: { url?: string; headers: IncomingHttpHeaders }, body: string, res: import('node:http').ServerResponse): void {
+  upstreamBodies.push(body);
+  let j: { stream?: boolean; messages: Array<{ content: string }> };
+  try {
+    j = JSON.parse(body) as typeof j;
+  } catch {
+    res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":{"message":"We could not parse the JSON body of your request.","type":"invalid_request_error","param":null,"code":null}}');
+    return;
+  }
+  const answer = `answer to ${j.messages.at(-1)!.content}`;
+  const anthropic = req.url!.startsWith('/v1/messages');
+  if (j.stream && anthropic) {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write('event: message_start\ndata: {"type":"message_start","message":{"id":"m1","type":"message","role":"assistant","model":"claude-x","content":[],"usage":{"input_tokens":3,"output_tokens":0}}}\n\n');
+    for (const piece of answer.match(/.{1,5}/gs)!) res.write(`event: content_block_delta\ndata: ${JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: piece } })}\n\n`);
+    res.end('event: message_stop\ndata: {"type":"message_stop"}\n\n');
+    return;
+  }
+  if (j.stream) {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    for (const piece of answer.match(/.{1,4}/gs)!) res.write(`data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'gpt-x', choices: [{ index: 0, delta: { content: piece }, finish_reason: null }] })}\n\n`);
+    res.end('data: [DONE]\n\n');
+    return;
+  }
+  const payload = Buffer.from(JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion', created: 1, model: 'gpt-x', choices: [{ index: 0, message: { role: 'assistant', content: answer }, finish_reason: 'stop' }] }));
+  if (req.headers['accept-encoding'] === 'gzip') res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end(gzipSync(payload));
+  else res.writeHead(200, { 'content-type': 'application/json' }).end(payload);
+}
+
+let dir: string;
+let upstreamServer: Server;
+let upstream: Upstream;
+let proxy: Proxy;
+let proxyPort: number;
+let recorded: IngestEvent[] = [];
+let stats: ScannerStats;
+let workload: Workload;
+let policy: () => CompiledPolicy | null;
+let enforcement: EnforcementSettings;
+const keepAlive = new Agent({ keepAlive: true, maxSockets: 1 });
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'higgs-enforce-'));
+  upstreamServer = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      provider(req, (req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw).toString('utf8'), res);
+    });
+  });
+  await new Promise<void>((r) => upstreamServer.listen(0, '127.0.0.1', () => r()));
+  upstream = createUpstream({ 'api.openai.com': `127.0.0.1:${(upstreamServer.address() as AddressInfo).port}`, 'api.anthropic.com': `127.0.0.1:${(upstreamServer.address() as AddressInfo).port}` }, []);
+  const ctx: InspectContext = {
+    scannerId: 'node-1', hashSalt: 'salt-for-tests', identityHeader: 'x-user-id',
+    workloads: { resolve: () => workload, close: () => {} },
+    policy: () => policy(), record: (e) => recorded.push(e), upstream, logger,
+    get stats() { return stats; },
+    get enforcement() { return enforcement; },
+  };
+  proxy = await startProxy({ host: '127.0.0.1', port: 0, ca: await loadOrCreateCa(join(dir, 'ca'), 'test'), isAiHost: (h) => h.startsWith('api.'), inspect: ctx, logger });
+  proxyPort = Number(new URL(proxy.url).port);
+});
+
+afterAll(async () => {
+  keepAlive.destroy();
+  await proxy?.close();
+  upstream?.close();
+  await new Promise<void>((r) => upstreamServer?.close(() => r()));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+beforeEach(() => {
+  recorded = [];
+  upstreamBodies = [];
+  warnings.length = 0;
+  stats = newStats();
+  workload = { namespace: 'support', app: 'bot', mode: 'enforce' };
+  const compiled = compilePolicy(POLICY);
+  policy = () => compiled;
+  enforcement = DEFAULT_ENFORCEMENT;
+});
+
+interface Reply { status: number; headers: IncomingHttpHeaders; body: string }
+function send(url: string, body: Buffer | string, headers: Record<string, string> = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: proxyPort, method: 'POST', path: url, agent: keepAlive, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+const chat = (content: string, extra: Record<string, unknown> = {}): string => JSON.stringify({ model: 'gpt-x', messages: [{ role: 'user', content }], ...extra });
+const OPENAI = 'http://api.openai.com/v1/chat/completions';
+const ANTHROPIC = 'http://api.anthropic.com/v1/messages';
+async function settled(): Promise<{ calls: LlmCall[]; decisions: EnforcementDecision[] }> {
+  // the call is recorded right after the response ends
+  for (let i = 0; i < 50 && !recorded.some((e) => e.kind === 'llm_call'); i++) await new Promise((r) => setTimeout(r, 10));
+  return { calls: recorded.flatMap((e) => (e.kind === 'llm_call' ? [e.event] : [])), decisions: recorded.flatMap((e) => (e.kind === 'decision' ? [e.event] : [])) };
+}
+
+describe('response rules through the proxy', () => {
+  it('redacts a non-streamed answer before the client sees it, recording a hash of the match', async () => {
+    const r = await send(OPENAI, chat('give me sk-live-abc123xyz please'));
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body).choices[0].message.content).toBe('answer to give me [REDACTED] please');
+    const { calls, decisions } = await settled();
+    expect(calls[0]).toMatchObject({ verdict: 'redact', ruleIds: ['resp-redact'], response: { content: 'answer to give me [REDACTED] please' } });
+    expect(decisions).toMatchObject([{ ruleId: 'resp-redact', action: 'redact', matchedField: 'response', matchedHash: expect.stringMatching(/^[0-9a-f]{16}$/) }]);
+    expect(JSON.stringify(decisions)).not.toContain('sk-live');
+  });
+
+  it('replaces a blocked non-streamed answer with the provider-shaped refusal', async () => {
+    const r = await send(OPENAI, chat('the launch codes'));
+    expect(r.status).toBe(403);
+    expect(JSON.parse(r.body).error).toMatchObject({ code: 'higgs_blocked', message: expect.stringContaining('rule resp-block') });
+    expect(r.body).not.toContain('launch codes');
+    const { calls, decisions } = await settled();
+    expect(calls[0]).toMatchObject({ status: 403, verdict: 'block', ruleIds: ['resp-block'] });
+    expect(decisions[0]).toMatchObject({ id: r.headers['x-higgs-decision'], ruleId: 'resp-block', action: 'block' });
+  });
+
+  it('decodes a gzip answer for inspection and sends it redacted, identity-encoded', async () => {
+    const r = await send(OPENAI, chat('key sk-live-zz99zz99'), { 'accept-encoding': 'gzip' });
+    expect(r.headers['content-encoding']).toBeUndefined();
+    expect(JSON.parse(r.body).choices[0].message.content).toBe('answer to key [REDACTED]');
+  });
+
+  it('cuts an OpenAI stream with an error data line, never sending the matched text', async () => {
+    const r = await send(OPENAI, chat('recite the launch codes now', { stream: true }));
+    expect(r.status).toBe(200);
+    expect(r.body).not.toContain('codes');
+    const lines = r.body.trim().split('\n\n');
+    expect(JSON.parse(lines.at(-1)!.slice('data: '.length))).toMatchObject({ error: { code: 'higgs_blocked', type: 'higgs_policy_block' } });
+    expect(r.body).not.toContain('[DONE]');
+    const { calls } = await settled();
+    expect(calls[0]).toMatchObject({ verdict: 'block', stream: true, error: expect.stringContaining('resp-block') });
+  });
+
+  it('cuts an Anthropic stream with an error event, and redacts a streamed match split over deltas', async () => {
+    const blocked = await send(ANTHROPIC, JSON.stringify({ model: 'claude-x', max_tokens: 10, stream: true, messages: [{ role: 'user', content: 'the launch codes' }] }));
+    expect(blocked.body).toMatch(/event: error\ndata: \{"type":"error","error":\{"type":"permission_error","message":"Response blocked by Higgs policy: rule resp-block"\}\}\n\n$/);
+    recorded = [];
+    const redacted = await send(ANTHROPIC, JSON.stringify({ model: 'claude-x', max_tokens: 10, stream: true, messages: [{ role: 'user', content: 'sk-live-abcdef99 ok' }] }));
+    const text = redacted.body.split('\n\n').flatMap((e) => { const d = /data: (.*)/.exec(e)?.[1]; return d ? [(JSON.parse(d) as { delta?: { text?: string } }).delta?.text ?? ''] : []; }).join('');
+    expect(text).toBe('answer to [REDACTED] ok');
+    expect(redacted.body).toContain('event: message_stop');
+  });
+
+  it('on observe traffic never alters the answer and records response matches as alerts', async () => {
+    workload = { namespace: 'support', app: 'bot', mode: 'observe' };
+    const r = await send(OPENAI, chat('the launch codes'));
+    expect(JSON.parse(r.body).choices[0].message.content).toBe('answer to the launch codes');
+    const { calls, decisions } = await settled();
+    expect(calls[0]).toMatchObject({ verdict: 'alert', ruleIds: ['resp-block'] });
+    expect(decisions).toMatchObject([{ ruleId: 'resp-block', action: 'alert' }]);
+  });
+});
+
+describe('failure modes and limits', () => {
+  const broken = (): CompiledPolicy => {
+    const real = compilePolicy(POLICY);
+    return { ...real, decide: () => { throw new Error('evaluation fault'); } };
+  };
+
+  it('denies enforce traffic when the policy cannot be evaluated (fail closed by default)', async () => {
+    policy = broken;
+    const r = await send(OPENAI, chat('hello'));
+    expect(r.status).toBe(403);
+    expect(JSON.parse(r.body).error.message).toContain('could not be evaluated');
+    expect(upstreamBodies).toEqual([]);
+    expect(stats.failClosed).toBe(1);
+  });
+
+  it('lets it through when the class fails open: counted, recorded uninspected, alerted and logged', async () => {
+    policy = broken;
+    enforcement = { ...DEFAULT_ENFORCEMENT, failModes: { ...DEFAULT_ENFORCEMENT.failModes, content: 'open' } };
+    const r = await send(OPENAI, chat('hello'));
+    expect(r.status).toBe(200);
+    const { calls, decisions } = await settled();
+    expect(stats.failOpen).toBe(1);
+    expect(calls[0]).toMatchObject({ uninspected: true, verdict: 'allow' });
+    expect(decisions).toMatchObject([{ action: 'alert', matchedField: 'fail_open:error' }]);
+    expect(warnings).toContain('rule not evaluated: failing open');
+  });
+
+  it('fails the rules of a class whose evaluation runs past its budget', async () => {
+    enforcement = { ...DEFAULT_ENFORCEMENT, evaluationBudgetUs: 0 };
+    const r = await send(OPENAI, chat('forbidden-topic'));
+    expect(r.status).toBe(403);
+    const { decisions } = await settled();
+    expect(decisions[0]).toMatchObject({ ruleId: 'req-block', matchedField: 'fail_closed:timeout' });
+  });
+
+  it('refuses an over-limit body on enforce with 413, passes it uninspected on observe', async () => {
+    enforcement = { ...DEFAULT_ENFORCEMENT, maxBodyBytes: 1024 };
+    const big = chat(`forbidden-topic ${'x'.repeat(2000)}`);
+    const refused = await send(OPENAI, big);
+    expect(refused.status).toBe(413);
+    expect(JSON.parse(refused.body).error.message).toContain('inspection limit');
+    expect(upstreamBodies).toEqual([]);
+    workload = { namespace: 'support', app: 'bot', mode: 'observe' };
+    recorded = [];
+    const passed = await send(OPENAI, big);
+    expect(passed.status).toBe(200);
+    const { calls } = await settled();
+    expect(calls[0]).toMatchObject({ parsed: false, uninspected: true, status: 200 });
+  });
+
+  it('inspects a gzip request body, and passes a malformed one through recorded as unparsed', async () => {
+    const r = await send(OPENAI, gzipSync(chat('about forbidden-topic')), { 'content-encoding': 'gzip' });
+    expect(r.status).toBe(403);
+    recorded = [];
+    const bad = await send(OPENAI, '{"model": "gpt-x", "messages": [', {});
+    expect(bad.status).toBe(400); // the provider's own answer to a body it cannot parse, relayed
+    const { calls } = await settled();
+    expect(calls[0]).toMatchObject({ parsed: false });
+  });
+
+  it('reuses one kept-alive client connection across many inspected requests', async () => {
+    const sockets = new Set<unknown>();
+    for (let i = 0; i < 50; i++) {
+      const r = await new Promise<number>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port: proxyPort, method: 'POST', path: OPENAI, agent: keepAlive, headers: { 'content-type': 'application/json' } }, (res) => {
+          sockets.add(res.socket);
+          res.resume();
+          res.on('end', () => resolve(res.statusCode!));
+        });
+        req.on('error', reject);
+        req.end(chat(i % 2 ? 'key sk-live-abcdef12' : 'hello', i % 3 ? { stream: true } : {}));
+      });
+      expect(r).toBe(200);
+    }
+    expect(sockets.size).toBe(1);
+  });
+});

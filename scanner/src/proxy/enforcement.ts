@@ -1,0 +1,185 @@
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Transform } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import type { ProviderParser } from '../providers/types.ts';
+import type { ResponseMatch, ResponseMatcher, RuleClass } from '../rules/index.ts';
+import { StreamGuard, type StreamFraming } from './stream-guard.ts';
+import { forwardHeaders } from './upstream.ts';
+
+/** How enforce-labelled traffic is treated when inspection cannot finish. */
+export interface EnforcementSettings {
+  /** per rule class: `closed` denies the call when a rule of the class cannot be decided, `open` lets it through, counted and alerted */
+  failModes: Readonly<Record<RuleClass, 'open' | 'closed'>>;
+  /** request (and buffered response) bodies larger than this are not inspected: 413 on enforce, passed through on observe */
+  maxBodyBytes: number;
+  /** rules not decided within this budget after the request arrived fail by their class's mode */
+  evaluationBudgetUs: number;
+}
+
+export const DEFAULT_ENFORCEMENT: EnforcementSettings = Object.freeze({
+  failModes: Object.freeze({ pii: 'closed', injection: 'closed', content: 'closed', attribute: 'closed' }),
+  maxBodyBytes: 8 * 1024 * 1024,
+  // RE2 and the automaton keep evaluation linear; 50 ms is far above the measured p99 (see README)
+  evaluationBudgetUs: 50_000,
+});
+
+/** What happened to a response that response rules inspected. */
+export interface GuardResult {
+  status: number;
+  matches: ResponseMatch[];
+  blocked: ResponseMatch | null;
+  /** true when the body could not be inspected (encoding, size) and was passed through as is */
+  uninspected: boolean;
+  error: string | null;
+}
+
+export interface GuardOptions {
+  matcher: ResponseMatcher;
+  parser: ProviderParser;
+  framing: StreamFraming;
+  maxBodyBytes: number;
+  /** the body of a blocked, non-streamed answer */
+  blockedBody: (m: ResponseMatch) => { body: unknown; decisionId: string };
+  /** every byte sent to the client, for the response parser that records the call */
+  tap: (b: Buffer) => void;
+}
+
+/**
+ * Relays a response through the response rules before the client sees it.
+ * Streams (SSE) go through a `StreamGuard` (bounded hold-back); other bodies
+ * are buffered up to `maxBodyBytes`, then every string in the JSON is
+ * redacted, or the whole answer replaced by the provider-shaped refusal (403).
+ * The client receives identity-encoded bytes; compressed upstream bodies are
+ * decoded for inspection.
+ */
+export function guardResponse(upRes: IncomingMessage, res: ServerResponse, opts: GuardOptions): Promise<GuardResult> {
+  const status = upRes.statusCode ?? 502;
+  const headers: OutgoingHttpHeaders = forwardHeaders(upRes.headers);
+  delete headers['content-length'];
+  const encoding = String(upRes.headers['content-encoding'] ?? '').trim().toLowerCase();
+  const inflater: Transform | null = encoding === 'gzip' || encoding === 'x-gzip' ? createGunzip() : encoding === 'br' ? createBrotliDecompress()
+    : encoding === 'deflate' ? createInflate() : null;
+  if (!inflater && encoding !== '' && encoding !== 'identity') {
+    // an encoding we cannot read: relayed as is, uninspected
+    res.writeHead(status, upRes.statusMessage, forwardHeaders(upRes.headers));
+    upRes.pipe(res);
+    return new Promise((resolve) => upRes.on('close', () => resolve({ status, matches: [], blocked: null, uninspected: true, error: null })));
+  }
+  delete headers['content-encoding'];
+  const source = inflater ? upRes.pipe(inflater) : upRes;
+  const sse = /text\/event-stream/i.test(String(upRes.headers['content-type'] ?? ''));
+  return new Promise<GuardResult>((resolve) => {
+    let done = false;
+    const finish = (r: GuardResult): void => {
+      if (done) return;
+      done = true;
+      resolve(r);
+    };
+    const send = (text: string): void => {
+      if (text === '') return;
+      const b = Buffer.from(text, 'utf8');
+      opts.tap(b);
+      res.write(b);
+    };
+    source.on('error', (err: Error) => {
+      if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' }).end('{"error":{"message":"Higgs proxy could not decode the provider response","type":"higgs_proxy_error","code":"proxy_error"}}');
+      else res.destroy();
+      finish({ status, matches: [], blocked: null, uninspected: true, error: `upstream body: ${err.message}` });
+    });
+    upRes.on('close', () => {
+      if (!upRes.complete) {
+        res.destroy();
+        finish({ status, matches: [], blocked: null, uninspected: false, error: 'upstream closed the response early' });
+      }
+    });
+
+    if (sse) {
+      const guard = new StreamGuard(opts.matcher, opts.framing);
+      const utf8 = new TextDecoder('utf-8');
+      res.writeHead(status, upRes.statusMessage, headers);
+      source.on('data', (b: Buffer) => {
+        if (done) return;
+        send(guard.push(utf8.decode(b, { stream: true })));
+        if (guard.blocked) {
+          res.end();
+          upRes.destroy();
+          finish({ status, matches: guard.matches, blocked: guard.blocked, uninspected: false, error: `response blocked mid-stream by rule ${guard.blocked.ruleId}` });
+        }
+      });
+      source.on('end', () => {
+        if (done) return;
+        send(guard.push(utf8.decode()) + guard.end());
+        res.end();
+        finish({ status, matches: guard.matches, blocked: guard.blocked, uninspected: false, error: null });
+      });
+      return;
+    }
+
+    const chunks: Buffer[] = [];
+    let size = 0;
+    source.on('data', (b: Buffer) => {
+      size += b.length;
+      if (size <= opts.maxBodyBytes) chunks.push(b);
+    });
+    source.on('end', () => {
+      if (done) return;
+      const body = Buffer.concat(chunks);
+      const reply = (code: number, h: OutgoingHttpHeaders, out: Buffer): void => {
+        opts.tap(out);
+        res.writeHead(code, h).end(out);
+      };
+      if (size > opts.maxBodyBytes) {
+        // too large to hold: the head was read, the rest is gone; the client gets a provider-shaped 502 rather than a cut body
+        const out = Buffer.from(JSON.stringify({ error: { message: 'Higgs proxy: response over the inspection limit', type: 'higgs_proxy_error', code: 'response_too_large' } }));
+        reply(502, { 'content-type': 'application/json', 'content-length': out.length }, out);
+        finish({ status: 502, matches: [], blocked: null, uninspected: true, error: `response of ${size} bytes over the ${opts.maxBodyBytes}-byte limit` });
+        return;
+      }
+      let json: unknown;
+      try {
+        json = JSON.parse(body.toString('utf8'));
+      } catch {
+        reply(status, { ...headers, 'content-length': body.length }, body); // not JSON: nothing the rules can read
+        finish({ status, matches: [], blocked: null, uninspected: false, error: null });
+        return;
+      }
+      const matches: ResponseMatch[] = [];
+      const redacted = mapStrings(json, (text) => {
+        const found = opts.matcher.find(text);
+        matches.push(...found);
+        return redactSpans(text, found.filter((m) => m.action === 'redact'));
+      });
+      const blocked = matches.find((m) => m.action === 'block') ?? null;
+      if (blocked) {
+        const { body: refusal, decisionId } = opts.blockedBody(blocked);
+        const out = Buffer.from(JSON.stringify(refusal));
+        reply(403, { 'content-type': 'application/json', 'content-length': out.length, 'x-higgs-decision': decisionId }, out);
+        finish({ status: 403, matches, blocked, uninspected: false, error: `response blocked by rule ${blocked.ruleId}` });
+        return;
+      }
+      const out = matches.some((m) => m.action === 'redact') ? Buffer.from(JSON.stringify(redacted)) : body;
+      reply(status, { ...headers, 'content-length': out.length }, out);
+      finish({ status, matches, blocked: null, uninspected: false, error: null });
+    });
+  });
+}
+
+/** Replaces the matched spans (sorted by start) with `[REDACTED]`; overlapping spans merge. */
+export function redactSpans(text: string, spans: ReadonlyArray<{ start: number; end: number }>): string {
+  if (spans.length === 0) return text;
+  let out = '';
+  let at = 0;
+  for (const s of spans) {
+    if (s.end <= at) continue;
+    if (s.start >= at) out += `${text.slice(at, s.start)}[REDACTED]`;
+    at = Math.max(at, s.end);
+  }
+  return out + text.slice(at);
+}
+
+function mapStrings(v: unknown, f: (s: string) => string): unknown {
+  if (typeof v === 'string') return f(v);
+  if (Array.isArray(v)) return v.map((x) => mapStrings(x, f));
+  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, mapStrings(x, f)]));
+  return v;
+}
