@@ -29,6 +29,10 @@ const Env = z.object({
   HIGGS_UPLOAD_INTERVAL_MS: positiveInt.optional(),
   HIGGS_SPOOL_MAX_BYTES: positiveInt.optional(),
   HIGGS_POLICY_WAIT_MS: z.coerce.number().int().min(0).max(120_000).optional(),
+  /** 'true': quarantine also in the kernel (@higgs/bpf), for workloads with a `cgroup` */
+  HIGGS_KERNEL_ENFORCEMENT: z.enum(['true', 'false']).default('false'),
+  /** comma-separated AI-provider CIDRs the kernel quarantine covers */
+  HIGGS_PROVIDER_CIDRS: list.optional(),
 });
 
 /**
@@ -78,5 +82,6 @@ export function loadScannerConfig(env: NodeJS.ProcessEnv = process.env): Readonl
     ...(e.HIGGS_UPLOAD_INTERVAL_MS ? { uploadIntervalMs: e.HIGGS_UPLOAD_INTERVAL_MS } : {}),
     ...(e.HIGGS_SPOOL_MAX_BYTES ? { spoolMaxBytes: e.HIGGS_SPOOL_MAX_BYTES } : {}),
     ...(e.HIGGS_POLICY_WAIT_MS !== undefined ? { policyWaitMs: e.HIGGS_POLICY_WAIT_MS } : {}),
+    ...(e.HIGGS_KERNEL_ENFORCEMENT === 'true' ? { kernelEnforcement: { providers: e.HIGGS_PROVIDER_CIDRS ?? [] } } : {}),
   });
 }

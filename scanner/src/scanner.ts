@@ -11,6 +11,7 @@ import { newStats, type ScannerStats } from './stats.ts';
 import { loadOrCreateCa } from './tls/ca.ts';
 import { Uploader } from './uploader/index.ts';
 import { LocalFileWorkloadSource, noWorkloads } from './workloads/index.ts';
+import { startKernelEnforcement } from './enforcement/kernel.ts';
 
 export interface ScannerOptions {
   scannerId: string;
@@ -46,6 +47,13 @@ export interface ScannerOptions {
   policyWaitMs?: number;
   /** default: JSON lines to stderr */
   logger?: Logger;
+  /**
+   * Enforce namespace quarantine in the kernel too (@higgs/bpf), for workloads
+   * whose `cgroup` the workloads file names, toward these provider CIDRs.
+   * Absent: proxy-only. Where the kernel cannot, the scanner says why once and
+   * stays proxy-only.
+   */
+  kernelEnforcement?: { providers: string[]; pinDir?: string } | null;
 }
 
 export interface ScannerHandle {
@@ -104,6 +112,17 @@ export async function startScanner(opts: ScannerOptions): Promise<ScannerHandle>
     const policy = new PolicyClient({ tenantUrl: opts.tenantUrl, scannerId: opts.scannerId, token: opts.scannerToken, waitMs: opts.policyWaitMs ?? 25_000, logger, stats });
     policy.start();
     closers.push(() => policy.close());
+    if (opts.kernelEnforcement) {
+      const kernel = startKernelEnforcement({
+        workloads: () => (workloads instanceof LocalFileWorkloadSource ? workloads.list() : [])
+          .flatMap((w) => (w.cgroup ? [{ namespace: w.namespace, app: w.app, cgroup: w.cgroup }] : [])),
+        quarantinedNamespaces: () => policy.current()?.policy.quarantinedNamespaces ?? [],
+        providers: opts.kernelEnforcement.providers,
+        logger,
+        ...(opts.kernelEnforcement.pinDir ? { pinDir: opts.kernelEnforcement.pinDir } : {}),
+      });
+      closers.push(() => kernel.close());
+    }
     const upstream = createUpstream(opts.hostsOverride ?? {}, opts.upstreamCaPem ?? []);
     closers.push(() => upstream.close());
     const proxy = await startProxy({

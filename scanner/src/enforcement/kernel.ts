@@ -49,7 +49,14 @@ export function startKernelEnforcement(opts: KernelEnforcementOptions): KernelEn
     opts.logger.warn({ reasons: avail.reasons }, 'kernel primitives unavailable; running proxy-only');
     return { available: false, reasons: avail.reasons, sync: () => ({ quarantined: [], released: [] }), close: () => {} };
   }
-  let bpf: HiggsPrograms | null = loadPrograms({ pinDir: opts.pinDir, flows: false });
+  let bpf: HiggsPrograms | null;
+  try {
+    bpf = loadPrograms({ pinDir: opts.pinDir, flows: false });
+  } catch (err) {
+    const reasons = [err instanceof Error ? err.message.split('\n')[0]! : String(err)];
+    opts.logger.warn({ err, reasons }, 'kernel primitives failed to load; running proxy-only');
+    return { available: false, reasons, sync: () => ({ quarantined: [], released: [] }), close: () => {} };
+  }
   const q = bpf.quarantine;
   if (bpf.unavailable.length > 0) opts.logger.warn({ reasons: bpf.unavailable }, 'some kernel primitives unavailable');
   for (const cidr of opts.providers) q.addProvider(cidr);

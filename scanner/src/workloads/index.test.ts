@@ -35,6 +35,22 @@ describe('LocalFileWorkloadSource', () => {
     }
   });
 
+  it('lists every workload with its cgroup, when the file names one, for the kernel primitives', () => {
+    write([
+      { namespace: 'payments', app: 'api', ips: ['127.0.1.1'], labels: {}, cgroup: '/sys/fs/cgroup/payments-api' },
+      { namespace: 'support', app: 'bot', ips: ['127.0.1.2', '127.0.1.3'], labels: { 'higgs.scan': 'enabled' } },
+    ]);
+    const src = new LocalFileWorkloadSource(file, quiet);
+    try {
+      expect(src.list()).toEqual([
+        { namespace: 'payments', app: 'api', mode: null, cgroup: '/sys/fs/cgroup/payments-api' },
+        { namespace: 'support', app: 'bot', mode: 'observe' },
+      ]);
+    } finally {
+      src.close();
+    }
+  });
+
   it('picks up a changed file without a restart and keeps the old table when the new one is invalid', async () => {
     write([{ namespace: 'support', app: 'bot', ips: ['127.0.1.1'], labels: { 'higgs.scan': 'enabled' } }]);
     const src = new LocalFileWorkloadSource(file, quiet, 50);

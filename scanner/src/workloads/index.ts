@@ -10,6 +10,8 @@ export interface Workload {
   app: string;
   /** enforce with `higgs.io/enforce=enabled`, observe with `higgs.scan=enabled`, else null */
   mode: WorkloadMode | null;
+  /** its cgroup v2 directory, when known: the kernel primitives act on it */
+  cgroup?: string;
 }
 
 /** Where the proxy learns which workload a client address belongs to. */
@@ -24,6 +26,7 @@ const WorkloadsFile = z.object({
     app: z.string().min(1),
     ips: z.array(z.string().min(1)),
     labels: z.record(z.string(), z.string()).default({}),
+    cgroup: z.string().min(1).optional(),
   })),
 });
 
@@ -53,6 +56,7 @@ export function workloadRef(ip: string, workload: Workload | null): WorkloadRef 
  */
 export class LocalFileWorkloadSource implements WorkloadSource {
   private byIp = new Map<string, Workload>();
+  private all: Workload[] = [];
   private mtimeMs = -1;
   private watcher: FSWatcher | null = null;
   private readonly timer: NodeJS.Timeout;
@@ -75,6 +79,11 @@ export class LocalFileWorkloadSource implements WorkloadSource {
     return this.byIp.get(normalizeIp(ip)) ?? null;
   }
 
+  /** Every workload of the current table. */
+  list(): readonly Workload[] {
+    return this.all;
+  }
+
   close(): void {
     clearInterval(this.timer);
     this.watcher?.close();
@@ -88,17 +97,21 @@ export class LocalFileWorkloadSource implements WorkloadSource {
       if (this.mtimeMs !== 0) this.logger.warn({ file: this.file }, 'workloads file missing; no workload attribution');
       this.mtimeMs = 0;
       this.byIp = new Map();
+      this.all = [];
       return;
     }
     if (mtimeMs === this.mtimeMs) return;
     try {
       const parsed = WorkloadsFile.parse(JSON.parse(readFileSync(this.file, 'utf8')));
       const next = new Map<string, Workload>();
+      const all: Workload[] = [];
       for (const w of parsed.workloads) {
-        const workload = { namespace: w.namespace, app: w.app, mode: modeFromLabels(w.labels) };
+        const workload: Workload = { namespace: w.namespace, app: w.app, mode: modeFromLabels(w.labels), ...(w.cgroup ? { cgroup: w.cgroup } : {}) };
+        all.push(workload);
         for (const ip of w.ips) next.set(normalizeIp(ip), workload);
       }
       this.byIp = next;
+      this.all = all;
       this.mtimeMs = mtimeMs;
       this.logger.info({ file: this.file, workloads: parsed.workloads.length }, 'workloads loaded');
     } catch (err) {
