@@ -361,6 +361,31 @@ describe('Cohere v2 chat through the proxy (cohere-ai)', () => {
     });
   });
 
+  it('records a required tool call, JSON and streamed, and a tool result turn', async () => {
+    const tools = [{ type: 'function' as const, function: { name: 'search_kb', parameters: { type: 'object', properties: { query: { type: 'string' } } } } }];
+    const r = await client().chat({ model: 'command-a-03-2025', messages: [{ role: 'user', content: 'cohere escalation policy' }], tools, toolChoice: 'REQUIRED' });
+    const call = r.message.toolCalls![0]!;
+    expect(await lastCall(promptIs('cohere escalation policy'))).toMatchObject({
+      tools: ['search_kb'], response: { finishReason: 'TOOL_CALL', toolCalls: [{ id: call.id, name: 'search_kb', input: call.function!.arguments }] },
+    });
+    const stream = await client().chatStream({ model: 'command-a-03-2025', messages: [{ role: 'user', content: 'cohere streamed escalation' }], tools, toolChoice: 'REQUIRED' });
+    let args = '';
+    for await (const e of stream) if (e.type === 'tool-call-delta') args += e.delta?.message?.toolCalls?.function?.arguments ?? '';
+    expect(JSON.parse(args)).toEqual({ query: 'cohere streamed escalation' });
+    expect(await lastCall(promptIs('cohere streamed escalation'))).toMatchObject({
+      stream: true, response: { finishReason: 'TOOL_CALL', toolCalls: [{ name: 'search_kb', input: args }] },
+    });
+    await client().chat({
+      model: 'command-a-03-2025', tools,
+      messages: [
+        { role: 'user', content: 'cohere escalation follow-up' },
+        { role: 'assistant', toolPlan: 'I will search.', toolCalls: [{ id: call.id, type: 'function', function: { name: 'search_kb', arguments: call.function!.arguments } }] },
+        { role: 'tool', toolCallId: call.id!, content: [{ type: 'document', document: { data: { tier: 'gold' } } }] },
+      ],
+    });
+    expect((await lastCall(promptIs('cohere escalation follow-up'))).messages.at(-1)).toEqual({ role: 'tool', content: '{"tier":"gold"}', toolName: 'search_kb' });
+  });
+
   it('blocks with a { id, message } body the SDK raises as ForbiddenError, and redacts', async () => {
     const err = await blocked(() => client().chat({ model: 'command-a-03-2025', messages: [{ role: 'user', content: 'cohere forbidden-topic' }] }));
     expect(err).toBeInstanceOf(CohereError);

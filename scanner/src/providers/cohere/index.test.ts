@@ -69,6 +69,10 @@ describe('cohere v2 chat parser', () => {
     const out = parser.redactRequest(request, (t) => t.replaceAll('Paris', '[X]').replaceAll('21', '[N]'));
     expect(JSON.stringify(out)).not.toMatch(/Paris|"temp\\":21/);
     expect((out as typeof request).tools).toBe(request.tools);
+    const doc = { messages: [{ role: 'tool', tool_call_id: 't', content: [{ type: 'document', document: { data: { ssn: '123-45-6789' } } }] }] };
+    expect(parser.redactRequest(doc, (t) => t.replace('123-45-6789', '[SSN]'))).toEqual({
+      messages: [{ role: 'tool', tool_call_id: 't', content: [{ type: 'document', document: { data: { ssn: '[SSN]' } } }] }],
+    });
   });
 
   it('answers a block as Cohere does: { id, message }', () => {

@@ -184,8 +184,18 @@ function contentText(content: unknown): string {
 function redactPart(p: unknown, redact: (text: string) => string): unknown {
   if (!isRecord(p)) return p;
   if (typeof p.text === 'string') return { ...p, text: redact(p.text) };
-  if (p.type === 'document' && isRecord(p.document) && typeof p.document.data === 'string') {
-    return { ...p, document: { ...p.document, data: redact(p.document.data) } };
+  if (p.type === 'document' && isRecord(p.document)) {
+    const data = p.document.data;
+    if (typeof data === 'string') return { ...p, document: { ...p.document, data: redact(data) } };
+    if (isRecord(data)) {
+      // an object document is redacted through its JSON text; one the redaction leaves unparseable goes out as that text
+      const text = redact(JSON.stringify(data));
+      let redacted: unknown = text;
+      try {
+        redacted = JSON.parse(text);
+      } catch { /* keep the redacted text */ }
+      return { ...p, document: { ...p.document, data: redacted } };
+    }
   }
   return p;
 }
