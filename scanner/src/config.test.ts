@@ -33,4 +33,11 @@ describe('loadScannerConfig', () => {
     expect((err as ScannerError).code).toBe('CONFIG_INVALID');
     for (const key of ['HIGGS_TENANT_URL', 'HIGGS_PROXY_PORT', 'HIGGS_SCANNER_TOKEN']) expect((err as Error).message).toContain(key);
   });
+
+  it('fails closed for every rule class unless a class is set open, and reads the limits', () => {
+    expect(loadScannerConfig(base).enforcement).toEqual({ failModes: { pii: 'closed', injection: 'closed', content: 'closed', attribute: 'closed' }, maxBodyBytes: 8 * 1024 * 1024, evaluationBudgetUs: 50_000 });
+    const c = loadScannerConfig({ ...base, HIGGS_FAIL_MODE_INJECTION: 'open', HIGGS_MAX_BODY_BYTES: '1024', HIGGS_RULES_BUDGET_US: '200' });
+    expect(c.enforcement).toEqual({ failModes: { pii: 'closed', injection: 'open', content: 'closed', attribute: 'closed' }, maxBodyBytes: 1024, evaluationBudgetUs: 200 });
+    expect(() => loadScannerConfig({ ...base, HIGGS_FAIL_MODE_PII: 'maybe' })).toThrow(/HIGGS_FAIL_MODE_PII/);
+  });
 });

@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ScannerError } from './errors.ts';
+import { DEFAULT_ENFORCEMENT } from './proxy/enforcement.ts';
 import type { ScannerOptions } from './scanner.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
+const failMode = z.enum(['open', 'closed']).default('closed');
 const list = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
 
 const Env = z.object({
@@ -29,6 +31,15 @@ const Env = z.object({
   HIGGS_UPLOAD_INTERVAL_MS: positiveInt.optional(),
   HIGGS_SPOOL_MAX_BYTES: positiveInt.optional(),
   HIGGS_POLICY_WAIT_MS: z.coerce.number().int().min(0).max(120_000).optional(),
+  /** per rule class: what enforce-labelled traffic gets when a rule of the class cannot be decided (default closed: denied) */
+  HIGGS_FAIL_MODE_PII: failMode,
+  HIGGS_FAIL_MODE_INJECTION: failMode,
+  HIGGS_FAIL_MODE_CONTENT: failMode,
+  HIGGS_FAIL_MODE_ATTRIBUTE: failMode,
+  /** request / buffered response bodies above this are not inspected: 413 on enforce, passed through on observe */
+  HIGGS_MAX_BODY_BYTES: positiveInt.optional(),
+  /** rules not decided this long after a request arrived fail by their class's mode */
+  HIGGS_RULES_BUDGET_US: positiveInt.optional(),
   /** 'true': quarantine also in the kernel (@higgs/bpf), for workloads with a `cgroup` */
   HIGGS_KERNEL_ENFORCEMENT: z.enum(['true', 'false']).default('false'),
   /** comma-separated AI-provider CIDRs the kernel quarantine covers */
@@ -82,6 +93,11 @@ export function loadScannerConfig(env: NodeJS.ProcessEnv = process.env): Readonl
     ...(e.HIGGS_UPLOAD_INTERVAL_MS ? { uploadIntervalMs: e.HIGGS_UPLOAD_INTERVAL_MS } : {}),
     ...(e.HIGGS_SPOOL_MAX_BYTES ? { spoolMaxBytes: e.HIGGS_SPOOL_MAX_BYTES } : {}),
     ...(e.HIGGS_POLICY_WAIT_MS !== undefined ? { policyWaitMs: e.HIGGS_POLICY_WAIT_MS } : {}),
+    enforcement: Object.freeze({
+      failModes: Object.freeze({ pii: e.HIGGS_FAIL_MODE_PII, injection: e.HIGGS_FAIL_MODE_INJECTION, content: e.HIGGS_FAIL_MODE_CONTENT, attribute: e.HIGGS_FAIL_MODE_ATTRIBUTE }),
+      maxBodyBytes: e.HIGGS_MAX_BODY_BYTES ?? DEFAULT_ENFORCEMENT.maxBodyBytes,
+      evaluationBudgetUs: e.HIGGS_RULES_BUDGET_US ?? DEFAULT_ENFORCEMENT.evaluationBudgetUs,
+    }),
     ...(e.HIGGS_KERNEL_ENFORCEMENT === 'true' ? { kernelEnforcement: { providers: e.HIGGS_PROVIDER_CIDRS ?? [] } } : {}),
   });
 }

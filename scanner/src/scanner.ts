@@ -6,6 +6,7 @@ import { startPolicyEndpoint } from './policy/endpoint.ts';
 import { PolicyClient } from './policy/client.ts';
 import { DEFAULT_AI_HOSTS, hostMatches } from './providers/index.ts';
 import { startProxy } from './proxy/index.ts';
+import type { EnforcementSettings } from './proxy/enforcement.ts';
 import { createUpstream } from './proxy/upstream.ts';
 import { newStats, type ScannerStats } from './stats.ts';
 import { loadOrCreateCa } from './tls/ca.ts';
@@ -45,6 +46,8 @@ export interface ScannerOptions {
   spoolMaxBytes?: number;
   /** long-poll hold, default 25000 */
   policyWaitMs?: number;
+  /** fail modes per rule class, body-size limit, rule-evaluation budget; default: every class fails closed, 8 MiB, 50 ms */
+  enforcement?: EnforcementSettings;
   /** default: JSON lines to stderr */
   logger?: Logger;
   /**
@@ -135,6 +138,7 @@ export async function startScanner(opts: ScannerOptions): Promise<ScannerHandle>
       inspect: {
         scannerId: opts.scannerId, hashSalt: opts.hashSalt, identityHeader: (opts.identityHeader ?? 'x-user-id').toLowerCase(), workloads,
         policy: () => policy.current(), record: (e) => uploader.enqueue(e), upstream, stats, logger,
+        ...(opts.enforcement ? { enforcement: opts.enforcement } : {}),
       },
     });
     closers.push(() => proxy.close());
