@@ -460,15 +460,19 @@ class RuleIndex {
 
   /** the rules that can match `input`, each once, strongest first */
   candidates(input: RuleInput, facts: Facts): CompiledRule[] {
-    const out = new Set<CompiledRule>(this.always);
-    const add = (list: CompiledRule[] | undefined): void => { if (list) for (const c of list) out.add(c); };
+    // rank is unique per rule, so sorting the collected ranks orders and de-duplicates in one go
+    const picked: CompiledRule[] = this.always.slice();
+    const add = (list: CompiledRule[] | undefined): void => { if (list) for (const c of list) picked.push(c); };
     if (input.namespace !== null) add(this.byValue.get(`ns:${input.namespace.toLowerCase()}`));
     if (input.app !== null) add(this.byValue.get(`app:${input.app.toLowerCase()}`));
     if (input.userId !== null) add(this.byValue.get(`user:${input.userId.toLowerCase()}`));
     add(this.byValue.get(`provider:${input.provider.toLowerCase()}`));
     for (const type of new Set(input.detections.map((d) => d.type))) add(this.byValue.get(`pii:${type}`));
     if (this.literalRules.length > 0) for (const id of facts.promptLiterals().keys()) add(this.literalRules[id]);
-    return [...out].sort((a, b) => a.rank - b.rank);
+    picked.sort((a, b) => a.rank - b.rank);
+    const out: CompiledRule[] = [];
+    for (const c of picked) if (out.length === 0 || out[out.length - 1] !== c) out.push(c);
+    return out;
   }
 }
 
