@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-// eslint-disable-next-line no-restricted-imports -- the shared CI gate (HIGGS_REQUIRE_BPF); test-only
 import { requireOrSkip } from '@higgs/evals/testing';
 import { LAYOUTS } from './layout.ts';
 import { objectPath } from './native.ts';

@@ -5,7 +5,6 @@ import { createServer, type Server } from 'node:net';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-// eslint-disable-next-line no-restricted-imports -- the shared CI gate (HIGGS_REQUIRE_BPF); test-only
 import { requireOrSkip } from '@higgs/evals/testing';
 import { availability, cgroupIdOf, findCgroup2Root, loadPrograms, type HiggsEvent, type HiggsPrograms } from './index.ts';
 import { makeCgroups, Probe } from './testing/probe.ts';

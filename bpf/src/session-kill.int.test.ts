@@ -1,7 +1,6 @@
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-// eslint-disable-next-line no-restricted-imports -- the shared CI gate (HIGGS_REQUIRE_BPF); test-only
 import { requireOrSkip } from '@higgs/evals/testing';
 import { availability } from './index.ts';
 import { loadNative } from './native.ts';

@@ -5,7 +5,6 @@ import { createServer, type Server } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-// eslint-disable-next-line no-restricted-imports -- the shared CI gate (HIGGS_REQUIRE_BPF); test-only
 import { requireOrSkip } from '@higgs/evals/testing';
 import { availability, type TlsEvent } from './index.ts';
 import { loadNative } from './native.ts';

@@ -1,4 +1,3 @@
-// eslint-disable-next-line no-restricted-imports -- benches measure every package; evals' allowed list lacks bpf (see report)
 import { availability, cgroupIdOf, findCgroup2Root, loadPrograms } from '@higgs/bpf';
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 const ALLOWED: Record<string, string[]> = {
   schema: [], bpf: ['schema'], scanner: ['schema', 'bpf'], tools: ['schema'], agent: ['schema', 'tools'],
   'tenant-api': ['schema', 'tools', 'agent'], ui: ['schema'], demo: ['schema', 'scanner', 'tenant-api'],
-  evals: ['schema', 'scanner', 'tools', 'agent', 'tenant-api', 'demo', 'ui'], charts: [],
+  evals: ['schema', 'bpf', 'scanner', 'tools', 'agent', 'tenant-api', 'demo', 'ui'], charts: [],
 };
 const root = join(import.meta.dirname, '..', '..', '..');
 

@@ -5,7 +5,6 @@ import { createServer, type Server } from 'node:net';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { availability, cgroupIdOf, findCgroup2Root, loadPrograms } from '@higgs/bpf';
-// eslint-disable-next-line no-restricted-imports -- the shared CI gate (HIGGS_REQUIRE_BPF); test-only
 import { requireOrSkip } from '@higgs/evals/testing';
 import type { Logger } from '../logger.ts';
 import { startKernelEnforcement, type CgroupWorkload } from './kernel.ts';

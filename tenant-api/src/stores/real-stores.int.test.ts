@@ -1,4 +1,3 @@
-// eslint-disable-next-line no-restricted-imports -- test only: CI's HIGGS_REQUIRE_* gate is shared from evals
 import { requireOrSkip } from '@higgs/evals/testing';
 import { BriefingSummaryOutput, ReplaySessionOutput } from '@higgs/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
