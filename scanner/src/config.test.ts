@@ -35,7 +35,7 @@ describe('loadScannerConfig', () => {
   });
 
   it('fails closed for every rule class unless a class is set open, and reads the limits', () => {
-    expect(loadScannerConfig(base).enforcement).toEqual({ failModes: { pii: 'closed', injection: 'closed', content: 'closed', attribute: 'closed' }, maxBodyBytes: 8 * 1024 * 1024, evaluationBudgetUs: 50_000 });
+    expect(loadScannerConfig(base).enforcement).toEqual({ failModes: { pii: 'closed', injection: 'closed', content: 'closed', attribute: 'closed' }, maxBodyBytes: 8 * 1024 * 1024, evaluationBudgetUs: 200_000 });
     const c = loadScannerConfig({ ...base, HIGGS_FAIL_MODE_INJECTION: 'open', HIGGS_MAX_BODY_BYTES: '1024', HIGGS_RULES_BUDGET_US: '200' });
     expect(c.enforcement).toEqual({ failModes: { pii: 'closed', injection: 'open', content: 'closed', attribute: 'closed' }, maxBodyBytes: 1024, evaluationBudgetUs: 200 });
     expect(() => loadScannerConfig({ ...base, HIGGS_FAIL_MODE_PII: 'maybe' })).toThrow(/HIGGS_FAIL_MODE_PII/);

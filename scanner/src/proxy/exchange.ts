@@ -50,7 +50,6 @@ const MAX_PARSE_BYTES = 16 * 1024 * 1024;
  */
 export async function handleExchange(ctx: InspectContext, origin: Origin, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
   const started = Date.now();
-  const startedHr = process.hrtime.bigint();
   let body: Buffer;
   try {
     body = await readBody(req);
@@ -58,6 +57,9 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
     res.destroy();
     return; // the client went away before sending its request
   }
+  // The budget and the decision latency count inspection only: a slow client
+  // upload must not push a benign call past the deadline into fail-closed.
+  const inspectHr = process.hrtime.bigint();
   const method = req.method ?? 'GET';
   const settings = ctx.enforcement ?? DEFAULT_ENFORCEMENT;
   // an over-limit body is not parsed: refused on enforce, passed through uninspected on observe (below)
@@ -104,14 +106,14 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
   let outcome: RuleOutcome = { hits: [], failures: [] };
   if (policy) {
     try {
-      outcome = policy.decide(ruleInput, { unavailable, deadlineNs: startedHr + BigInt(Math.round(settings.evaluationBudgetUs * 1000)) });
+      outcome = policy.decide(ruleInput, { unavailable, deadlineNs: inspectHr + BigInt(Math.round(settings.evaluationBudgetUs * 1000)) });
     } catch (err) {
       ctx.logger.error({ err, path }, 'policy evaluation failed');
       outcome = { hits: [], failures: [{ ruleId: '', ruleName: 'policy evaluation', action: 'block', ruleClass: 'content', reason: 'error' }] };
     }
   }
   const hits = outcome.hits;
-  const latencyUs = Number(process.hrtime.bigint() - startedHr) / 1000;
+  const latencyUs = Number(process.hrtime.bigint() - inspectHr) / 1000;
   const enforce = source.mode === 'enforce';
   let uninspected = overLimit;
   const responseRuleIds: string[] = [];
