@@ -42,6 +42,8 @@ let echo: ReturnType<typeof createTcpServer>;
 let echoPort: number;
 let client: OpenAI;
 let dispatcher: ProxyAgent;
+let impostor: Server;
+let impostorHits = 0;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'higgs-proxy-'));
@@ -101,6 +103,14 @@ beforeAll(async () => {
   });
   const tenantPort = await listen(tenant);
 
+  // an upstream whose certificate comes from a CA the scanner does not trust
+  const impostorCa = await loadOrCreateCa(join(dir, 'impostor-ca'), 'Untrusted CA');
+  impostor = createHttpsServer({ SNICallback: (name, cb) => { impostorCa.contextFor(name).then((c) => cb(null, c), cb); } }, (_req, res) => {
+    impostorHits += 1;
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+  });
+  const impostorPort = await listen(impostor);
+
   const dead = createTcpServer();
   const deadPort = await listen(dead);
   await close(dead);
@@ -114,7 +124,7 @@ beforeAll(async () => {
   ] }));
   scanner = await startScanner({
     scannerId: 'node-1', dataDir: join(dir, 'scanner'), proxyPort: 0, policyPort: 0, tenantUrl: `http://127.0.0.1:${tenantPort}`,
-    scannerToken: 'scanner-token', hashSalt: 'test-salt', hostsOverride: { 'api.openai.com': `127.0.0.1:${upstreamPort}`, 'api.mistral.ai': `127.0.0.1:${deadPort}` },
+    scannerToken: 'scanner-token', hashSalt: 'test-salt', hostsOverride: { 'api.openai.com': `127.0.0.1:${upstreamPort}`, 'api.mistral.ai': `127.0.0.1:${deadPort}`, 'api.together.xyz': `127.0.0.1:${impostorPort}` },
     upstreamCaPem: [providerCa.certPem], workloadsFile, uploadIntervalMs: 60_000, policyWaitMs: 1000, logger: quiet,
   });
   await scanner.waitForPolicy((p) => p.version === 'v1', 10_000);
@@ -127,7 +137,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await dispatcher?.close();
   await scanner?.close();
-  for (const s of [upstream, tenant, echo]) if (s) await close(s);
+  for (const s of [upstream, tenant, echo, impostor]) if (s) await close(s);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -239,6 +249,17 @@ describe('scanner proxy with the OpenAI SDK', () => {
     expect((err as Error).message).toContain('could not reach api.mistral.ai:443');
     const call = (await recordedCalls()).find((c) => c.host === 'api.mistral.ai');
     expect(call).toMatchObject({ provider: 'mistral', status: 502, error: expect.stringContaining('ECONNREFUSED') });
+  });
+
+  it('refuses an upstream whose certificate the scanner does not trust, and relays nothing to it', async () => {
+    const together = new OpenAI({
+      apiKey: 'sk-test-not-a-secret', baseURL: 'https://api.together.xyz/v1', maxRetries: 0,
+      fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher } as never,
+    });
+    const err = await together.chat.completions.create({ model: 'meta-llama/Llama-3-8b', messages: [{ role: 'user', content: 'hello' }] })
+      .then(() => null, (e: unknown) => e);
+    expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(502);
+    expect(impostorHits).toBe(0);
   });
 
   it('serves the localhost policy endpoint', async () => {

@@ -235,7 +235,7 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
     path,
     headers,
     agent: origin.tls ? ctx.upstream.https : ctx.upstream.http,
-    ...(origin.tls ? { servername: isIP(origin.host) ? '' : origin.host, ca: ctx.upstream.ca } : {}),
+    ...(origin.tls ? { servername: isIP(origin.host) ? '' : origin.host, secureContext: ctx.upstream.secureContext } : {}),
   });
   let settled = false;
   upReq.on('error', (err: NodeJS.ErrnoException) => {

@@ -198,7 +198,7 @@ export async function handleMcpExchange(
   const upReq = (origin.tls ? httpsRequest : httpRequest)({
     host: target.host, port: target.port, method, path, headers,
     agent: origin.tls ? ctx.upstream.https : ctx.upstream.http,
-    ...(origin.tls ? { servername: isIP(origin.host) ? '' : origin.host, ca: ctx.upstream.ca } : {}),
+    ...(origin.tls ? { servername: isIP(origin.host) ? '' : origin.host, secureContext: ctx.upstream.secureContext } : {}),
   });
   upReq.on('error', (err: NodeJS.ErrnoException) => {
     if (!res.headersSent) {
