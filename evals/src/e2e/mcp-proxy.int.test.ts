@@ -6,8 +6,6 @@
  * one reaches the server without the SSN.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -16,8 +14,9 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { startMockMcpServer, type MockMcpServer } from '@higgs/demo';
 import { startScanner, type ScannerHandle } from '@higgs/scanner';
-import { IngestBatch, type IngestEvent, type ScannerPolicy, type ToolCall } from '@higgs/schema';
+import { type IngestEvent, type ScannerPolicy, type ToolCall } from '@higgs/schema';
 import { fetch as undiciFetch, ProxyAgent } from 'undici';
+import { startRecordingTenant, type RecordingTenant } from '../testing/recording-tenant.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const SSN = '536-22-8841';
@@ -36,36 +35,19 @@ const policy: ScannerPolicy = {
 };
 
 let dir: string;
-let tenant: Server;
+let tenant: RecordingTenant;
 let mcp: MockMcpServer;
 let mcpTls: MockMcpServer;
 let scanner: ScannerHandle;
 let dispatcher: ProxyAgent;
 let tunnel: ProxyAgent;
-const ingested: IngestEvent[] = [];
+let ingested: IngestEvent[] = [];
 const clients: Client[] = [];
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'higgs-mcp-proxy-'));
-  tenant = createServer((req, res) => {
-    if (req.method === 'POST' && req.url === '/v1/ingest') {
-      let body = '';
-      req.on('data', (c: Buffer) => { body += c.toString(); });
-      req.on('end', () => {
-        const batch = IngestBatch.parse(JSON.parse(body));
-        ingested.push(...batch.events);
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ accepted: batch.events.length, duplicates: 0 }));
-      });
-      return;
-    }
-    if (req.method === 'GET' && req.url?.startsWith('/v1/scanners/node-1/policy')) {
-      if (req.headers['if-none-match'] === policy.version) return void setTimeout(() => res.writeHead(304).end(), 200);
-      res.writeHead(200, { 'content-type': 'application/json', etag: policy.version }).end(JSON.stringify(policy));
-      return;
-    }
-    res.writeHead(404).end();
-  });
-  await new Promise<void>((r) => tenant.listen(0, '127.0.0.1', () => r()));
+  tenant = await startRecordingTenant({ scannerId: 'node-1', policy });
+  ingested = tenant.ingested;
   mcp = await startMockMcpServer();
   mcpTls = await startMockMcpServer({ tls: true });
   const workloadsFile = join(dir, 'workloads.json');
@@ -74,7 +56,7 @@ beforeAll(async () => {
   ] }));
   scanner = await startScanner({
     scannerId: 'node-1', dataDir: join(dir, 'scanner'), proxyPort: 0, policyPort: 0,
-    tenantUrl: `http://127.0.0.1:${(tenant.address() as AddressInfo).port}`, scannerToken: 'scanner-token', hashSalt: 'salt',
+    tenantUrl: tenant.url, scannerToken: 'scanner-token', hashSalt: 'salt',
     mcpHosts: [MCP_HOST, 'localhost'], hostsOverride: { [MCP_HOST]: `127.0.0.1:${mcp.port}` }, upstreamCaPem: [mcpTls.caCertPem!],
     workloadsFile, uploadIntervalMs: 60_000, policyWaitMs: 1000, logger: quiet,
   });
@@ -92,7 +74,7 @@ afterAll(async () => {
   await scanner?.close();
   await mcp?.close();
   await mcpTls?.close();
-  await new Promise<void>((r) => (tenant ? tenant.close(() => r()) : r()));
+  await tenant?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -5,9 +5,8 @@
  * redacted call each, asserting the LlmCall the scanner recorded.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { type ClientRequestArgs, createServer, request as httpRequest, type Server } from 'node:http';
+import { type ClientRequestArgs, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, type AgentOptions } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -18,9 +17,10 @@ import {
 import { GoogleGenAI } from '@google/genai';
 import { startMockUpstreams, type MockUpstreams } from '@higgs/demo';
 import { startScanner, type ScannerHandle } from '@higgs/scanner';
-import { IngestBatch, type IngestEvent, type LlmCall, type ScannerPolicy } from '@higgs/schema';
+import { type IngestEvent, type LlmCall, type ScannerPolicy } from '@higgs/schema';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { fetch as undiciFetch, ProxyAgent } from 'undici';
+import { startRecordingTenant, type RecordingTenant } from '../testing/recording-tenant.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const SSN = '536-22-8841';
@@ -60,35 +60,18 @@ class ConnectProxyAgent extends HttpsAgent {
 }
 
 let dir: string;
-let tenant: Server;
+let tenant: RecordingTenant;
 let upstreams: MockUpstreams;
 let scanner: ScannerHandle;
 let dispatcher: ProxyAgent;
 let bedrock: BedrockRuntimeClient;
 let gemini: GoogleGenAI;
-const ingested: IngestEvent[] = [];
+let ingested: IngestEvent[] = [];
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'higgs-cloud-sdks-'));
-  tenant = createServer((req, res) => {
-    if (req.method === 'POST' && req.url === '/v1/ingest') {
-      let body = '';
-      req.on('data', (c: Buffer) => { body += c.toString(); });
-      req.on('end', () => {
-        const batch = IngestBatch.parse(JSON.parse(body));
-        ingested.push(...batch.events);
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ accepted: batch.events.length, duplicates: 0 }));
-      });
-      return;
-    }
-    if (req.method === 'GET' && req.url?.startsWith('/v1/scanners/node-1/policy')) {
-      if (req.headers['if-none-match'] === policy.version) return void setTimeout(() => res.writeHead(304).end(), 200);
-      res.writeHead(200, { 'content-type': 'application/json', etag: policy.version }).end(JSON.stringify(policy));
-      return;
-    }
-    res.writeHead(404).end();
-  });
-  await new Promise<void>((r) => tenant.listen(0, '127.0.0.1', () => r()));
+  tenant = await startRecordingTenant({ scannerId: 'node-1', policy });
+  ingested = tenant.ingested;
   upstreams = await startMockUpstreams({ chunkDelayMs: 1 });
   const target = `127.0.0.1:${upstreams.port}`;
   const workloadsFile = join(dir, 'workloads.json');
@@ -97,7 +80,7 @@ beforeAll(async () => {
   ] }));
   scanner = await startScanner({
     scannerId: 'node-1', dataDir: join(dir, 'scanner'), proxyPort: 0, policyPort: 0,
-    tenantUrl: `http://127.0.0.1:${(tenant.address() as AddressInfo).port}`, scannerToken: 'scanner-token', hashSalt: 'salt',
+    tenantUrl: tenant.url, scannerToken: 'scanner-token', hashSalt: 'salt',
     hostsOverride: { 'bedrock-runtime.us-east-1.amazonaws.com': target, 'generativelanguage.googleapis.com': target },
     upstreamCaPem: [upstreams.caCertPem], workloadsFile, uploadIntervalMs: 60_000, policyWaitMs: 1000, logger: quiet,
   });
@@ -126,7 +109,7 @@ afterAll(async () => {
   await dispatcher?.close();
   await scanner?.close();
   await upstreams?.close();
-  await new Promise<void>((r) => (tenant ? tenant.close(() => r()) : r()));
+  await tenant?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

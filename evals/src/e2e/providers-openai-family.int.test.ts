@@ -9,7 +9,7 @@
  * text), each asserting the LlmCall the scanner recorded.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,11 +17,12 @@ import { Mistral } from '@mistralai/mistralai';
 import { HTTPClient } from '@mistralai/mistralai/lib/http.js';
 import { startMockUpstreams, type MockUpstreams } from '@higgs/demo';
 import { startScanner, type ScannerHandle } from '@higgs/scanner';
-import { IngestBatch, type IngestEvent, type LlmCall, type ScannerPolicy } from '@higgs/schema';
+import { type IngestEvent, type LlmCall, type ScannerPolicy } from '@higgs/schema';
 import { CohereClientV2, CohereError } from 'cohere-ai';
 import OpenAI, { AzureOpenAI } from 'openai';
 import Together from 'together-ai';
 import { fetch as undiciFetch, ProxyAgent } from 'undici';
+import { startRecordingTenant, type RecordingTenant } from '../testing/recording-tenant.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const SSN = '536-22-8841';
@@ -36,34 +37,17 @@ const policy: ScannerPolicy = {
 };
 
 let dir: string;
-let tenant: Server;
+let tenant: RecordingTenant;
 let upstreams: MockUpstreams;
 let scanner: ScannerHandle;
 let dispatcher: ProxyAgent;
 let proxiedFetch: typeof fetch;
-const ingested: IngestEvent[] = [];
+let ingested: IngestEvent[] = [];
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'higgs-openai-family-'));
-  tenant = createServer((req, res) => {
-    if (req.method === 'POST' && req.url === '/v1/ingest') {
-      let body = '';
-      req.on('data', (c: Buffer) => { body += c.toString(); });
-      req.on('end', () => {
-        const batch = IngestBatch.parse(JSON.parse(body));
-        ingested.push(...batch.events);
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ accepted: batch.events.length, duplicates: 0 }));
-      });
-      return;
-    }
-    if (req.method === 'GET' && req.url?.startsWith('/v1/scanners/node-1/policy')) {
-      if (req.headers['if-none-match'] === policy.version) return void setTimeout(() => res.writeHead(304).end(), 200);
-      res.writeHead(200, { 'content-type': 'application/json', etag: policy.version }).end(JSON.stringify(policy));
-      return;
-    }
-    res.writeHead(404).end();
-  });
-  await new Promise<void>((r) => tenant.listen(0, '127.0.0.1', () => r()));
+  tenant = await startRecordingTenant({ scannerId: 'node-1', policy });
+  ingested = tenant.ingested;
   upstreams = await startMockUpstreams({ chunkDelayMs: 1 });
   const target = `127.0.0.1:${upstreams.port}`;
   const workloadsFile = join(dir, 'workloads.json');
@@ -72,7 +56,7 @@ beforeAll(async () => {
   ] }));
   scanner = await startScanner({
     scannerId: 'node-1', dataDir: join(dir, 'scanner'), proxyPort: 0, policyPort: 0,
-    tenantUrl: `http://127.0.0.1:${(tenant.address() as AddressInfo).port}`, scannerToken: 'scanner-token', hashSalt: 'salt',
+    tenantUrl: tenant.url, scannerToken: 'scanner-token', hashSalt: 'salt',
     hostsOverride: Object.fromEntries(['api.openai.com', AZURE_HOST, 'api.mistral.ai', 'api.together.ai', 'api.cohere.com'].map((h) => [h, target])),
     upstreamCaPem: [upstreams.caCertPem], workloadsFile, uploadIntervalMs: 60_000, policyWaitMs: 1000, logger: quiet,
   });
@@ -93,7 +77,7 @@ afterAll(async () => {
   await dispatcher?.close();
   await scanner?.close();
   await upstreams?.close();
-  await new Promise<void>((r) => (tenant ? tenant.close(() => r()) : r()));
+  await tenant?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
