@@ -5,6 +5,7 @@
 import { EnforcementDecision, LlmCall, type SessionExchange, type ToolCall } from '@higgs/schema';
 import { toIso } from './rows.ts';
 import type { SqlExecutor } from './sql-client.ts';
+import { toSessionExchange } from './telemetry-store.ts';
 
 /** Rows per INSERT statement: 16 parameters a row stays far below Postgres' 65 535 bind parameters. */
 const ROWS_PER_STATEMENT = 1000;
@@ -72,26 +73,7 @@ export async function listSessionExchanges(db: SqlExecutor, p: { tenantId: strin
     'SELECT body FROM llm_calls WHERE tenant_id = $1 AND session_id = $2 ORDER BY ts, id LIMIT 1000',
     [p.tenantId, p.sessionId],
   );
-  return rows.map((r) => {
-    const c = LlmCall.parse(r.body);
-    return {
-      callId: c.id,
-      ts: c.ts,
-      provider: c.provider,
-      model: c.model,
-      endpoint: c.endpoint,
-      system: c.system,
-      messages: c.messages,
-      response: c.response?.content ?? null,
-      toolCalls: c.response?.toolCalls ?? [],
-      usage: c.usage,
-      status: c.status,
-      verdict: c.verdict,
-      ruleIds: c.ruleIds,
-      detections: c.detections,
-      injectionScore: c.injectionScore,
-    };
-  });
+  return rows.map((r) => toSessionExchange(LlmCall.parse(r.body)));
 }
 
 export async function countLlmCalls(db: SqlExecutor, p: { tenantId: string }): Promise<number> {
