@@ -326,7 +326,7 @@ function appliedAction(hit: RuleHit, top: RuleHit, enforce: boolean): Verdict {
   return 'alert';
 }
 
-function decision(
+export function decision(
   base: Pick<EnforcementDecision, 'scannerId' | 'callId' | 'sessionId' | 'source'>,
   d: Pick<EnforcementDecision, 'ruleId' | 'action' | 'primitive' | 'latencyUs' | 'matchedField' | 'matchedHash'>,
 ): EnforcementDecision {
@@ -375,7 +375,7 @@ function scanResponse(r: ParsedResponse, salt: string): { response: NonNullable<
   return { response: { content, finishReason: r.finishReason, toolCalls }, detections };
 }
 
-function dedupe(ds: Detection[]): Detection[] {
+export function dedupe(ds: Detection[]): Detection[] {
   const seen = new Set<string>();
   return ds.filter((d) => {
     const k = `${d.type}|${d.field}|${d.hash}`;
@@ -385,7 +385,7 @@ function dedupe(ds: Detection[]): Detection[] {
   });
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
+export function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));

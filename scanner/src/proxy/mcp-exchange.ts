@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, request as httpRequest, type ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
-import type { Detection, EnforcementDecision, PiiType, ToolCall, Verdict } from '@higgs/schema';
+import type { EnforcementDecision, PiiType, ToolCall, Verdict } from '@higgs/schema';
 import { injectionScore, redactText, scanText } from '../detectors/index.ts';
 import {
   blockedToolResult, describeResult, type JsonRpcId, jsonRpcResponses, McpEventStream, type McpRequest, type McpResult, parseMcpRequests,
@@ -10,7 +10,7 @@ import {
 } from '../providers/mcp/index.ts';
 import { attribute } from '../sessions/index.ts';
 import { workloadRef } from '../workloads/index.ts';
-import type { InspectContext, Origin } from './exchange.ts';
+import { decision, dedupe, readBody, type InspectContext, type Origin } from './exchange.ts';
 import { forwardHeaders } from './upstream.ts';
 
 /**
@@ -321,31 +321,5 @@ function acceptsJson(accept: string | undefined): boolean {
   return accept === undefined || /application\/json|\*\/\*/i.test(accept);
 }
 
-function decision(
-  base: Pick<EnforcementDecision, 'scannerId' | 'callId' | 'sessionId' | 'source'>,
-  d: Pick<EnforcementDecision, 'ruleId' | 'action' | 'primitive' | 'latencyUs' | 'matchedField' | 'matchedHash'>,
-): EnforcementDecision {
-  return { id: `dec_${randomUUID()}`, ts: new Date().toISOString(), ...base, ...d };
-}
 
-function dedupe(ds: Detection[]): Detection[] {
-  const seen = new Set<string>();
-  return ds.filter((d) => {
-    const k = `${d.type}|${d.field}|${d.hash}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
-}
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-    req.on('close', () => {
-      if (!req.complete) reject(new Error('client closed the request'));
-    });
-  });
-}
