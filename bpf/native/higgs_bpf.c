@@ -231,6 +231,21 @@ static void link_finalize(napi_env env, void *data, void *hint)
 	free(slot);
 }
 
+/* Hands a new link to JavaScript as an external that destroys it when collected
+ * (a pinned link outlives that). Takes ownership: on failure the link is destroyed. */
+static napi_value wrap_link(napi_env env, struct bpf_link *link)
+{
+	struct bpf_link **slot = malloc(sizeof(*slot));
+	if (!slot) {
+		bpf_link__destroy(link);
+		return throw_errno(env, "malloc", ENOMEM);
+	}
+	*slot = link;
+	napi_value ext;
+	CHECK(napi_create_external(env, slot, link_finalize, NULL, &ext));
+	return ext;
+}
+
 /* attach(handle, progName, cgroupPath | null) -> link.
  * With a cgroup path the program is attached (multi-attach) to that cgroup;
  * otherwise libbpf attaches it by its section (tracepoint, ...). */
@@ -263,15 +278,7 @@ static napi_value attach(napi_env env, napi_callback_info info)
 	}
 	if (!link)
 		return throw_errno(env, "attach", errno);
-	struct bpf_link **slot = malloc(sizeof(*slot));
-	if (!slot) {
-		bpf_link__destroy(link);
-		return throw_errno(env, "malloc", ENOMEM);
-	}
-	*slot = link;
-	napi_value ext;
-	CHECK(napi_create_external(env, slot, link_finalize, NULL, &ext));
-	return ext;
+	return wrap_link(env, link);
 }
 
 /* destroyLink(link): detaches an unpinned link now (a pinned one stays) */
@@ -312,15 +319,7 @@ static napi_value attach_uprobe(napi_env env, napi_callback_info info)
 	struct bpf_link *link = bpf_program__attach_uprobe_opts(prog, -1, path, 0, &opts);
 	if (!link)
 		return throw_errno(env, "bpf_program__attach_uprobe_opts", errno);
-	struct bpf_link **slot = malloc(sizeof(*slot));
-	if (!slot) {
-		bpf_link__destroy(link);
-		return throw_errno(env, "malloc", ENOMEM);
-	}
-	*slot = link;
-	napi_value ext;
-	CHECK(napi_create_external(env, slot, link_finalize, NULL, &ext));
-	return ext;
+	return wrap_link(env, link);
 }
 
 /* pinLink(link, path) */
@@ -643,15 +642,7 @@ static napi_value attach_iter(napi_env env, napi_callback_info info)
 	struct bpf_link *link = bpf_program__attach_iter(prog, NULL);
 	if (!link)
 		return throw_errno(env, "bpf_program__attach_iter", errno);
-	struct bpf_link **slot = malloc(sizeof(*slot));
-	if (!slot) {
-		bpf_link__destroy(link);
-		return throw_errno(env, "malloc", ENOMEM);
-	}
-	*slot = link;
-	napi_value ext;
-	CHECK(napi_create_external(env, slot, link_finalize, NULL, &ext));
-	return ext;
+	return wrap_link(env, link);
 }
 
 /* iterRun(iterLink) -> Buffer: one pass of the iterator (the program runs once
