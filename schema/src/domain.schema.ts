@@ -164,6 +164,7 @@ export type SessionExchange = z.infer<typeof SessionExchange>;
 /** The destructive operations a proposal can carry. */
 export const ProposableTool = z.enum([
   'add_inline_rule', 'block_from_finding', 'quarantine_namespace',
+  'disable_rule', 'release_quarantine', 'kill_session', 'set_governance_state', 'update_finding_status',
 ]);
 export type ProposableTool = z.infer<typeof ProposableTool>;
 

@@ -8,6 +8,11 @@ import {
 } from './domain.schema.ts';
 import { AssetDomain, FindingCategory, FindingStatus, GovernanceState, RuleAction, Severity } from './enums.ts';
 import { EnforcementDecision } from './observation.schema.ts';
+import { attributionToolContracts } from './tools/attribution.schema.ts';
+import { findingsToolContracts } from './tools/findings.schema.ts';
+import { kernelToolContracts } from './tools/kernel.schema.ts';
+import { knowledgeToolContracts } from './tools/knowledge.schema.ts';
+import { securityToolContracts } from './tools/security.schema.ts';
 
 const IsoTime = z.iso.datetime({ offset: true });
 const Limit = z.number().int().min(1).max(200).default(50);
@@ -152,6 +157,11 @@ export const ToolContracts = {
   approve_action: { input: ApproveActionInput, output: ApproveActionOutput },
   reject_action: { input: RejectActionInput, output: ProposalOutput },
   generate_compliance_pack: { input: GenerateCompliancePackInput, output: GenerateCompliancePackOutput },
+  ...findingsToolContracts,
+  ...attributionToolContracts,
+  ...securityToolContracts,
+  ...kernelToolContracts,
+  ...knowledgeToolContracts,
 } as const;
 export type ToolName = keyof typeof ToolContracts;
 export type ToolInput<N extends ToolName> = z.input<(typeof ToolContracts)[N]['input']>;

@@ -10,3 +10,8 @@ export type { RemoteRegistryOptions } from './remote-registry.ts';
 export { roleAllows } from './roles.ts';
 export type { HiggsServices, NewProposal, ProposalCompletion, ProposalDecision, ServiceContext } from './services.ts';
 export type { ToolCallResult, ToolContext, ToolDefinition, ToolRegistry } from './types.ts';
+export type { AttributionServices } from './services/attribution.ts';
+export type { FindingsServices } from './services/findings.ts';
+export type { KernelServices } from './services/kernel.ts';
+export type { KnowledgeServices } from './services/knowledge.ts';
+export type { SecurityServices } from './services/security.ts';

@@ -1,8 +1,13 @@
 import { ProposableTool, type Principal } from '@higgs/schema';
+import { attributionTools } from './definitions/attribution-tools.ts';
 import { complianceTools } from './definitions/compliance-tools.ts';
 import { enforcementTools } from './definitions/enforcement-tools.ts';
+import { findingsTools } from './definitions/findings-tools.ts';
+import { kernelTools } from './definitions/kernel-tools.ts';
+import { knowledgeTools } from './definitions/knowledge-tools.ts';
 import { proposalTools } from './definitions/proposal-tools.ts';
 import { readTools } from './definitions/read-tools.ts';
+import { securityTools } from './definitions/security-tools.ts';
 import { ToolError } from './errors.ts';
 import { principalKind, roleAllows } from './roles.ts';
 import type { HiggsServices } from './services.ts';
@@ -94,6 +99,11 @@ export function buildDefinitions(options: Pick<RegistryOptions, 'proposalTtlMs' 
     ...readTools,
     ...enforcementTools,
     ...complianceTools,
+    ...findingsTools,
+    ...attributionTools,
+    ...securityTools,
+    ...kernelTools,
+    ...knowledgeTools,
     ...proposalTools({
       resolve,
       proposalTtlMs: options.proposalTtlMs ?? DEFAULT_PROPOSAL_TTL_MS,

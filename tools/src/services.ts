@@ -4,12 +4,18 @@
  * scoped by `ctx.principal.tenantId` and must filter every query on it.
  */
 import type { Principal, Proposal, ToolArgs, ToolOutput } from '@higgs/schema';
+import type { AttributionServices } from './services/attribution.ts';
+import type { FindingsServices } from './services/findings.ts';
+import type { KernelServices } from './services/kernel.ts';
+import type { KnowledgeServices } from './services/knowledge.ts';
+import type { SecurityServices } from './services/security.ts';
 
 export interface ServiceContext {
   principal: Principal;
 }
 
-export interface HiggsServices {
+export interface HiggsServices
+  extends FindingsServices, AttributionServices, SecurityServices, KernelServices, KnowledgeServices {
   briefingSummary(ctx: ServiceContext): Promise<ToolOutput<'briefing_summary'>>;
   listFindings(ctx: ServiceContext, input: ToolArgs<'list_findings'>): Promise<ToolOutput<'list_findings'>>;
   getFinding(ctx: ServiceContext, input: ToolArgs<'get_finding'>): Promise<ToolOutput<'get_finding'>>;

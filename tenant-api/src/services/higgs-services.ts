@@ -13,14 +13,19 @@ import {
 import type { ToolOutput } from '@higgs/schema';
 import { canonicalJson } from '@higgs/schema';
 import { sha256Hex } from '../sha256.ts';
+import { createAttributionServices } from './attribution-services.ts';
+import { createFindingsServices } from './findings-services.ts';
+import { createKernelServices } from './kernel-services.ts';
+import { createKnowledgeServices } from './knowledge-services.ts';
+import { createSecurityServices } from './security-services.ts';
+import { createServiceKit } from './service-kit.ts';
 import { obligationsFor, remediationFor, suggestedActionFor } from '../compliance/control-map.ts';
 import { INJECTION_THRESHOLD } from '../findings/findings-engine.ts';
 import type { PolicyNotifier } from '../policy/policy-notifier.ts';
 import { countAssets, getAsset, listAssets } from '../stores/assets-repository.ts';
-import { appendAudit, listAudit, type AuditEntry } from '../stores/audit-repository.ts';
+import { appendAudit, listAudit } from '../stores/audit-repository.ts';
 import { countOpenFindingsByCategory, getFinding, listFindings, setFindingStatus } from '../stores/findings-repository.ts';
 import { countPacks, insertPackMetadata } from '../stores/packs-repository.ts';
-import { bumpPolicyVersion } from '../stores/policy-repository.ts';
 import {
   completeApprovedProposal, countPendingProposals, decidePendingProposal, getProposal, insertProposal, listProposals,
 } from '../stores/proposals-repository.ts';
@@ -28,7 +33,7 @@ import { getActiveQuarantine, insertQuarantine, listQuarantines } from '../store
 import { newId } from '../stores/rows.ts';
 import { countActiveRules, insertRule, listRules } from '../stores/rules-repository.ts';
 import { countSessions, getSession } from '../stores/sessions-repository.ts';
-import type { SqlClient, SqlExecutor } from '../stores/sql-client.ts';
+import type { SqlClient } from '../stores/sql-client.ts';
 import { createSqlTelemetryStore } from '../stores/sql-telemetry-store.ts';
 import type { TelemetryStore } from '../stores/telemetry-store.ts';
 
@@ -51,28 +56,8 @@ const PACK_ROW_LIMIT = 10_000;
 export function createHiggsServices(deps: ServicesDeps): HiggsServices {
   const { db, notifier } = deps;
   const telemetry = deps.telemetry ?? createSqlTelemetryStore(db);
-  const now = () => (deps.now ?? (() => new Date()))().toISOString();
-  const tenantOf = (ctx: ServiceContext) => ctx.principal.tenantId;
-
-  /**
-   * Runs `work` in one transaction with its audit record (and policy version
-   * bump). `audit: null` means nothing changed: no record, no bump.
-   */
-  async function audited<T>(
-    ctx: ServiceContext,
-    work: (tx: SqlExecutor) => Promise<{ value: T; audit: Omit<AuditEntry, 'actor'> | null; policyChanged: boolean }>,
-  ): Promise<T> {
-    const tenantId = tenantOf(ctx);
-    const { value, changedPolicy } = await db.transaction(async (tx) => {
-      const out = await work(tx);
-      if (out.audit === null) return { value: out.value, changedPolicy: false };
-      if (out.policyChanged) await bumpPolicyVersion(tx, { tenantId });
-      await appendAudit(tx, { tenantId, entry: { ...out.audit, actor: ctx.principal.id } });
-      return { value: out.value, changedPolicy: out.policyChanged };
-    });
-    if (changedPolicy) notifier.notify(tenantId);
-    return value;
-  }
+  const kit = createServiceKit({ db, telemetry, notifier, ...(deps.now ? { now: deps.now } : {}) });
+  const { now, tenantOf, audited } = kit;
 
   async function requireFinding(ctx: ServiceContext, id: string): Promise<Finding> {
     const finding = await getFinding(db, { tenantId: tenantOf(ctx), id });
@@ -100,6 +85,11 @@ export function createHiggsServices(deps: ServicesDeps): HiggsServices {
   }
 
   return {
+    ...createFindingsServices(kit),
+    ...createAttributionServices(kit),
+    ...createSecurityServices(kit),
+    ...createKernelServices(kit),
+    ...createKnowledgeServices(kit),
     async briefingSummary(ctx) {
       const tenantId = tenantOf(ctx);
       const [assets, sessions, calls, byCategory, enforcementActions, evidencePacks, activeRules, pendingProposals, open] = await Promise.all([

@@ -1,0 +1,4 @@
+import type { ToolDefinition } from '../types.ts';
+
+/** The attribution tools. */
+export const attributionTools: readonly ToolDefinition[] = [];

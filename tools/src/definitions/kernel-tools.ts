@@ -1,0 +1,4 @@
+import type { ToolDefinition } from '../types.ts';
+
+/** The kernel tools. */
+export const kernelTools: readonly ToolDefinition[] = [];

@@ -1,0 +1,3 @@
+/** The knowledge operations of the `HiggsServices` port; scoped by `ctx.principal.tenantId`. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled as the area's tools land
+export interface KnowledgeServices {}
