@@ -3,7 +3,8 @@ export {
   AssetDomain, FindingCategory, FindingStatus, GovernanceState, PiiType, Provider, Role, RuleAction, Severity, Verdict, WorkloadMode,
 } from './enums.ts';
 export {
-  Attribution, ChatMessage, Detection, EnforcementDecision, EventId, LlmCall, ToolCall, ToolUse, Usage, WorkloadRef,
+  Attribution, ChatMessage, Detection, EnforcementDecision, EventId, KernelEnforcement, LlmCall, NetworkFlow, ToolCall, ToolUse, Usage,
+  WorkloadRef,
 } from './observation.schema.ts';
 export {
   Asset, AuditRecord, Finding, FindingEvidence, GovernanceTransition, Obligation, Principal, ProposableTool, Proposal, Quarantine,

@@ -129,3 +129,49 @@ export const EnforcementDecision = z.object({
   source: WorkloadRef,
 });
 export type EnforcementDecision = z.infer<typeof EnforcementDecision>;
+
+/**
+ * A TCP connection seen at the network layer (flow tracing): who opened it and
+ * where to, with no payload. Discovery turns destinations that resolve to AI
+ * providers or inference endpoints into assets even when no payload was seen.
+ */
+export const NetworkFlow = z.object({
+  id: EventId,
+  scannerId: z.string().min(1).max(128),
+  ts: IsoTime,
+  pid: z.number().int().nonnegative(),
+  comm: z.string().max(64),
+  cgroupId: z.string().max(32),
+  srcIp: z.string().max(64),
+  srcPort: z.number().int().min(0).max(65535),
+  dstIp: z.string().max(64),
+  dstPort: z.number().int().min(0).max(65535),
+  /** the hostname the scanner resolved or observed for dstIp (DNS, SNI, Host), when known */
+  dstHost: z.string().max(253).nullable(),
+  /** the provider dstHost or dstIp belongs to, when it is a known one */
+  provider: Provider.nullable(),
+  state: z.string().max(32),
+  source: WorkloadRef,
+});
+export type NetworkFlow = z.infer<typeof NetworkFlow>;
+
+/**
+ * An enforcement the kernel carried out: the first refused connection of a
+ * quarantined workload, a killed session. Audited by the tenant with the
+ * principal that ordered it (`orderedBy`, from the policy the scanner applied).
+ */
+export const KernelEnforcement = z.object({
+  id: EventId,
+  scannerId: z.string().min(1).max(128),
+  ts: IsoTime,
+  primitive: z.enum(['quarantine', 'session_kill', 'redirect']),
+  /** what the scanner did: the quarantined namespace or the killed session id */
+  target: z.string().max(253),
+  /** sockets destroyed, connections refused, … */
+  count: z.number().int().nonnegative(),
+  /** time from the order reaching the scanner to the kernel acting, in µs */
+  latencyUs: z.number().nonnegative(),
+  orderedBy: z.string().max(256).nullable(),
+  source: WorkloadRef.nullable(),
+});
+export type KernelEnforcement = z.infer<typeof KernelEnforcement>;

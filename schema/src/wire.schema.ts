@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { Rule } from './domain.schema.ts';
-import { EnforcementDecision, LlmCall, ToolCall } from './observation.schema.ts';
+import { EnforcementDecision, KernelEnforcement, LlmCall, NetworkFlow, ToolCall } from './observation.schema.ts';
 
 export const IngestEvent = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('llm_call'), event: LlmCall }),
   z.object({ kind: z.literal('tool_call'), event: ToolCall }),
   z.object({ kind: z.literal('decision'), event: EnforcementDecision }),
+  z.object({ kind: z.literal('flow'), event: NetworkFlow }),
+  z.object({ kind: z.literal('kernel_enforcement'), event: KernelEnforcement }),
 ]);
 export type IngestEvent = z.infer<typeof IngestEvent>;
 

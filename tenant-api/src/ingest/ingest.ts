@@ -1,4 +1,6 @@
-import type { EnforcementDecision, IngestBatch, IngestResult, LlmCall, ToolCall } from '@higgs/schema';
+import type {
+  EnforcementDecision, IngestBatch, IngestResult, KernelEnforcement, LlmCall, NetworkFlow, ToolCall,
+} from '@higgs/schema';
 import { recordCallsFindings } from '../findings/findings-engine.ts';
 import { recordCallsAssets } from '../registry/asset-registry.ts';
 import { observeSessions, type SessionObservation } from '../stores/sessions-repository.ts';
@@ -29,10 +31,16 @@ export async function ingestBatch(
   const calls: LlmCall[] = [];
   const toolCalls: ToolCall[] = [];
   const decisions: EnforcementDecision[] = [];
+  const flows: NetworkFlow[] = [];
+  const kernelEnforcements: KernelEnforcement[] = [];
   for (const item of batch.events) {
-    if (item.kind === 'llm_call') calls.push(item.event);
-    else if (item.kind === 'tool_call') toolCalls.push(item.event);
-    else decisions.push(item.event);
+    switch (item.kind) {
+      case 'llm_call': calls.push(item.event); break;
+      case 'tool_call': toolCalls.push(item.event); break;
+      case 'decision': decisions.push(item.event); break;
+      case 'flow': flows.push(item.event); break;
+      case 'kernel_enforcement': kernelEnforcements.push(item.event); break;
+    }
   }
   const telemetry = p.telemetry ?? createSqlTelemetryStore(db);
   const { result, staged } = await db.transaction(async (tx) => {
