@@ -13,6 +13,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { ElicitRequestSchema, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
 import { ChatEvent, ToolContracts, type Finding, type Proposal, type ToolName, type ToolOutput } from '@higgs/schema';
 import { DEMO_WORKLOADS, createSdkClients, startStack, type Stack } from '@higgs/demo';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -172,6 +173,42 @@ describe.each([
       await client.close();
     }
   });
+
+  it('reads a finding as a resource, fills a prompt, and runs a destructive call only once the human confirms', async () => {
+    let answer: ElicitResult = { action: 'decline' };
+    const asked: string[] = [];
+    const client = new Client({ name: `ide-${label}`, version: '1.0.0' }, { capabilities: { elicitation: { form: {} } } });
+    client.setRequestHandler(ElicitRequestSchema, (req) => {
+      asked.push(req.params.message);
+      return answer;
+    });
+    await client.connect(transport());
+    try {
+      const finding = await findingOf(piiType);
+      const { resources } = await client.listResources();
+      expect(resources.map((r) => r.uri)).toContain(`higgs://findings/${finding.id}`);
+      const read = await client.readResource({ uri: `higgs://findings/${finding.id}` });
+      const text = (read.contents[0] as { text: string }).text;
+      expect(ToolContracts.get_finding.output.parse(JSON.parse(text)).finding.id).toBe(finding.id);
+
+      const prompt = await client.getPrompt({ name: 'investigate_finding', arguments: { findingId: finding.id } });
+      expect(JSON.stringify(prompt.messages)).toContain(finding.id);
+
+      const ruleArgs = { name: `confirmed by ${label}`, action: 'alert', match: { promptContains: [`${label}-confirm`] } };
+      const declined = await client.callTool({ name: 'add_inline_rule', arguments: ruleArgs });
+      expect(declined.isError).toBe(true);
+      expect(JSON.stringify(declined.content)).toMatch(/CANCELLED/);
+      answer = { action: 'accept', content: { confirm: true } };
+      const confirmed = await client.callTool({ name: 'add_inline_rule', arguments: ruleArgs });
+      expect(confirmed.isError).toBeFalsy();
+      expect(asked).toHaveLength(2);
+      expect(asked[1]).toContain(`${label}-confirm`);
+      const rules = ToolContracts.list_rules.output.parse((await client.callTool({ name: 'list_rules', arguments: {} })).structuredContent);
+      expect(rules.rules.filter((r) => r.name === ruleArgs.name)).toHaveLength(1);
+    } finally {
+      await client.close();
+    }
+  });
 });
 
 describe('MCP Inspector CLI', () => {
@@ -198,6 +235,18 @@ describe('MCP Inspector CLI', () => {
       '--method', 'tools/call', '--tool-name', 'quarantine_namespace', '--tool-arg', `namespace=inspector-${label}`, '--tool-arg', 'reason=inspector test',
     ]);
     expect(ToolContracts.quarantine_namespace.output.parse(q.structuredContent).quarantine.namespace).toBe(`inspector-${label}`);
+  });
+
+  it.each([['streamable-http', httpTarget], ['stdio', stdioTarget]] as const)('reads resources and prompts over %s', async (_label, target) => {
+    const email = await findingOf('email');
+    const listed = await inspector(target(), ['--method', 'resources/list']) as { resources: Array<{ uri: string }> };
+    expect(listed.resources.map((r) => r.uri)).toContain(`higgs://findings/${email.id}`);
+    const read = await inspector(target(), ['--method', 'resources/read', '--uri', `higgs://findings/${email.id}`]) as {
+      contents: Array<{ text: string }>;
+    };
+    expect(ToolContracts.get_finding.output.parse(JSON.parse(read.contents[0]!.text)).finding.id).toBe(email.id);
+    const prompt = await inspector(target(), ['--method', 'prompts/get', '--prompt-name', 'investigate_user', '--prompt-args', 'userId=dana']);
+    expect(JSON.stringify(prompt)).toContain('user_track for dana');
   });
 
   it('is refused without a token over HTTP', async () => {
