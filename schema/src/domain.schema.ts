@@ -71,6 +71,11 @@ export const Finding = z.object({
   firstSeen: IsoTime,
   lastSeen: IsoTime,
   evidence: FindingEvidence,
+  /**
+   * Added in issue 5 (optional: findings stored before it have none). The last status change a
+   * person made, with their reason; a recurrence that reopens a resolved finding keeps it.
+   */
+  statusNote: z.object({ by: z.string(), at: IsoTime, reason: z.string() }).nullable().optional(),
 });
 export type Finding = z.infer<typeof Finding>;
 

@@ -19,4 +19,9 @@ export {
   ReplaySessionOutput, RuleOutput, SuggestedAction, ToolContracts,
 } from './tools.schema.ts';
 export type { ToolArgs, ToolInput, ToolName, ToolOutput } from './tools.schema.ts';
+export {
+  ExplainRiskScoreInput, ExplainRiskScoreOutput, GetAssetInput, GetAssetOutput, RiskFactor, RiskLevel, RiskScore,
+  SetGovernanceStateInput, SetGovernanceStateOutput, TopologyEdge, TopologyInput, TopologyNode, TopologyOutput,
+  UpdateFindingStatusInput, UpdateFindingStatusOutput,
+} from './tools/findings.schema.ts';
 export { AgentRef, ChatEvent, ChatRequest } from './agent.schema.ts';

@@ -89,6 +89,11 @@ export const LlmCall = z.object({
    * decided for this call and it went through anyway (fail-open, or over the inspection size limit).
    */
   uninspected: z.boolean().optional(),
+  /**
+   * Added in issue 5 (optional: older scanners do not send it). Whether the request carried
+   * credentials (an Authorization, x-api-key or api-key header); absent means unknown.
+   */
+  authenticated: z.boolean().optional(),
 });
 export type LlmCall = z.infer<typeof LlmCall>;
 
@@ -109,6 +114,8 @@ export const ToolCall = z.object({
   detections: z.array(Detection),
   verdict: Verdict,
   ruleIds: z.array(z.string()).default([]),
+  /** Added in issue 5, optional as on LlmCall: whether the request carried credentials; absent means unknown. */
+  authenticated: z.boolean().optional(),
 });
 export type ToolCall = z.infer<typeof ToolCall>;
 

@@ -24,6 +24,13 @@ export const ListFindingsInput = z.object({
   status: FindingStatus.optional(),
   namespace: z.string().optional(),
   app: z.string().optional(),
+  /** findings on this asset (ids from list_assets / get_asset) */
+  assetId: z.string().min(1).optional(),
+  /** findings whose evidence names this user */
+  user: z.string().min(1).max(256).optional(),
+  /** findings seen within [from, to): last seen at or after `from`, first seen before `to` */
+  from: IsoTime.optional(),
+  to: IsoTime.optional(),
   limit: Limit,
   cursor: Cursor,
 });
