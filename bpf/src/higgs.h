@@ -34,6 +34,24 @@ struct higgs_redirect_target {
 	__u64 proxy_cgroup; /* never redirected: the proxy's own connections */
 };
 
+/* The client end of a redirected connection, as the proxy sees its peer
+ * (key of `redirect_origin`). */
+struct higgs_redirect_client {
+	__u16 family;   /* AF_INET or AF_INET6 */
+	__u16 port;     /* host order */
+	__u8 pad[4];
+	__u8 addr[16];  /* network order, v4 in the first 4 bytes */
+};
+
+/* Where a redirected connection was going before connect4/6 rewrote it. */
+struct higgs_redirect_origin {
+	__u16 family;
+	__u16 port;     /* host order */
+	__u32 pid;      /* the connecting process */
+	__u8 addr[16];  /* network order, v4 in the first 4 bytes */
+	__u64 cgroup_id;
+};
+
 enum higgs_event_kind {
 	HIGGS_EV_FLOW = 1,           /* TCP state change (flow tracing) */
 	HIGGS_EV_CONNECT_DENIED = 2, /* a quarantined cgroup's connect refused */

@@ -11,7 +11,7 @@ export { BpfError, BpfErrorCode } from './errors.ts';
 export type { EventStream } from './event-stream.ts';
 export type { FlowTrace } from './flow.ts';
 export { decodeEvent, parseCidr, LAYOUTS } from './layout.ts';
-export type { Cidr, CounterName, Endpoint, HiggsEvent, QuarantineEntry, RedirectTarget, SocketTuple, TcpState, TlsEvent } from './layout.ts';
+export type { Cidr, CounterName, Endpoint, HiggsEvent, QuarantineEntry, RedirectOrigin, RedirectTarget, SocketTuple, TcpState, TlsEvent } from './layout.ts';
 export type { Quarantine, Redirect } from './quarantine.ts';
 export type { KilledSocket, SessionKill } from './session-kill.ts';
 export type { TlsObservation, TlsTarget } from './tls.ts';

@@ -9,7 +9,7 @@ const BPFTOOL = '/usr/sbin/bpftool';
 const OBJECTS = ['quarantine', 'flow', 'kill', 'tls'];
 // the structs each object's decoders read
 const EXPECTED: Record<string, (keyof typeof LAYOUTS)[]> = {
-  quarantine: ['higgs_event', 'higgs_quarantine', 'higgs_lpm_v4', 'higgs_lpm_v6', 'higgs_redirect_target'],
+  quarantine: ['higgs_event', 'higgs_quarantine', 'higgs_lpm_v4', 'higgs_lpm_v6', 'higgs_redirect_target', 'higgs_redirect_client', 'higgs_redirect_origin'],
   flow: ['higgs_event'],
   kill: ['higgs_sock_key', 'higgs_kill_record'],
   tls: ['higgs_tls_event'],

@@ -15,6 +15,8 @@ export const LAYOUTS = {
   higgs_lpm_v4: { size: 8, offsets: { prefixlen: 0, addr: 4 } },
   higgs_lpm_v6: { size: 20, offsets: { prefixlen: 0, addr: 4 } },
   higgs_redirect_target: { size: 32, offsets: { addr4: 0, addr6: 4, tls_port: 20, plain_port: 22, proxy_cgroup: 24 } },
+  higgs_redirect_client: { size: 24, offsets: { family: 0, port: 2, pad: 4, addr: 8 } },
+  higgs_redirect_origin: { size: 32, offsets: { family: 0, port: 2, pid: 4, addr: 8, cgroup_id: 24 } },
   higgs_tls_event: {
     size: 4160,
     offsets: { ts_ns: 0, cgroup_id: 8, ssl: 16, pid: 24, tid: 28, len: 32, captured: 36, direction: 40, pad: 41, comm: 48, data: 64 },
@@ -299,5 +301,37 @@ export function decodeTlsEvent(buf: Buffer): TlsEvent {
     direction: buf.readUInt8(o.direction) === 1 ? 'read' : 'write',
     len: buf.readUInt32LE(o.len),
     data: Buffer.from(buf.subarray(o.data, o.data + Math.min(captured, buf.length - o.data))),
+  };
+}
+
+/** Where a redirected connection was going, as the connect hook saw it before rewriting it. */
+export interface RedirectOrigin {
+  /** The provider endpoint the workload dialled. */
+  destination: Endpoint;
+  /** The connecting workload's cgroup v2 id. */
+  cgroupId: bigint;
+  pid: number;
+}
+
+/** Encodes the client end of a redirected connection (the proxy's peer) as the key of `redirect_origin`. */
+export function encodeRedirectClient(client: Endpoint): Buffer {
+  const a = parseCidr(client.address.startsWith('::ffff:') && client.address.includes('.') ? client.address.slice(7) : client.address);
+  if (a.prefixLength !== (a.family === 4 ? 32 : 128)) throw new BpfError(BpfErrorCode.INVALID_ARGUMENT, `not an address: ${client.address}`);
+  if (!Number.isInteger(client.port) || client.port < 0 || client.port > 65535) throw new BpfError(BpfErrorCode.INVALID_ARGUMENT, `bad port ${client.port}`);
+  const o = LAYOUTS.higgs_redirect_client.offsets;
+  const key = Buffer.alloc(LAYOUTS.higgs_redirect_client.size);
+  key.writeUInt16LE(a.family === 4 ? AF_INET : AF_INET6, o.family);
+  key.writeUInt16LE(client.port, o.port);
+  a.address.copy(key, o.addr);
+  return key;
+}
+
+export function decodeRedirectOrigin(value: Buffer): RedirectOrigin {
+  const o = LAYOUTS.higgs_redirect_origin.offsets;
+  const family = value.readUInt16LE(o.family) === AF_INET6 ? 6 : 4;
+  return {
+    destination: { address: formatAddress(value.subarray(o.addr, o.addr + 16), family), port: value.readUInt16LE(o.port) },
+    cgroupId: value.readBigUInt64LE(o.cgroup_id),
+    pid: value.readUInt32LE(o.pid),
   };
 }

@@ -12,6 +12,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "common.bpf.h"
+#include "redirect.bpf.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -103,6 +104,7 @@ int higgs_connect4(struct bpf_sock_addr *ctx)
 		return 1;
 	if (q)
 		return deny(q, AF_INET, key.addr, 4, ctx->user_port);
+	remember_origin(ctx, AF_INET, key.addr, ctx->user_port, cg);
 	__u32 proxy;
 	__builtin_memcpy(&proxy, t->addr4, 4);
 	ctx->user_ip4 = proxy;
@@ -136,6 +138,7 @@ int higgs_connect6(struct bpf_sock_addr *ctx)
 	__builtin_memcpy(&p3, &t->addr6[12], 4);
 	if (!(p0 | p1 | p2 | p3))
 		return 1; /* no IPv6 proxy address: leave the connection alone */
+	remember_origin(ctx, AF_INET6, key.addr, ctx->user_port, cg);
 	ctx->user_ip6[0] = p0;
 	ctx->user_ip6[1] = p1;
 	ctx->user_ip6[2] = p2;

@@ -4,14 +4,15 @@ import { BpfError, BpfErrorCode } from './errors.ts';
 import { EventStream } from './event-stream.ts';
 import {
   decodeEvent, decodeLpmKey, decodeQuarantine, encodeCgroupId, encodeLpmKey, encodeQuarantine, encodeRedirectTarget, formatCidr, LAYOUTS, parseCidr,
-  type CounterName, type QuarantineEntry, type RedirectTarget,
+  type CounterName, type Endpoint, type QuarantineEntry, type RedirectOrigin, type RedirectTarget,
 } from './layout.ts';
 import { mapKeys, mapOp, readCounters } from './maps.ts';
 import { objectPath, type NativeBinding } from './native.ts';
+import { lookupRedirectOrigin } from './redirect.ts';
 
-const MAPS = ['quarantine', 'providers_v4', 'providers_v6', 'counters', 'events', 'redirect', 'redirect_target'] as const;
+const MAPS = ['quarantine', 'providers_v4', 'providers_v6', 'counters', 'events', 'redirect', 'redirect_target', 'redirect_pending', 'redirect_origin'] as const;
 type MapName = (typeof MAPS)[number];
-const PROGRAMS = ['higgs_connect4', 'higgs_connect6', 'higgs_egress'] as const;
+const PROGRAMS = ['higgs_connect4', 'higgs_connect6', 'higgs_egress', 'higgs_redirect_sockops'] as const;
 
 const BPF_ANY = 0;
 
@@ -58,6 +59,8 @@ export interface Redirect {
   /** False when the cgroup was not redirected. */
   unredirect(cgroupId: bigint): boolean;
   list(): bigint[];
+  /** Where the redirected connection whose client end (the proxy's peer) is `client` was going; null when unknown. */
+  origin(client: Endpoint): RedirectOrigin | null;
 }
 
 export interface QuarantineOptions {
@@ -185,6 +188,7 @@ export function openConnectPrograms(native: NativeBinding, opts: QuarantineOptio
     redirect: (cgroupId) => mapOp('redirect', () => native.mapUpdate(fd('redirect'), encodeCgroupId(cgroupId), Buffer.from([1, 0, 0, 0]), BPF_ANY)),
     unredirect: (cgroupId) => mapOp('unredirect', () => native.mapDelete(fd('redirect'), encodeCgroupId(cgroupId))),
     list: () => mapKeys(native, fd('redirect'), 8).map((k) => k.readBigUInt64LE(0)),
+    origin: (client) => lookupRedirectOrigin(native, fd('redirect_origin'), client),
   };
   return { quarantine: handle, redirect };
 }
