@@ -10,7 +10,7 @@ export {
   Asset, AuditRecord, Finding, FindingEvidence, GovernanceTransition, Obligation, Principal, ProposableTool, Proposal, Quarantine,
   Rule, RuleMatch, Session, SessionExchange,
 } from './domain.schema.ts';
-export { ApiError, IngestBatch, IngestEvent, IngestResult, ScannerPolicy } from './wire.schema.ts';
+export { ApiError, IngestBatch, IngestEvent, IngestResult, KernelOrder, ScannerPolicy } from './wire.schema.ts';
 export {
   AddInlineRuleInput, ApproveActionInput, ApproveActionOutput, BlockFromFindingInput, BriefingSummaryInput, BriefingSummaryOutput,
   CompliancePack, GenerateCompliancePackInput, GenerateCompliancePackOutput, GetFindingInput, GetFindingOutput, ListAssetsInput,
@@ -25,3 +25,15 @@ export {
   UpdateFindingStatusInput, UpdateFindingStatusOutput,
 } from './tools/findings.schema.ts';
 export { AgentRef, ChatEvent, ChatRequest } from './agent.schema.ts';
+export {
+  ApiTokenInfo, AuditChainBreak, AuditLogInput, AuditLogOutput, CreatePrincipalInput, CreatePrincipalOutput, IssueTokenInput,
+  IssueTokenOutput, ListPrincipalsInput, ListPrincipalsOutput, PrincipalWithTokens, RevokeTokenInput, RevokeTokenOutput,
+  VerifyAuditChainInput, VerifyAuditChainOutput,
+} from './tools/security.schema.ts';
+export {
+  KillSessionInput, KillSessionOutput, ListQuarantinesInput, ListQuarantinesOutput, QuarantineRecord, ReleaseQuarantineInput,
+  ReleaseQuarantineOutput, SessionKill,
+} from './tools/kernel.schema.ts';
+export {
+  KnowledgeChunk, KnowledgeTopic, SearchKnowledgeInput, SearchKnowledgeOutput,
+} from './tools/knowledge.schema.ts';

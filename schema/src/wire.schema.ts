@@ -24,6 +24,15 @@ export const IngestResult = z.object({
 });
 export type IngestResult = z.infer<typeof IngestResult>;
 
+/** One kernel order carried in the policy: the quarantined namespace or the killed session, and who ordered it. */
+export const KernelOrder = z.object({
+  primitive: z.enum(['quarantine', 'session_kill']),
+  target: z.string(),
+  orderedBy: z.string(),
+  orderedAt: z.iso.datetime({ offset: true }),
+});
+export type KernelOrder = z.infer<typeof KernelOrder>;
+
 /**
  * Body of GET /v1/scanners/:id/policy. `version` doubles as the ETag; with
  * `If-None-Match` and `?wait_ms=` the tenant holds the request until it changes.
@@ -33,6 +42,12 @@ export const ScannerPolicy = z.object({
   rules: z.array(Rule),
   quarantinedNamespaces: z.array(z.string()),
   blockedSessions: z.array(z.string()),
+  /**
+   * Who ordered each quarantine and session kill above, so what the kernel then
+   * does is audited with its principal (issue 4). Optional for a rolling
+   * upgrade: an older tenant does not send it, and the scanner reports null.
+   */
+  orders: z.array(KernelOrder).optional(),
 });
 export type ScannerPolicy = z.infer<typeof ScannerPolicy>;
 
