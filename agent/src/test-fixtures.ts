@@ -269,6 +269,36 @@ export function createAgentFixture(options: FixtureOptions = {}): AgentFixture {
     async audit(ctx) {
       scoped(ctx, 'audit');
     },
+    async listAuditRecords(ctx) {
+      scoped(ctx, 'listAuditRecords');
+      return { records: [], nextCursor: null };
+    },
+    async verifyAuditChain(ctx) {
+      scoped(ctx, 'verifyAuditChain');
+      return { ok: true, records: 0, headHash: '0'.repeat(64), firstBreak: null };
+    },
+    async listPrincipals(ctx) {
+      scoped(ctx, 'listPrincipals');
+      return { principals: [] };
+    },
+    async createPrincipal(ctx, input) {
+      scoped(ctx, 'createPrincipal');
+      return { principal: { ...makePrincipal(tenantId, input.role, input.name), id: input.id } };
+    },
+    async issueToken(ctx, input) {
+      scoped(ctx, 'issueToken');
+      return {
+        token: `hgs_${randomUUID()}`,
+        info: {
+          id: `tok-${randomUUID()}`, principalId: input.principalId, label: input.label, createdAt: stamp(), createdBy: ctx.principal.id,
+          revokedAt: null, revokedBy: null,
+        },
+      };
+    },
+    async revokeToken(ctx, input) {
+      scoped(ctx, 'revokeToken');
+      throw new ToolError('NOT_FOUND', `no token ${input.tokenId}`);
+    },
   };
 
   return { tenantId, services, ids, proposals, rules, quarantines, serviceCalls };

@@ -195,5 +195,39 @@ export function createMemoryServices(tenantId: string = `tenant-${randomUUID()}`
       scoped(ctx, 'audit');
       record(ctx, entry.action, entry.target, entry.details);
     },
+    async listAuditRecords(ctx, input) {
+      scoped(ctx, 'listAuditRecords');
+      const records: AuditRecord[] = auditLog.map((r, i) => ({
+        ...r, id: `aud-${i + 1}`, seq: i + 1, ts: T0, prevHash: '0'.repeat(64), hash: '0'.repeat(64),
+      })).filter((r) => (!input.actor || r.actor === input.actor) && (!input.action || r.action === input.action)
+        && (!input.target || r.target === input.target)).reverse();
+      return { records: records.slice(0, input.limit), nextCursor: null };
+    },
+    async verifyAuditChain(ctx) {
+      scoped(ctx, 'verifyAuditChain');
+      return { ok: true, records: auditLog.length, headHash: '0'.repeat(64), firstBreak: null };
+    },
+    async listPrincipals(ctx) {
+      scoped(ctx, 'listPrincipals');
+      return { principals: [] };
+    },
+    async createPrincipal(ctx, input) {
+      scoped(ctx, 'createPrincipal');
+      record(ctx, 'principal_created', input.id, { role: input.role });
+      return { principal: makePrincipal(tenantId, input.role, { id: input.id, name: input.name }) };
+    },
+    async issueToken(ctx, input) {
+      scoped(ctx, 'issueToken');
+      const info = {
+        id: `tok-${randomUUID()}`, principalId: input.principalId, label: input.label, createdAt: now(), createdBy: ctx.principal.id,
+        revokedAt: null, revokedBy: null,
+      };
+      record(ctx, 'token_issued', info.id, { principalId: input.principalId });
+      return { token: `hgs_${randomUUID()}`, info };
+    },
+    async revokeToken(ctx, input) {
+      scoped(ctx, 'revokeToken');
+      throw new ToolError('NOT_FOUND', `no token ${input.tokenId}`);
+    },
   };
 }

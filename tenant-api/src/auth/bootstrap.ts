@@ -39,12 +39,12 @@ export async function bootstrapTenant(db: SqlClient, options: BootstrapOptions):
 
     const ensureToken = async (principalId: string, given: string | undefined): Promise<string | null> => {
       if (given !== undefined) {
-        await insertToken(tx, { tenantId, principalId, tokenHash: hashToken(given) });
+        await insertToken(tx, { tenantId, principalId, tokenHash: hashToken(given), label: 'bootstrap: configured' });
         return given;
       }
       if (await countTokens(tx, { tenantId, principalId }) > 0) return null;
       const token = generateToken();
-      await insertToken(tx, { tenantId, principalId, tokenHash: hashToken(token) });
+      await insertToken(tx, { tenantId, principalId, tokenHash: hashToken(token), label: 'bootstrap: generated' });
       return token;
     };
     return {
