@@ -33,14 +33,19 @@ describe('LiteralAutomaton', () => {
     for (let round = 0; round < 50; round++) {
       const literals = Array.from({ length: 1 + rand(12) }, () => word(5));
       const text = word(60);
-      const got = all(new LiteralAutomaton(literals), text).sort((a, b) => a[1] - b[1] || a[0] - b[0]);
-      expect(got).toEqual(naive(literals, text).sort((a, b) => a[1] - b[1] || a[0] - b[0]));
+      const want = naive(literals, text).sort((a, b) => a[1] - b[1] || a[0] - b[0]);
+      // the dense table and the sparse walk (automata too large for the table) must agree
+      for (const maxDenseEntries of [undefined, 0]) {
+        expect(all(new LiteralAutomaton(literals, { maxDenseEntries }), text).sort((a, b) => a[1] - b[1] || a[0] - b[0])).toEqual(want);
+      }
     }
   });
 
   it('keeps offsets when a character folds to a different length, and folds non-ASCII letters', () => {
-    const ac = new LiteralAutomaton(['straße', 'x']);
-    expect(all(ac, 'İ STRASSE STRAẞE x')).toEqual([[0, 16], [1, 18]]);
+    for (const maxDenseEntries of [undefined, 0]) {
+      const ac = new LiteralAutomaton(['straße', 'x'], { maxDenseEntries });
+      expect(all(ac, 'İ STRASSE STRAẞE x')).toEqual([[0, 16], [1, 18]]);
+    }
   });
 
   it('handles many literals in one pass', () => {

@@ -25,8 +25,16 @@ export class LiteralAutomaton {
   private edgeChar = new Uint16Array(0);
   private edgeTo = new Int32Array(0);
   private built = false;
+  // The dense form, when it fits: every text code unit maps to a class (0 = in no literal) and
+  // `delta[state * width + class]` is the next state with the failure links already followed,
+  // so a scan costs one table read per code unit. Entries hold the next state's row offset
+  // (state * width), bitwise-negated when literals end in that state.
+  private classOf: Uint16Array | null = null;
+  private delta: Int32Array | null = null;
+  private width = 0;
 
-  constructor(literals: readonly string[]) {
+  /** `maxDenseEntries`: the largest dense table (states × alphabet) to build; above it scans walk the sparse edges */
+  constructor(literals: readonly string[], opts: { maxDenseEntries?: number } = {}) {
     this.lengths = literals.map((l) => l.length);
     const outSets: number[][] = [[]];
     literals.forEach((literal, id) => {
@@ -70,6 +78,34 @@ export class LiteralAutomaton {
     }
     for (let s = 0; s < outSets.length; s++) if (outSets[s]!.length > 0) this.out[s] = outSets[s]!;
     this.flatten();
+    this.densify(queue, opts.maxDenseEntries ?? DENSE_MAX_ENTRIES);
+  }
+
+  // `order`: every state but the root, breadth first, so a state's failure target is done before it
+  private densify(order: readonly number[], maxEntries: number): void {
+    const folded = new Int32Array(65536).fill(-1);
+    let classes = 1;
+    for (let c = 0; c < 65536; c++) if (this.rootNext[c] !== 0 && folded[c] === -1) folded[c] = classes++;
+    for (let e = 0; e < this.edgeChar.length; e++) if (folded[this.edgeChar[e]!] === -1) folded[this.edgeChar[e]!] = classes++;
+    const states = this.fail.length;
+    if (classes > 65535 || states * classes > maxEntries) return;
+    const classOf = new Uint16Array(65536);
+    for (let c = 0; c < 65536; c++) classOf[c] = Math.max(0, folded[FOLD[c]!]!);
+    const width = classes;
+    const delta = new Int32Array(states * width);
+    for (let c = 0; c < 65536; c++) if (this.rootNext[c] !== 0) delta[folded[c]!] = this.rootNext[c]!;
+    for (const s of order) {
+      const row = s * width;
+      delta.copyWithin(row, this.fail[s]! * width, this.fail[s]! * width + width);
+      for (let e = this.edgeStart[s]!, end = this.edgeStart[s + 1]!; e < end; e++) delta[row + folded[this.edgeChar[e]!]!] = this.edgeTo[e]!;
+    }
+    for (let i = 0; i < delta.length; i++) {
+      const to = delta[i]!;
+      delta[i] = this.hasOut[to] === 1 ? ~(to * width) : to * width;
+    }
+    this.classOf = classOf;
+    this.delta = delta;
+    this.width = width;
   }
 
   private flatten(): void {
@@ -103,6 +139,25 @@ export class LiteralAutomaton {
 
   /** Calls `onMatch(id, end)` for every occurrence of every literal, `end` exclusive, in order of `end`. */
   scan(text: string, onMatch: (id: number, end: number) => void): void {
+    const { delta, classOf, width } = this;
+    if (delta && classOf) {
+      let row = 0;
+      for (let i = 0; i < text.length; i++) {
+        const next = delta[row + classOf[text.charCodeAt(i)]!]!;
+        if (next >= 0) {
+          row = next;
+          continue;
+        }
+        row = ~next;
+        for (const id of this.out[row / width]!) onMatch(id, i + 1);
+      }
+      return;
+    }
+    this.scanSparse(text, onMatch);
+  }
+
+  // the same walk over the sparse edges and failure links, for automata too large for the dense table
+  private scanSparse(text: string, onMatch: (id: number, end: number) => void): void {
     const { rootNext, edgeStart, edgeChar, edgeTo, fail, hasOut } = this;
     let state = 0;
     for (let i = 0; i < text.length; i++) {
@@ -141,6 +196,9 @@ export class LiteralAutomaton {
     return this.next[state]?.get(c) ?? 0;
   }
 }
+
+// 4 Mi entries (16 MiB): about 100 000 states over a 40-character alphabet; larger automata scan sparse
+const DENSE_MAX_ENTRIES = 1 << 22;
 
 const FOLD = new Uint16Array(65536);
 for (let c = 0; c < 65536; c++) {

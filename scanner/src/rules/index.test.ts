@@ -1,4 +1,5 @@
 import type { Rule, RuleMatch, ScannerPolicy } from '@higgs/schema';
+import { RE2JS } from 're2js';
 import { describe, expect, it } from 'vitest';
 import { compilePolicy, type RuleInput } from './index.ts';
 
@@ -167,5 +168,92 @@ describe('compilePolicy', () => {
     expect(p.isQuarantined(null)).toBe(false);
     expect(p.isSessionBlocked('t-abc')).toBe(true);
     expect(p.isSessionBlocked('t-other')).toBe(false);
+  });
+});
+
+describe('the rule index', () => {
+  // deterministic pseudo-random choices, so a failure reproduces
+  function rng(seed: number): (n: number) => number {
+    let s = seed;
+    return (k) => {
+      s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+      return (s >>> 8) % k;
+    };
+  }
+  const NS = ['support', 'billing', 'Research'];
+  const APPS = ['bot', 'crm'];
+  const USERS = ['alice', 'BOB', 'carol'];
+  const MODELS = ['gpt-4o*', 'gpt-4o-mini', '*mini', 'claude-*', '*', 'GPT-*-mini', 'o1'];
+  const HOSTS = ['api.openai.com', '*.openai.com', '*.azure.com', 'api.*', '*'];
+  const WORDS = ['contract', 'Invoice', 'legal', 'ticket-12', 'sk-', 'forward the'];
+  const PATTERNS = ['(?i)ticket-\\d+', 'forward\\s+the', '(?i)inv[a-z]+', 'a|b', '\\d{3}-\\d{2}', '(?i)legal$', 'sk-[a-z0-9]{4,}'];
+  const PII = ['ssn', 'email', 'credit_card'] as const;
+  const pick = <T,>(r: (n: number) => number, xs: readonly T[]): T => xs[r(xs.length)]!;
+  const some = <T,>(r: (n: number) => number, xs: readonly T[]): T[] => [...new Set(Array.from({ length: 1 + r(2) }, () => pick(r, xs)))];
+
+  function randomMatch(r: (n: number) => number): RuleMatch {
+    const m: RuleMatch = {};
+    if (r(4) === 0) m.namespaces = some(r, NS);
+    if (r(6) === 0) m.apps = some(r, APPS);
+    if (r(6) === 0) m.users = some(r, USERS);
+    if (r(6) === 0) m.providers = some(r, ['openai', 'anthropic'] as const);
+    if (r(4) === 0) m.models = some(r, MODELS);
+    if (r(5) === 0) m.hosts = some(r, HOSTS);
+    if (r(4) === 0) m.promptContains = some(r, WORDS);
+    if (r(4) === 0) m.promptPattern = pick(r, PATTERNS);
+    if (r(6) === 0) m.piiTypes = some(r, PII);
+    if (r(6) === 0) m.injectionScoreGte = r(100);
+    if (Object.keys(m).length === 0) m.models = some(r, MODELS);
+    return m;
+  }
+
+  // the semantics written out rule by rule, with no index
+  const glob = (p: string, v: string | null) => v !== null && new RegExp(`^${p.split('*').map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 'i').test(v);
+  const eq = (list: readonly string[] | undefined, v: string | null) => !list || (v !== null && list.some((x) => x.toLowerCase() === v.toLowerCase()));
+  const reference = (rules: Rule[], i: RuleInput): string[] => rules.filter(({ match: m }) => eq(m.namespaces, i.namespace) && eq(m.apps, i.app)
+    && eq(m.users, i.userId) && eq(m.providers, i.provider)
+    && (!m.models || m.models.some((p) => glob(p, i.model))) && (!m.hosts || m.hosts.some((p) => glob(p, i.host)))
+    && (!m.promptContains || m.promptContains.some((w) => i.promptText.toLowerCase().includes(w.toLowerCase())))
+    && (m.promptPattern === undefined || (i.promptText !== '' && RE2JS.compile(m.promptPattern).matcher(i.promptText).find()))
+    && (!m.piiTypes || i.detections.some((d) => m.piiTypes!.includes(d.type)))
+    && (m.injectionScoreGte === undefined || i.injectionScore >= m.injectionScoreGte)).map((r) => r.id).sort();
+
+  it('agrees with the unindexed semantics on random policies and inputs', () => {
+    const r = rng(20261121);
+    for (let round = 0; round < 40; round++) {
+      const rules = Array.from({ length: 60 }, () => rule(pick(r, ['block', 'redact', 'alert'] as const), randomMatch(r)));
+      const p = compilePolicy(policy(rules));
+      expect(p.skipped).toEqual([]);
+      for (let k = 0; k < 25; k++) {
+        const words = Array.from({ length: 3 + r(6) }, () => pick(r, [...WORDS, 'hello', 'TICKET-99', '123-45', 'sk-abcd1234', 'x']));
+        const i: RuleInput = {
+          provider: pick(r, ['openai', 'anthropic', 'gemini'] as const), model: r(8) === 0 ? null : pick(r, ['gpt-4o', 'gpt-4o-mini', 'GPT-4-mini', 'claude-3', 'o1', 'mini']),
+          host: pick(r, ['api.openai.com', 'x.openai.azure.com', 'API.example.org', 'localhost']),
+          namespace: r(5) === 0 ? null : pick(r, [...NS, 'research', 'other']), app: r(4) === 0 ? null : pick(r, [...APPS, 'BOT']),
+          userId: r(4) === 0 ? null : pick(r, [...USERS, 'bob', 'dave']), promptText: r(10) === 0 ? '' : words.join(' '),
+          detections: Array.from({ length: r(3) }, () => ({ type: pick(r, PII), field: 'prompt' as const, hash: '0123456789abcdef' })),
+          injectionScore: r(101), toolNames: [],
+        };
+        const got = p.evaluate(i);
+        expect(got.map((h) => h.ruleId).sort(), JSON.stringify({ round, k, i })).toEqual(reference(rules, i));
+        const ranks = got.map((h) => ({ block: 0, redact: 1, alert: 2 })[h.action]);
+        expect(ranks).toEqual([...ranks].sort((a, b) => a - b));
+      }
+    }
+  });
+
+  it('reports PII rules as undecided when the PII detector failed, even with no detections to look them up by', () => {
+    const pii = rule('block', { piiTypes: ['ssn'] });
+    const p = compilePolicy(policy([pii, rule('alert', { models: ['claude-*'] })]));
+    const out = p.decide({ ...input, detections: [] }, { unavailable: new Set(['pii', 'injection']) });
+    expect(out.failures.map((f) => [f.ruleId, f.reason])).toEqual([[pii.id, 'input_unavailable']]);
+    expect(p.decide({ ...input, detections: [] }).failures).toEqual([]);
+  });
+
+  it('visits a rule filed under a prompt pattern literal only when the literal is in the prompt', () => {
+    const p = compilePolicy(policy([rule('block', { promptPattern: '(?i)ticket-\\d{3,}' }), rule('alert', { promptContains: ['TICKET'] })]));
+    expect(p.evaluate({ ...input, promptText: 'see Ticket-1234 now' }).map((h) => [h.action, h.matchedText])).toEqual([['block', 'Ticket-1234'], ['alert', 'Ticket']]);
+    expect(p.evaluate({ ...input, promptText: 'see ticket-12 now' }).map((h) => h.action)).toEqual(['alert']);
+    expect(p.evaluate({ ...input, promptText: 'nothing' })).toEqual([]);
   });
 });

@@ -144,6 +144,14 @@ interface CompiledRule {
   /** only response rules: literal ids and pattern of the response condition */
   responseLiterals: number[];
   responsePattern: RE2JS | null;
+  /**
+   * prompt-automaton literal ids one of which must be in the prompt for the
+   * rule to match (its `promptContains` literals, else its prompt pattern's
+   * required literal); null when the rule has no such condition
+   */
+  promptLiterals: number[] | null;
+  /** position in its rule list, strongest first: the bit the index marks */
+  order: number;
 }
 
 /** Per-evaluation facts shared by all rules: literal hits and pattern results are computed once. */
@@ -151,9 +159,14 @@ class Facts {
   private promptHits: Map<number, number> | null = null;
   private readonly patternResults = new Map<RE2JS, Found | null>();
   private readonly requiredHits = new Map<PatternField, Set<number>>();
+  private readonly mayMatch = new Map<PatternField, boolean>();
   constructor(private readonly input: RuleInput, private readonly prompt: LiteralAutomaton, private readonly prefilters: Prefilters) {}
 
-  /** literal id -> end offset of its first occurrence in the prompt */
+  /**
+   * literal id -> end offset of its first occurrence in the prompt; the ids
+   * cover `promptContains` literals and the required literals of prompt
+   * patterns, so the prompt is scanned once per evaluation
+   */
   promptLiterals(): Map<number, number> {
     if (!this.promptHits) {
       const hits = new Map<number, number>();
@@ -163,13 +176,12 @@ class Facts {
     return this.promptHits;
   }
 
-  /** `literal`: the id of the pattern's required literal in the prefilter automaton, -1 when it has none */
+  /** `literal`: the id of the pattern's required literal (prompt: in the prompt automaton), -1 when it has none */
   pattern(re: RE2JS, field: PatternField, literal: number): Found | null {
     if (this.patternResults.has(re)) return this.patternResults.get(re)!;
     const text = fieldText(this.input, field);
     let found: Found | null = null;
-    const possible = literal >= 0 ? this.required(field, text).has(literal) : this.prefilters.mayMatch(field, text);
-    if (text !== '' && possible) {
+    if (text !== '' && (literal >= 0 ? this.hasLiteral(field, text, literal) : this.combinedMayMatch(field, text))) {
       const m = re.matcher(text);
       if (m.find()) found = { field: FIELD_NAME[field], hash: null, text: text.slice(m.start(), m.end()) };
     }
@@ -177,10 +189,18 @@ class Facts {
     return found;
   }
 
-  private required(field: PatternField, text: string): Set<number> {
+  /** whether the one alternation of the field's literal-less patterns matches (computed once per field) */
+  combinedMayMatch(field: PatternField, text: string): boolean {
+    let may = this.mayMatch.get(field);
+    if (may === undefined) this.mayMatch.set(field, (may = this.prefilters.mayMatch(field, text)));
+    return may;
+  }
+
+  private hasLiteral(field: PatternField, text: string, literal: number): boolean {
+    if (field === 'prompt') return this.promptLiterals().has(literal);
     let hits = this.requiredHits.get(field);
     if (!hits) this.requiredHits.set(field, (hits = this.prefilters.literals.present(text)));
-    return hits;
+    return hits.has(literal);
   }
 }
 
@@ -195,7 +215,7 @@ function fieldText(i: RuleInput, field: PatternField): string {
  * common case) no single pattern runs, so many patterns cost one linear pass.
  */
 class Prefilters {
-  /** the required literals of patterns that have one (see required-literal.ts) */
+  /** the required literals of tool input / output patterns that have one (see required-literal.ts) */
   literals = new LiteralAutomaton([]);
   private readonly combined = new Map<PatternField, RE2JS | null>();
   add(field: PatternField, sources: string[]): void {
@@ -249,14 +269,16 @@ export function compilePolicy(policy: ScannerPolicy, opts: CompileOptions = {}):
   responseRules.forEach((r, i) => { r.rank = ACTION_RANK[r.rule.action] * 1e9 + i; });
   requestRules.sort(byStrength);
   responseRules.sort(byStrength);
+  requestRules.forEach((r, i) => { r.order = i; });
+  responseRules.forEach((r, i) => { r.order = i; });
 
   const promptAutomaton = new LiteralAutomaton(promptLiterals.literals);
   const responseAutomaton = new LiteralAutomaton(responseLiterals.literals);
   const prefilters = new Prefilters();
   for (const field of Object.keys(patternSources) as PatternField[]) prefilters.add(field, patternSources[field]);
   prefilters.literals = new LiteralAutomaton(patternLiterals.literals);
-  const requestIndex = new RuleIndex(requestRules, promptLiterals);
-  const responseIndex = new RuleIndex(responseRules, null);
+  const requestIndex = new RuleIndex(requestRules, promptLiterals.literals.length, true);
+  const responseIndex = new RuleIndex(responseRules, promptLiterals.literals.length, false);
   const quarantined = new Set(policy.quarantinedNamespaces);
   const blockedSessions = new Set(policy.blockedSessions);
 
@@ -264,7 +286,7 @@ export function compilePolicy(policy: ScannerPolicy, opts: CompileOptions = {}):
     const facts = new Facts(input, promptAutomaton, prefilters);
     const hits: RuleHit[] = [];
     const failures: RuleFailure[] = [];
-    const candidates = requestIndex.candidates(input, facts);
+    const candidates = requestIndex.candidates(input, facts, o.unavailable);
     let timedOut = false;
     for (let n = 0; n < candidates.length; n++) {
       const c = candidates[n]!;
@@ -294,7 +316,7 @@ export function compilePolicy(policy: ScannerPolicy, opts: CompileOptions = {}):
     responseRules(input) {
       if (responseRules.length === 0) return null;
       const facts = new Facts(input, promptAutomaton, prefilters);
-      const active = responseIndex.candidates(input, facts).filter((c) => runChecks(c, input, facts) !== null);
+      const active = responseIndex.candidates(input, facts, undefined).filter((c) => runChecks(c, input, facts) !== null);
       if (active.length === 0) return null;
       return responseMatcher(active, responseAutomaton, maxMatchSpan);
     },
@@ -341,8 +363,6 @@ function ruleClassOf(m: RuleMatch): RuleClass {
 class LiteralIndex {
   readonly literals: string[] = [];
   private readonly ids = new Map<string, number>();
-  /** for each literal id, the rules that use it */
-  readonly rulesOf: CompiledRule[][] = [];
   add(literal: string): number {
     const key = literal.toLowerCase();
     let id = this.ids.get(key);
@@ -350,7 +370,6 @@ class LiteralIndex {
       id = this.literals.length;
       this.literals.push(literal);
       this.ids.set(key, id);
-      this.rulesOf.push([]);
     }
     return id;
   }
@@ -360,7 +379,9 @@ function compileRule(
   rule: Rule, prompt: LiteralIndex, response: LiteralIndex, patterns: Record<PatternField, string[]>, patternLiterals: LiteralIndex,
 ): CompiledRule {
   const m = rule.match;
-  const compiled: CompiledRule = { rule, rank: 0, ruleClass: ruleClassOf(m), checks: [], responseLiterals: [], responsePattern: null };
+  const compiled: CompiledRule = {
+    rule, rank: 0, ruleClass: ruleClassOf(m), checks: [], responseLiterals: [], responsePattern: null, promptLiterals: null, order: 0,
+  };
   // RE2 compiles first: a pattern it rejects skips the rule before any index refers to it
   const re = (field: string, source: string | undefined): RE2JS | null => {
     if (source === undefined) return null;
@@ -400,7 +421,7 @@ function compileRule(
   }
   if (m.promptContains) {
     const ids = m.promptContains.map((l) => prompt.add(l));
-    for (const id of new Set(ids)) prompt.rulesOf[id]!.push(compiled);
+    compiled.promptLiterals = [...new Set(ids)];
     checks.push((i, f) => {
       const hits = f.promptLiterals();
       for (const id of ids) {
@@ -413,9 +434,11 @@ function compileRule(
   const pattern = (field: PatternField, r: RE2JS | null, source: string | undefined): void => {
     if (!r || source === undefined) return;
     const literal = requiredLiteral(source);
-    // a pattern with a required literal runs only when the literal is present; the others share one RE2 alternation
-    const id = literal === null ? -1 : patternLiterals.add(literal);
+    // a pattern with a required literal runs only when the literal is present; the others share one RE2 alternation.
+    // Prompt literals join the prompt automaton, so the prompt is scanned once for literals and patterns alike.
+    const id = literal === null ? -1 : field === 'prompt' ? prompt.add(literal) : patternLiterals.add(literal);
     if (id === -1) patterns[field].push(source);
+    else if (field === 'prompt' && compiled.promptLiterals === null) compiled.promptLiterals = [id];
     checks.push((_i, f) => f.pattern(r, field, id));
   };
   pattern('prompt', promptRe, m.promptPattern);
@@ -427,53 +450,134 @@ function compileRule(
 
 /**
  * Which rules an evaluation visits. A rule is filed under one selective
- * condition — a prompt literal, else a namespace, app, user, provider or PII
- * type — and visited only when the input has it; a rule with none of these is
- * always visited. Its other conditions are then checked as usual.
+ * condition and visited only when the input has it: a prompt literal (its
+ * `promptContains` literals or its prompt pattern's required literal, found
+ * by the one automaton pass), else a namespace, app, user, provider or PII
+ * type (hash lookups), else its models or hosts (exact values by hash,
+ * wildcards by their literal prefix or suffix), else — a prompt pattern with
+ * no required literal — the one alternation of such patterns. Only a rule
+ * with none of these is always visited. The rule's conditions are then all
+ * checked as usual, so the index only ever skips rules that cannot match.
  */
 class RuleIndex {
-  private readonly byValue = new Map<string, CompiledRule[]>();
-  private readonly always: CompiledRule[] = [];
-  private readonly literalRules: CompiledRule[][];
+  private readonly byValue = new Map<string, number[]>();
+  private readonly byLiteral: Array<number[] | null>;
+  private readonly always: number[] = [];
+  private readonly unanchoredPatterns: number[] = [];
+  /** lengths of the wildcard prefixes / suffixes filed per field: a lookup tries each length once */
+  private readonly affixLengths: Record<WildcardField, { prefix: number[]; suffix: number[] }> = {
+    model: { prefix: [], suffix: [] }, host: { prefix: [], suffix: [] },
+  };
+  private readonly piiKeys: string[] = [];
+  // one bit per rule, reused by every evaluation (evaluation is synchronous): marking dedupes and the
+  // word-by-word walk yields the candidates strongest first without a sort
+  private readonly marks: Int32Array;
 
-  constructor(rules: CompiledRule[], literals: LiteralIndex | null) {
-    this.literalRules = literals?.rulesOf ?? [];
+  constructor(private readonly rules: readonly CompiledRule[], literalCount: number, byLiteral: boolean) {
+    this.byLiteral = new Array<number[] | null>(byLiteral ? literalCount : 0).fill(null);
+    this.marks = new Int32Array(Math.ceil(rules.length / 32));
     for (const c of rules) {
       const m = c.rule.match;
-      if (literals && m.promptContains) continue; // filed by literal in LiteralIndex.rulesOf
-      const key = m.namespaces ? m.namespaces.map((v) => `ns:${v.toLowerCase()}`)
+      if (byLiteral && c.promptLiterals) {
+        for (const id of c.promptLiterals) (this.byLiteral[id] ??= []).push(c.order);
+        continue;
+      }
+      const keys = m.namespaces ? m.namespaces.map((v) => `ns:${v.toLowerCase()}`)
         : m.apps ? m.apps.map((v) => `app:${v.toLowerCase()}`)
           : m.users ? m.users.map((v) => `user:${v.toLowerCase()}`)
             : m.providers ? m.providers.map((v) => `provider:${v.toLowerCase()}`)
-              : m.piiTypes ? m.piiTypes.map((v) => `pii:${v}`) : null;
-      if (!key) {
-        this.always.push(c);
-        continue;
-      }
-      for (const k of new Set(key)) {
-        let list = this.byValue.get(k);
-        if (!list) this.byValue.set(k, (list = []));
-        list.push(c);
+              : m.piiTypes ? m.piiTypes.map((v) => `pii:${v}`)
+                : (m.models && this.wildcardKeys('model', m.models)) ?? (m.hosts && this.wildcardKeys('host', m.hosts)) ?? null;
+      if (keys) {
+        for (const k of new Set(keys)) this.file(k, c.order);
+        if (m.piiTypes && keys[0]!.startsWith('pii:')) for (const k of keys) if (!this.piiKeys.includes(k)) this.piiKeys.push(k);
+      } else if (byLiteral && m.promptPattern !== undefined && !m.promptContains) {
+        this.unanchoredPatterns.push(c.order);
+      } else {
+        this.always.push(c.order);
       }
     }
   }
 
-  /** the rules that can match `input`, each once, strongest first */
-  candidates(input: RuleInput, facts: Facts): CompiledRule[] {
-    // rank is unique per rule, so sorting the collected ranks orders and de-duplicates in one go
-    const picked: CompiledRule[] = this.always.slice();
-    const add = (list: CompiledRule[] | undefined): void => { if (list) for (const c of list) picked.push(c); };
-    if (input.namespace !== null) add(this.byValue.get(`ns:${input.namespace.toLowerCase()}`));
-    if (input.app !== null) add(this.byValue.get(`app:${input.app.toLowerCase()}`));
-    if (input.userId !== null) add(this.byValue.get(`user:${input.userId.toLowerCase()}`));
-    add(this.byValue.get(`provider:${input.provider.toLowerCase()}`));
-    for (const type of new Set(input.detections.map((d) => d.type))) add(this.byValue.get(`pii:${type}`));
-    if (this.literalRules.length > 0) for (const id of facts.promptLiterals().keys()) add(this.literalRules[id]);
-    picked.sort((a, b) => a.rank - b.rank);
+  /**
+   * The rules that can match `input`, each once, strongest first. When the
+   * PII detector was unavailable, the rules filed by PII type are visited
+   * too, so they are reported as undecided rather than silently missed.
+   */
+  candidates(input: RuleInput, facts: Facts, unavailable: ReadonlySet<RuleClass> | undefined): CompiledRule[] {
+    const marks = this.marks;
+    const mark = (list: readonly number[] | null | undefined): void => {
+      if (list) for (const o of list) marks[o >>> 5]! |= 1 << (o & 31);
+    };
+    mark(this.always);
+    if (input.namespace !== null) mark(this.byValue.get(`ns:${input.namespace.toLowerCase()}`));
+    if (input.app !== null) mark(this.byValue.get(`app:${input.app.toLowerCase()}`));
+    if (input.userId !== null) mark(this.byValue.get(`user:${input.userId.toLowerCase()}`));
+    mark(this.byValue.get(`provider:${input.provider.toLowerCase()}`));
+    if (unavailable?.has('pii')) for (const k of this.piiKeys) mark(this.byValue.get(k));
+    else for (const d of input.detections) mark(this.byValue.get(`pii:${d.type}`));
+    if (input.model !== null) this.markWildcard('model', input.model, mark);
+    this.markWildcard('host', input.host, mark);
+    if (this.byLiteral.length > 0) for (const id of facts.promptLiterals().keys()) mark(this.byLiteral[id]);
+    if (this.unanchoredPatterns.length > 0 && input.promptText !== '' && facts.combinedMayMatch('prompt', input.promptText)) mark(this.unanchoredPatterns);
     const out: CompiledRule[] = [];
-    for (const c of picked) if (out.length === 0 || out[out.length - 1] !== c) out.push(c);
+    for (let w = 0; w < marks.length; w++) {
+      let bits = marks[w]!;
+      if (bits === 0) continue;
+      marks[w] = 0;
+      while (bits !== 0) {
+        const low = bits & -bits;
+        out.push(this.rules[(w << 5) + 31 - Math.clz32(low)]!);
+        bits ^= low;
+      }
+    }
     return out;
   }
+
+  private file(key: string, order: number): void {
+    let list = this.byValue.get(key);
+    if (!list) this.byValue.set(key, (list = []));
+    list.push(order);
+  }
+
+  // `gpt-4o*` files under prefix `gpt-4o`, `*.openai.azure.com` under its suffix, a value without `*` under itself;
+  // null (not filed by this field) when some pattern has no literal end, like `*` or `*mini*`
+  private wildcardKeys(field: WildcardField, patterns: readonly string[]): string[] | null {
+    const keys: string[] = [];
+    for (const raw of patterns) {
+      const p = foldCase(raw);
+      const star = p.indexOf('*');
+      if (star === -1) {
+        keys.push(`${field}=${p}`);
+        continue;
+      }
+      const prefix = p.slice(0, star);
+      const suffix = p.slice(p.lastIndexOf('*') + 1);
+      if (prefix === '' && suffix === '') return null;
+      const side = prefix.length >= suffix.length ? 'prefix' : 'suffix';
+      const affix = side === 'prefix' ? prefix : suffix;
+      const lengths = this.affixLengths[field][side];
+      if (!lengths.includes(affix.length)) lengths.push(affix.length);
+      keys.push(`${field}${side === 'prefix' ? '^' : '$'}${affix}`);
+    }
+    return keys;
+  }
+
+  private markWildcard(field: WildcardField, raw: string, mark: (list: readonly number[] | undefined) => void): void {
+    const v = foldCase(raw);
+    mark(this.byValue.get(`${field}=${v}`));
+    const { prefix, suffix } = this.affixLengths[field];
+    for (const n of prefix) if (n <= v.length) mark(this.byValue.get(`${field}^${v.slice(0, n)}`));
+    for (const n of suffix) if (n <= v.length) mark(this.byValue.get(`${field}$${v.slice(v.length - n)}`));
+  }
+}
+
+type WildcardField = 'model' | 'host';
+
+// the case folding the wildcard index keys use: upper then lower, so characters a case-insensitive
+// RegExp treats as equal ('ς', 'σ', 'Σ') get one key; the check itself still decides
+function foldCase(s: string): string {
+  return s.toUpperCase().toLowerCase();
 }
 
 function responseMatcher(active: CompiledRule[], automaton: LiteralAutomaton, maxMatchSpan: number): ResponseMatcher {
