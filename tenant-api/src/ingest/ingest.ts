@@ -2,6 +2,7 @@ import type {
   EnforcementDecision, IngestBatch, IngestResult, KernelEnforcement, LlmCall, NetworkFlow, ToolCall,
 } from '@higgs/schema';
 import { recordCallsFindings } from '../findings/findings-engine.ts';
+import { auditKernelEnforcements } from './kernel-enforcements.ts';
 import { recordCallsAssets } from '../registry/asset-registry.ts';
 import { observeSessions, type SessionObservation } from '../stores/sessions-repository.ts';
 import type { SqlClient } from '../stores/sql-client.ts';
@@ -54,7 +55,8 @@ export async function ingestBatch(
       await observeSessions(tx, { tenantId, sessions: tallySessions(fresh) });
       await recordCallsFindings(tx, { tenantId, calls: fresh.map((call, i) => ({ call, assets: assets[i]! })) });
     }
-    const accepted = storedCalls.size + storedTools.size + storedDecisions.size;
+    const enforced = await auditKernelEnforcements(tx, { tenantId, scannerId: batch.scannerId, events: kernelEnforcements });
+    const accepted = storedCalls.size + storedTools.size + storedDecisions.size + enforced;
     return { result: { accepted, duplicates: batch.events.length - accepted }, staged };
   });
   await staged.commit();

@@ -6,6 +6,7 @@ import type { PolicyNotifier } from '../policy/policy-notifier.ts';
 import { getPolicyVersion } from '../stores/policy-repository.ts';
 import { listQuarantines } from '../stores/quarantines-repository.ts';
 import { listRules } from '../stores/rules-repository.ts';
+import { listSessionKills } from '../stores/session-kills-repository.ts';
 import { listBlockedSessionIds } from '../stores/sessions-repository.ts';
 import type { SqlClient } from '../stores/sql-client.ts';
 import { principalFor, SCANNER_ONLY } from './auth-hooks.ts';
@@ -23,12 +24,17 @@ async function readPolicy(db: SqlClient, tenantId: string): Promise<ScannerPolic
     const version = await getPolicyVersion(tx, { tenantId });
     const rules = await listRules(tx, { tenantId, includeDisabled: false });
     const quarantines = await listQuarantines(tx, { tenantId, activeOnly: true });
-    const blockedSessions = await listBlockedSessionIds(tx, { tenantId });
+    const kills = await listSessionKills(tx, { tenantId });
+    const blockedSessions = [...new Set([...await listBlockedSessionIds(tx, { tenantId }), ...kills.map((k) => k.sessionId)])].sort();
     return {
       version: String(version),
       rules,
       quarantinedNamespaces: [...new Set(quarantines.map((q) => q.namespace))].sort(),
       blockedSessions,
+      orders: [
+        ...quarantines.map((q) => ({ primitive: 'quarantine' as const, target: q.namespace, orderedBy: q.createdBy, orderedAt: q.createdAt })),
+        ...kills.map((k) => ({ primitive: 'session_kill' as const, target: k.sessionId, orderedBy: k.killedBy, orderedAt: k.killedAt })),
+      ],
     };
   });
 }

@@ -1,4 +1,4 @@
-import type { Quarantine } from '@higgs/schema';
+import type { Quarantine, QuarantineRecord } from '@higgs/schema';
 import { toIso, toIsoOrNull } from './rows.ts';
 import type { SqlExecutor } from './sql-client.ts';
 
@@ -11,9 +11,11 @@ interface QuarantineRow {
   active: boolean;
   released_at: Date | string | null;
   enforcement: Quarantine['enforcement'];
+  released_by: string | null;
+  release_reason: string | null;
 }
 
-const COLUMNS = 'id, namespace, reason, created_by, created_at, active, released_at, enforcement';
+const COLUMNS = 'id, namespace, reason, created_by, created_at, active, released_at, enforcement, released_by, release_reason';
 
 function toQuarantine(row: QuarantineRow): Quarantine {
   return {
@@ -26,6 +28,10 @@ function toQuarantine(row: QuarantineRow): Quarantine {
     releasedAt: toIsoOrNull(row.released_at),
     enforcement: row.enforcement,
   };
+}
+
+function toRecord(row: QuarantineRow): QuarantineRecord {
+  return { ...toQuarantine(row), releasedBy: row.released_by, releaseReason: row.release_reason };
 }
 
 export async function insertQuarantine(db: SqlExecutor, p: { tenantId: string; quarantine: Quarantine }): Promise<void> {
@@ -56,4 +62,39 @@ export async function listQuarantines(
     [p.tenantId, p.activeOnly, p.before ?? null],
   );
   return rows.map(toQuarantine);
+}
+
+/** One quarantine by id, active or released. */
+export async function getQuarantine(db: SqlExecutor, p: { tenantId: string; id: string }): Promise<QuarantineRecord | null> {
+  const { rows } = await db.query<QuarantineRow>(`SELECT ${COLUMNS} FROM quarantines WHERE tenant_id = $1 AND id = $2`, [p.tenantId, p.id]);
+  return rows[0] ? toRecord(rows[0]) : null;
+}
+
+/** Every quarantine with who released it and why, oldest first; optionally one namespace's or only the active ones. */
+export async function listQuarantineRecords(
+  db: SqlExecutor, p: { tenantId: string; activeOnly: boolean; namespace?: string },
+): Promise<QuarantineRecord[]> {
+  const { rows } = await db.query<QuarantineRow>(
+    `SELECT ${COLUMNS} FROM quarantines
+      WHERE tenant_id = $1 AND (active OR NOT $2) AND ($3::text IS NULL OR namespace = $3)
+      ORDER BY created_at, id`,
+    [p.tenantId, p.activeOnly, p.namespace ?? null],
+  );
+  return rows.map(toRecord);
+}
+
+/**
+ * Lifts the active quarantines of a namespace (normally one). Returns the
+ * released records; empty when none was active, so a repeated release is a no-op.
+ */
+export async function releaseActiveQuarantines(
+  db: SqlExecutor, p: { tenantId: string; namespace: string; releasedBy: string; releasedAt: string; reason: string },
+): Promise<QuarantineRecord[]> {
+  const { rows } = await db.query<QuarantineRow>(
+    `UPDATE quarantines SET active = false, released_at = $3::timestamptz, released_by = $4, release_reason = $5
+      WHERE tenant_id = $1 AND namespace = $2 AND active
+      RETURNING ${COLUMNS}`,
+    [p.tenantId, p.namespace, p.releasedAt, p.releasedBy, p.reason],
+  );
+  return rows.map(toRecord).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 }
