@@ -7,12 +7,15 @@ import { PolicyClient } from './policy/client.ts';
 import { DEFAULT_AI_HOSTS, hostMatches } from './providers/index.ts';
 import { startProxy } from './proxy/index.ts';
 import type { EnforcementSettings } from './proxy/enforcement.ts';
+import type { InspectContext } from './proxy/exchange.ts';
 import { createUpstream } from './proxy/upstream.ts';
 import { newStats, type ScannerStats } from './stats.ts';
 import { loadOrCreateCa } from './tls/ca.ts';
 import { Uploader } from './uploader/index.ts';
 import { LocalFileWorkloadSource, noWorkloads } from './workloads/index.ts';
 import { startKernelEnforcement } from './enforcement/kernel.ts';
+import { ProviderAddresses, startKernelObservation, type KernelObservation, type KernelObservationStats } from './kernel/index.ts';
+import { startTransparentListener } from './proxy/transparent.ts';
 
 export interface ScannerOptions {
   scannerId: string;
@@ -57,6 +60,27 @@ export interface ScannerOptions {
    * stays proxy-only.
    */
   kernelEnforcement?: { providers: string[]; pinDir?: string } | null;
+  /**
+   * Kernel observation and transparent redirect (@higgs/bpf): TLS uprobes into
+   * the provider parsers (`tap: 'tls'`), connect tracing into NetworkFlows,
+   * and enforce-labelled cgroups' provider connections redirected to a
+   * transparent listener. Absent: none of it. Where the kernel cannot, the
+   * scanner says why once and runs proxy-only.
+   */
+  kernelObservation?: {
+    tls: boolean | string[];
+    flows: boolean;
+    redirect: boolean;
+    /** `address -> hostname` of provider endpoints DNS does not give (overrides, local upstreams) */
+    providerAddresses?: Record<string, string>;
+    providerCidrs?: string[];
+    /** transparent listener ports (0 = ephemeral) */
+    redirectTlsPort?: number;
+    redirectPlainPort?: number;
+    pinDir?: string;
+    cgroupRoot?: string;
+    idleMs?: number;
+  } | null;
 }
 
 export interface ScannerHandle {
@@ -70,7 +94,9 @@ export interface ScannerHandle {
   waitForPolicy(predicate: (p: ScannerPolicy) => boolean, timeoutMs: number): Promise<ScannerPolicy>;
   /** uploads everything buffered now */
   flush(): Promise<void>;
-  stats(): ScannerStats;
+  stats(): ScannerStats & { kernel: KernelObservationStats | null };
+  /** why kernel observation does not run (empty when it does, or was not asked for) */
+  kernelUnavailable: readonly string[];
   close(): Promise<void>;
 }
 
@@ -128,6 +154,27 @@ export async function startScanner(opts: ScannerOptions): Promise<ScannerHandle>
     }
     const upstream = createUpstream(opts.hostsOverride ?? {}, opts.upstreamCaPem ?? []);
     closers.push(() => upstream.close());
+    const inspect: InspectContext = {
+      scannerId: opts.scannerId, hashSalt: opts.hashSalt, identityHeader: (opts.identityHeader ?? 'x-user-id').toLowerCase(), workloads,
+      policy: () => policy.current(), record: (e) => uploader.enqueue(e), upstream, stats, logger,
+      ...(opts.enforcement ? { enforcement: opts.enforcement } : {}),
+    };
+    let observation: KernelObservation | null = null;
+    if (opts.kernelObservation) {
+      const k = opts.kernelObservation;
+      const cgroupWorkloads = workloads instanceof LocalFileWorkloadSource ? workloads : null;
+      const providers = new ProviderAddresses(aiHosts, k.providerAddresses ?? {});
+      await providers.refresh();
+      observation = startKernelObservation({
+        scannerId: opts.scannerId, hashSalt: opts.hashSalt, identityHeader: (opts.identityHeader ?? 'x-user-id').toLowerCase(),
+        record: (e) => uploader.enqueue(e), providers, tls: k.tls, flows: k.flows, redirect: k.redirect, logger,
+        workloads: { list: () => cgroupWorkloads?.list() ?? [], resolveCgroup: (id) => cgroupWorkloads?.resolveCgroup(id) ?? null },
+        ...(k.providerCidrs ? { providerCidrs: k.providerCidrs } : {}), ...(k.pinDir ? { pinDir: k.pinDir } : {}),
+        ...(k.cgroupRoot ? { cgroupRoot: k.cgroupRoot } : {}), ...(k.idleMs ? { idleMs: k.idleMs } : {}),
+      });
+      const obs = observation;
+      closers.push(() => obs.close());
+    }
     const proxy = await startProxy({
       host: opts.proxyHost ?? '127.0.0.1',
       port: opts.proxyPort,
@@ -135,13 +182,21 @@ export async function startScanner(opts: ScannerOptions): Promise<ScannerHandle>
       isAiHost,
       isMcpHost,
       logger,
-      inspect: {
-        scannerId: opts.scannerId, hashSalt: opts.hashSalt, identityHeader: (opts.identityHeader ?? 'x-user-id').toLowerCase(), workloads,
-        policy: () => policy.current(), record: (e) => uploader.enqueue(e), upstream, stats, logger,
-        ...(opts.enforcement ? { enforcement: opts.enforcement } : {}),
-      },
+      inspect,
     });
     closers.push(() => proxy.close());
+    if (observation?.available && opts.kernelObservation?.redirect) {
+      const obs = observation;
+      const transparent = await startTransparentListener({
+        host: opts.proxyHost ?? '127.0.0.1', tlsPort: opts.kernelObservation.redirectTlsPort ?? 0, plainPort: opts.kernelObservation.redirectPlainPort ?? 0,
+        ca, inspect, isMcpHost, logger,
+        origin: (peer) => obs.redirectOrigin(peer),
+        workloadOf: (id) => (workloads instanceof LocalFileWorkloadSource ? workloads.resolveCgroup(id) : null),
+      });
+      closers.push(() => transparent.close());
+      obs.setRedirectTarget({ address4: opts.proxyHost ?? '127.0.0.1', tlsPort: transparent.tlsPort, plainPort: transparent.plainPort });
+      logger.info({ tlsPort: transparent.tlsPort, plainPort: transparent.plainPort }, 'transparent redirect listening');
+    }
     const endpoint = await startPolicyEndpoint(opts.policyPort, workloads, () => policy.current());
     closers.push(() => new Promise<void>((r) => {
       endpoint.close(() => r());
@@ -158,7 +213,8 @@ export async function startScanner(opts: ScannerOptions): Promise<ScannerHandle>
       policyVersion: () => policy.current()?.version ?? null,
       waitForPolicy: (predicate, timeoutMs) => policy.waitFor(predicate, timeoutMs),
       flush: () => uploader.flush(),
-      stats: () => ({ ...stats }),
+      stats: () => ({ ...stats, kernel: observation?.available ? observation.stats() : null }),
+      kernelUnavailable: observation?.reasons ?? [],
       close: () => (closing ??= closeAll()),
     };
   } catch (err) {

@@ -17,6 +17,12 @@ export interface Workload {
 /** Where the proxy learns which workload a client address belongs to. */
 export interface WorkloadSource {
   resolve(ip: string): Workload | null;
+  /**
+   * The workload whose cgroup v2 directory has this id (its inode number, as
+   * the kernel programs report it in flow, redirect and TLS events); absent
+   * on sources that know no cgroups.
+   */
+  resolveCgroup?(cgroupId: bigint): Workload | null;
   close(): void;
 }
 
@@ -24,7 +30,8 @@ const WorkloadsFile = z.object({
   workloads: z.array(z.object({
     namespace: z.string().min(1),
     app: z.string().min(1),
-    ips: z.array(z.string().min(1)),
+    // a cgroup "pod" may have no address of its own: it shares the node's network namespace
+    ips: z.array(z.string().min(1)).default([]),
     labels: z.record(z.string(), z.string()).default({}),
     cgroup: z.string().min(1).optional(),
   })),
@@ -56,6 +63,8 @@ export function workloadRef(ip: string, workload: Workload | null): WorkloadRef 
  */
 export class LocalFileWorkloadSource implements WorkloadSource {
   private byIp = new Map<string, Workload>();
+  private byCgroup = new Map<bigint, Workload>();
+  private cgroupsStatAt = 0;
   private all: Workload[] = [];
   private mtimeMs = -1;
   private watcher: FSWatcher | null = null;
@@ -79,6 +88,28 @@ export class LocalFileWorkloadSource implements WorkloadSource {
     return this.byIp.get(normalizeIp(ip)) ?? null;
   }
 
+  resolveCgroup(cgroupId: bigint): Workload | null {
+    const hit = this.byCgroup.get(cgroupId);
+    if (hit) return hit;
+    // a pod's cgroup may be created (or re-created, with a new id) after the file was read
+    if (Date.now() - this.cgroupsStatAt > 200) this.indexCgroups();
+    return this.byCgroup.get(cgroupId) ?? null;
+  }
+
+  private indexCgroups(): void {
+    this.cgroupsStatAt = Date.now();
+    const next = new Map<bigint, Workload>();
+    for (const w of this.all) {
+      if (!w.cgroup) continue;
+      try {
+        next.set(statSync(w.cgroup, { bigint: true }).ino, w);
+      } catch {
+        // not created yet: resolved once it exists
+      }
+    }
+    this.byCgroup = next;
+  }
+
   /** Every workload of the current table. */
   list(): readonly Workload[] {
     return this.all;
@@ -97,6 +128,7 @@ export class LocalFileWorkloadSource implements WorkloadSource {
       if (this.mtimeMs !== 0) this.logger.warn({ file: this.file }, 'workloads file missing; no workload attribution');
       this.mtimeMs = 0;
       this.byIp = new Map();
+      this.byCgroup = new Map();
       this.all = [];
       return;
     }
@@ -113,6 +145,7 @@ export class LocalFileWorkloadSource implements WorkloadSource {
       this.byIp = next;
       this.all = all;
       this.mtimeMs = mtimeMs;
+      this.indexCgroups();
       this.logger.info({ file: this.file, workloads: parsed.workloads.length }, 'workloads loaded');
     } catch (err) {
       this.mtimeMs = mtimeMs;

@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import { HttpConnection, MessageParser, type HttpExchange, type HttpMessage } from './http-reassembly.ts';
+
+const b = (s: string) => Buffer.from(s, 'latin1');
+
+function conn() {
+  const exchanges: HttpExchange[] = [];
+  const orphans: HttpMessage[] = [];
+  const c = new HttpConnection((e) => exchanges.push(e), (r) => orphans.push(r));
+  return { c, exchanges, orphans };
+}
+
+describe('MessageParser', () => {
+  it('splits a Content-Length request fed one byte at a time', () => {
+    const out: HttpMessage[] = [];
+    const p = new MessageParser('request', (m) => out.push(m));
+    const raw = 'POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\nContent-Length: 11\r\n\r\n{"a":"xyz"}';
+    for (const ch of raw) p.push(b(ch), 0, 1n);
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatchObject({ startLine: 'POST /v1/chat/completions HTTP/1.1', headers: { host: 'api.openai.com' }, missingBytes: 0, complete: true });
+    expect(out[0]!.body.toString()).toBe('{"a":"xyz"}');
+  });
+
+  it('decodes a chunked SSE response, chunk extensions and trailers included', () => {
+    const out: HttpMessage[] = [];
+    const p = new MessageParser('response', (m) => out.push(m));
+    p.push(b('HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n'), 0, 1n);
+    p.push(b('f;ext=1\r\ndata: {"a":1}\n\n\r\n'), 0, 2n);
+    p.push(b('e\r\ndata: [DONE]\n\n\r\n0\r\nx-trailer: 1\r\n\r\n'), 0, 3n);
+    expect(out).toHaveLength(1);
+    expect(out[0]!.body.toString()).toBe('data: {"a":1}\n\ndata: [DONE]\n\n');
+    expect(out[0]).toMatchObject({ complete: true, firstNs: 1n, lastNs: 3n });
+  });
+
+  it('keeps Content-Length framing across a truncated capture and reports the missing bytes', () => {
+    const out: HttpMessage[] = [];
+    const p = new MessageParser('response', (m) => out.push(m));
+    p.push(b('HTTP/1.1 200 OK\r\ncontent-length: 10000\r\n\r\n'), 0, 1n);
+    p.push(b('x'.repeat(4096)), 10000 - 4096, 2n); // one SSL_read of 10000 bytes, 4096 captured
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatchObject({ complete: false, missingBytes: 5904 });
+    expect(out[0]!.body.length).toBe(4096);
+    // and the next message on the connection is read normally
+    p.push(b('HTTP/1.1 204 No Content\r\n\r\n'), 0, 3n);
+    expect(out[1]).toMatchObject({ startLine: 'HTTP/1.1 204 No Content', complete: true });
+  });
+
+  it('ends a close-delimited response at connection end, complete', () => {
+    const out: HttpMessage[] = [];
+    const p = new MessageParser('response', (m) => out.push(m));
+    p.push(b('HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\ndata: 1\n\n'), 0, 1n);
+    p.push(b('data: 2\n\n'), 0, 2n);
+    expect(out).toHaveLength(0);
+    p.end();
+    expect(out[0]).toMatchObject({ complete: true });
+    expect(out[0]!.body.toString()).toBe('data: 1\n\ndata: 2\n\n');
+  });
+
+  it('skips 100 Continue and finds the end of a chunked body after a gap', () => {
+    const out: HttpMessage[] = [];
+    const p = new MessageParser('response', (m) => out.push(m));
+    p.push(b('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n'), 0, 1n);
+    p.push(b('1000\r\n' + 'y'.repeat(100)), 4000, 2n); // the rest of a 4096-byte chunk was not captured
+    p.push(b('\r\n0\r\n\r\n'), 0, 3n);
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatchObject({ startLine: 'HTTP/1.1 200 OK', complete: false, missingBytes: 4000 });
+    expect(out[0]!.body.toString().startsWith('hello')).toBe(true);
+  });
+});
+
+describe('HttpConnection', () => {
+  it('pairs pipelined requests with their responses in order', () => {
+    const { c, exchanges } = conn();
+    c.write(b('GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n'), 0, 1n);
+    c.read(b('HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\nA'), 0, 2n);
+    c.read(b('HTTP/1.1 404 Not Found\r\ncontent-length: 1\r\n\r\nB'), 0, 3n);
+    expect(exchanges.map((e) => [e.request.startLine, e.response?.startLine, e.response?.body.toString()])).toEqual([
+      ['GET /a HTTP/1.1', 'HTTP/1.1 200 OK', 'A'],
+      ['GET /b HTTP/1.1', 'HTTP/1.1 404 Not Found', 'B'],
+    ]);
+  });
+
+  it('ends a request whose capture was cut when the response starts, and reports it partial', () => {
+    const { c, exchanges } = conn();
+    c.write(b('POST /v1/messages HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n2000\r\n' + 'p'.repeat(4000)), 4200, 1n);
+    c.read(b('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok'), 0, 2n);
+    expect(exchanges).toHaveLength(1);
+    expect(exchanges[0]!.request).toMatchObject({ complete: false, missingBytes: 4200 });
+    expect(exchanges[0]!.response).toMatchObject({ complete: true });
+  });
+
+  it('reports an unanswered request at end, and a response with no request as an orphan', () => {
+    const { c, exchanges, orphans } = conn();
+    c.read(b('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n'), 0, 1n);
+    c.write(b('POST /x HTTP/1.1\r\ncontent-length: 2\r\n\r\n{}'), 0, 2n);
+    c.end();
+    expect(orphans).toHaveLength(1);
+    expect(exchanges).toEqual([{ request: expect.objectContaining({ startLine: 'POST /x HTTP/1.1', complete: true }), response: null }]);
+  });
+
+  it('knows a response to HEAD has no body', () => {
+    const { c, exchanges } = conn();
+    c.write(b('HEAD / HTTP/1.1\r\n\r\n'), 0, 1n);
+    c.read(b('HTTP/1.1 200 OK\r\ncontent-length: 99\r\n\r\n'), 0, 2n);
+    expect(exchanges[0]!.response).toMatchObject({ complete: true, body: Buffer.alloc(0) });
+  });
+});

@@ -1,0 +1,250 @@
+import { availability, cgroupIdOf, cgroupOfPid, loadPrograms, type Endpoint, type HiggsPrograms, type RedirectOrigin, type TlsEvent } from '@higgs/bpf';
+import type { IngestEvent } from '@higgs/schema';
+import type { Logger } from '../logger.ts';
+import { ensureCgroup2 } from '../workloads/cgroups.ts';
+import type { Workload } from '../workloads/index.ts';
+import { flowFromEvent, ProviderAddresses } from './flows.ts';
+import { HttpConnection } from './http-reassembly.ts';
+import { llmCallEvent, tlsCall } from './tls-tap.ts';
+
+export { ProviderAddresses } from './flows.ts';
+
+/** Counters of the kernel observation, exposed in the scanner's stats: nothing is lost without a count. */
+export interface KernelObservationStats {
+  tlsEvents: number;
+  /** request/response pairs reassembled from TLS plaintext */
+  tlsExchanges: number;
+  /** LlmCalls recorded from them (`tap: 'tls'`) */
+  tlsCalls: number;
+  /** of those, calls whose capture missed bytes: recorded, marked uninspected */
+  tlsPartial: number;
+  /** responses seen with no request (capture began mid-connection): counted, not recorded */
+  tlsOrphans: number;
+  /** connect attempts to provider addresses recorded as NetworkFlows */
+  flows: number;
+  /** kernel ring-buffer reservations that failed (events lost in the kernel) */
+  ringbufFull: number;
+  /** events dropped in user space because this consumer fell behind */
+  userDropped: number;
+  /** connections the kernel redirected to the transparent listener */
+  redirected: number;
+}
+
+export interface KernelObservationOptions {
+  scannerId: string;
+  hashSalt: string;
+  identityHeader: string;
+  record: (event: IngestEvent) => void;
+  /** the workloads file: cgroup → workload, and modes for the redirect */
+  workloads: { list(): readonly Workload[]; resolveCgroup(cgroupId: bigint): Workload | null };
+  providers: ProviderAddresses;
+  /** extra AI-provider CIDRs for the kernel's provider prefixes */
+  providerCidrs?: readonly string[];
+  /** TLS uprobes: true for the system libssl and node, or the binaries to probe */
+  tls: boolean | string[];
+  flows: boolean;
+  /** keep enforce-labelled cgroups redirected to the transparent listener (set with setRedirectTarget) */
+  redirect: boolean;
+  logger: Logger;
+  pinDir?: string;
+  /** cgroup v2 directory the connect programs attach to (default: the hierarchy root) */
+  cgroupRoot?: string;
+  /** a TLS session with no event for this long is ended (close-delimited responses complete then); default 3000 */
+  idleMs?: number;
+  /** how often redirect labels are reconciled with the kernel map; default 100 */
+  syncIntervalMs?: number;
+}
+
+/** The observation side of the kernel primitives; every method is safe when they are unavailable. */
+export interface KernelObservation {
+  readonly available: boolean;
+  /** why some or all of it does not run here, stated once in the log too */
+  readonly reasons: readonly string[];
+  stats(): KernelObservationStats;
+  /** Where the redirect sends enforce-labelled cgroups' provider connections (the transparent listener). */
+  setRedirectTarget(target: { address4: string; tlsPort: number; plainPort: number }): void;
+  /** The original destination of a redirected connection, by its client end (the listener's peer). */
+  redirectOrigin(client: Endpoint): RedirectOrigin | null;
+  /** Reconcile the redirect map with the workload labels now (also runs on a timer). */
+  syncRedirects(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts flow tracing, TLS observation and the redirect bookkeeping. Where
+ * the kernel, privileges or cgroup v2 are missing it logs why once and
+ * returns an inert handle: the scanner runs proxy-only.
+ */
+export function startKernelObservation(opts: KernelObservationOptions): KernelObservation {
+  const stats: KernelObservationStats = { tlsEvents: 0, tlsExchanges: 0, tlsCalls: 0, tlsPartial: 0, tlsOrphans: 0, flows: 0, ringbufFull: 0, userDropped: 0, redirected: 0 };
+  const inert = (reasons: string[]): KernelObservation => {
+    opts.logger.warn({ reasons }, 'kernel observation unavailable; running proxy-only (no TLS tap, no flow tap, no transparent redirect)');
+    return { available: false, reasons, stats: () => ({ ...stats }), setRedirectTarget: () => {}, redirectOrigin: () => null, syncRedirects: () => {}, close: async () => {} };
+  };
+  const cg2 = ensureCgroup2();
+  if ('reason' in cg2) return inert([`unavailable: ${cg2.reason}`]);
+  if (cg2.mounted) opts.logger.info({ root: cg2.root }, 'mounted a cgroup v2 hierarchy for the workloads');
+  const avail = availability();
+  if (!avail.available) return inert(avail.reasons);
+  let bpf: HiggsPrograms;
+  try {
+    bpf = loadPrograms({ pinDir: opts.pinDir, cgroupRoot: opts.cgroupRoot, flows: opts.flows, tls: opts.tls });
+  } catch (err) {
+    return inert([err instanceof Error ? err.message.split('\n')[0]! : String(err)]);
+  }
+  const reasons = [...bpf.unavailable];
+  if (reasons.length) opts.logger.warn({ reasons }, 'some kernel observation primitives unavailable');
+  for (const ip of opts.providers.addresses()) bpf.quarantine.addProvider(ip);
+  for (const cidr of opts.providerCidrs ?? []) bpf.quarantine.addProvider(cidr);
+
+  const origin = Date.now() - Number(process.hrtime.bigint() / 1_000_000n); // both clocks: CLOCK_MONOTONIC
+  const wallMs = (tsNs: bigint): number => origin + Number(tsNs / 1_000_000n);
+  const tapCtx = { scannerId: opts.scannerId, hashSalt: opts.hashSalt, identityHeader: opts.identityHeader, wallMs };
+  const pending: Promise<void>[] = [];
+
+  // ---- TLS: events → sessions → exchanges → LlmCalls
+  const sessions = new Map<string, { conn: HttpConnection; cgroupId: bigint; pid: number; comm: string }>();
+  const onTls = (e: TlsEvent): void => {
+    stats.tlsEvents++;
+    // the scanner's own TLS (uploads, the proxy's upstream legs) is not a workload's
+    if (e.pid === process.pid) return;
+    const key = `${e.pid}:${e.ssl}`;
+    let s = sessions.get(key);
+    if (!s) {
+      const workload = () => opts.workloads.resolveCgroup(e.cgroupId);
+      const src = { cgroupId: e.cgroupId, pid: e.pid, comm: e.comm };
+      const conn = new HttpConnection((ex) => {
+        stats.tlsExchanges++;
+        const w = workload();
+        // enforce-labelled workloads pass the proxy, which records them: not twice
+        if (w?.mode === 'enforce') return;
+        try {
+          const call = tlsCall(tapCtx, ex, { ...src, workload: w });
+          if (!call) return;
+          stats.tlsCalls++;
+          if (call.uninspected) stats.tlsPartial++;
+          opts.record(llmCallEvent(call));
+        } catch (err) {
+          opts.logger.error({ err, pid: e.pid }, 'TLS exchange could not be recorded');
+        }
+      }, () => { stats.tlsOrphans++; });
+      s = { conn, ...src };
+      sessions.set(key, s);
+    }
+    const missing = Math.max(0, e.len - e.data.length);
+    if (e.direction === 'write') s.conn.write(e.data, missing, e.tsNs);
+    else s.conn.read(e.data, missing, e.tsNs);
+  };
+  if (bpf.tls) {
+    const events = bpf.tls.events;
+    pending.push((async () => {
+      for await (const e of events) onTls(e);
+    })());
+  }
+  const idleNs = BigInt(opts.idleMs ?? 3000) * 1_000_000n;
+  const sweep = setInterval(() => {
+    const now = process.hrtime.bigint();
+    for (const [key, s] of sessions) {
+      if (now - s.conn.lastNs < idleNs) continue;
+      sessions.delete(key);
+      s.conn.end();
+    }
+  }, Math.max(100, Number(idleNs / 3_000_000n)));
+  sweep.unref();
+
+  // ---- flows: connect attempts to provider addresses → NetworkFlows
+  if (bpf.flows) {
+    const events = bpf.flows.events;
+    pending.push((async () => {
+      for await (const e of events) {
+        try {
+          const flow = flowFromEvent(e, opts.scannerId, opts.providers, opts.workloads.resolveCgroup(e.cgroupId), wallMs(e.tsNs));
+          if (!flow) continue;
+          stats.flows++;
+          opts.record({ kind: 'flow', event: flow });
+        } catch (err) {
+          opts.logger.error({ err }, 'flow event could not be recorded');
+        }
+      }
+    })());
+  }
+
+  // ---- redirect: enforce-labelled cgroups → the transparent listener
+  const redirected = new Set<bigint>();
+  let target = false;
+  const syncRedirects = (): void => {
+    if (!opts.redirect || !target) return;
+    const wanted = new Set<bigint>();
+    for (const w of opts.workloads.list()) {
+      if (w.mode !== 'enforce' || !w.cgroup) continue;
+      try {
+        wanted.add(cgroupIdOf(w.cgroup));
+      } catch {
+        // the pod's cgroup does not exist (yet): nothing to redirect
+      }
+    }
+    for (const id of wanted) {
+      if (redirected.has(id)) continue;
+      bpf.redirect.redirect(id);
+      redirected.add(id);
+      opts.logger.info({ cgroupId: String(id) }, 'workload redirected to the transparent proxy');
+    }
+    for (const id of redirected) {
+      if (wanted.has(id)) continue;
+      bpf.redirect.unredirect(id);
+      redirected.delete(id);
+      opts.logger.info({ cgroupId: String(id) }, 'workload no longer redirected');
+    }
+  };
+  const syncTimer = setInterval(() => {
+    try {
+      syncRedirects();
+    } catch (err) {
+      opts.logger.error({ err }, 'redirect sync failed');
+    }
+  }, opts.syncIntervalMs ?? 100);
+  syncTimer.unref();
+
+  const counters = () => {
+    let full = 0;
+    for (const c of [bpf.tls?.counters(), bpf.flows?.counters()]) if (c) full += Number(c.ringbuf_full);
+    return full;
+  };
+  let closed = false;
+  return {
+    available: true,
+    reasons,
+    stats() {
+      if (!closed) {
+        stats.ringbufFull = counters();
+        stats.userDropped = (bpf.tls?.events.dropped ?? 0) + (bpf.flows?.events.dropped ?? 0);
+        stats.redirected = Number(bpf.quarantine.counters().connect_redirected);
+      }
+      return { ...stats };
+    },
+    setRedirectTarget(t) {
+      if (!opts.redirect) return;
+      const self = cgroupOfPid(process.pid, cg2.root);
+      bpf.redirect.setTarget({ ...t, proxyCgroupId: cgroupIdOf(self) });
+      target = true;
+      syncRedirects();
+    },
+    redirectOrigin: (client) => (closed ? null : bpf.redirect.origin(client)),
+    syncRedirects,
+    async close() {
+      if (closed) return;
+      clearInterval(sweep);
+      clearInterval(syncTimer);
+      for (const s of sessions.values()) s.conn.end();
+      sessions.clear();
+      this.stats();
+      closed = true;
+      if (opts.redirect) {
+        for (const id of redirected) bpf.redirect.unredirect(id);
+        if (target) bpf.redirect.setTarget(null);
+      }
+      bpf.close();
+      await Promise.allSettled(pending);
+    },
+  };
+}

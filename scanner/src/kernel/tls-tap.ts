@@ -1,0 +1,141 @@
+import { randomUUID } from 'node:crypto';
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import type { Detection, IngestEvent, LlmCall } from '@higgs/schema';
+import { injectionScore, scanText } from '../detectors/index.ts';
+import { parserFor, providerForHost } from '../providers/index.ts';
+import type { ParsedRequest, ParsedResponse, ProviderParser } from '../providers/types.ts';
+import { attribute } from '../sessions/index.ts';
+import { workloadRef, type Workload } from '../workloads/index.ts';
+import type { HttpExchange, HttpMessage } from './http-reassembly.ts';
+
+/** What turning an exchange into an LlmCall needs. */
+export interface TlsTapContext {
+  scannerId: string;
+  hashSalt: string;
+  identityHeader: string;
+  /** converts a CLOCK_MONOTONIC ns stamp to wall-clock ms */
+  wallMs(tsNs: bigint): number;
+}
+
+/** Where the exchange came from, as the uprobe events said. */
+export interface TlsSource {
+  cgroupId: bigint;
+  pid: number;
+  comm: string;
+  workload: Workload | null;
+}
+
+/**
+ * An LlmCall (`tap: 'tls'`) from one exchange reassembled from TLS plaintext,
+ * through the same provider parsers and detectors as the proxy. Observe-only:
+ * the verdict is always `allow` (nothing could have been changed). Returns
+ * null for an exchange that is not an AI API call (no parser knows its path).
+ * A capture that missed bytes is still recorded: `uninspected` and an `error`
+ * saying how many bytes were not seen.
+ */
+export function tlsCall(ctx: TlsTapContext, ex: HttpExchange, src: TlsSource): LlmCall | null {
+  const [method = '', path = ''] = ex.request.startLine.split(' ');
+  const host = (ex.request.headers.host ?? '').replace(/:\d+$/, '').replace(/^\[|\]$/g, '').toLowerCase();
+  const route = method && path ? parserFor(method, path, host || undefined) : null;
+  if (!route) return null;
+  const provider = providerForHost(host) ?? (route.parser.provider === 'openai' ? 'openai_compatible' : route.parser.provider);
+  let parsed: ParsedRequest | null = null;
+  try {
+    parsed = route.parser.parseRequest(route.endpoint, JSON.parse(decode(ex.request).toString('utf8')), path);
+  } catch {
+    parsed = null;
+  }
+  const response = ex.response ? parseResponse(route.parser, ex.response) : null;
+  const status = ex.response ? Number(/^HTTP\/\d(?:\.\d)? (\d{3})/.exec(ex.response.startLine)?.[1] ?? 0) : 0;
+  const missing = ex.request.missingBytes + (ex.response?.missingBytes ?? 0);
+  const partial = missing > 0 || !ex.request.complete || (ex.response !== null && !ex.response.complete);
+
+  const detections: Detection[] = [];
+  const scan = (text: string, field: Detection['field']): string => {
+    const s = scanText(text, field, ctx.hashSalt);
+    detections.push(...s.detections);
+    return s.masked;
+  };
+  const system = parsed?.system != null ? scan(parsed.system, 'system') : null;
+  const messages = (parsed?.messages ?? []).map((m) => ({ ...m, content: scan(m.content, m.role === 'tool' ? 'tool_output' : m.toolName ? 'tool_input' : 'prompt') }));
+  const content = response?.content != null ? scan(response.content, 'response') : null;
+  const toolCalls = (response?.toolCalls ?? []).map((t) => ({ ...t, input: scan(t.input, 'tool_input') }));
+  const source = workloadRef('', src.workload);
+  const started = ctx.wallMs(ex.request.firstNs);
+  const ended = ctx.wallMs(ex.response?.lastNs ?? ex.request.lastNs);
+  const errors = [
+    partial ? `tls capture incomplete: ${missing} bytes not captured${ex.response ? '' : ', no response seen'}` : null,
+    response?.error ?? null,
+  ].filter((e): e is string => e !== null);
+  return {
+    id: `call_${randomUUID()}`,
+    scannerId: ctx.scannerId,
+    ts: new Date(started).toISOString(),
+    durationMs: Math.max(0, ended - started),
+    tap: 'tls',
+    provider,
+    endpoint: (parsed?.endpoint ?? route.endpoint).slice(0, 64),
+    host: (host || 'unknown').slice(0, 253),
+    path: path.slice(0, 2048),
+    parsed: parsed !== null,
+    model: parsed?.model?.slice(0, 256) ?? null,
+    stream: parsed?.stream ?? false,
+    system,
+    messages,
+    tools: parsed?.tools ?? [],
+    response: response ? { content, finishReason: response.finishReason, toolCalls } : null,
+    usage: response?.usage ?? null,
+    status,
+    error: errors.length ? errors.join('; ').slice(0, 4096) : null,
+    source,
+    attribution: attribute({ headers: ex.request.headers, srcIp: source.ip, providerUser: parsed?.providerUser ?? null, identityHeader: ctx.identityHeader }),
+    detections: dedupe(detections),
+    injectionScore: injectionScore((parsed?.messages ?? []).map((m) => m.content).join('\n')),
+    verdict: 'allow',
+    ruleIds: [],
+    ...(partial ? { uninspected: true } : {}),
+  };
+}
+
+/** The ingest event for a call. */
+export const llmCallEvent = (call: LlmCall): IngestEvent => ({ kind: 'llm_call', event: call });
+
+function parseResponse(parser: ProviderParser, m: HttpMessage): ParsedResponse | null {
+  try {
+    const body = decode(m);
+    if (/text\/event-stream|application\/vnd\.amazon\.eventstream/i.test(m.headers['content-type'] ?? '')) {
+      const stream = parser.streamParser();
+      if (stream.pushBytes) stream.pushBytes(body);
+      else stream.push(body.toString('utf8'));
+      return stream.end();
+    }
+    return body.length ? parser.parseResponse(JSON.parse(body.toString('utf8'))) : null;
+  } catch {
+    return null;
+  }
+}
+
+function decode(m: HttpMessage): Buffer {
+  switch ((m.headers['content-encoding'] ?? '').trim().toLowerCase()) {
+    case '':
+    case 'identity':
+      return m.body;
+    case 'gzip':
+    case 'x-gzip':
+      return gunzipSync(m.body);
+    case 'br':
+      return brotliDecompressSync(m.body);
+    case 'deflate':
+      return inflateSync(m.body);
+    default:
+      throw new TypeError(`unsupported content-encoding ${m.headers['content-encoding']}`);
+  }
+}
+
+function dedupe(ds: Detection[]): Detection[] {
+  const seen = new Set<string>();
+  return ds.filter((d) => {
+    const k = `${d.type}|${d.field}|${d.hash}`;
+    return seen.has(k) ? false : (seen.add(k), true);
+  });
+}
