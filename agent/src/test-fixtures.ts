@@ -38,6 +38,14 @@ export interface AgentFixture {
 
 type FindingDetail = ToolOutput<'get_finding'>;
 
+/** Two passages standing in for the knowledge base (the real one is searched by embedding in tenant-api). */
+const KNOWLEDGE: ToolOutput<'search_knowledge'>['chunks'] = [
+  { id: 'remediation-pii#1', title: 'Remediating PII egress › First steps', topic: 'remediation', score: 0.61,
+    text: 'Redact the data type at the proxy first, then find the code path that puts it in prompts.' },
+  { id: 'enforcement-primitives#2', title: 'Enforcement primitives › Inline block', topic: 'enforcement', score: 0.42,
+    text: 'An inline block answers the workload with a provider-shaped error; the provider never sees the call.' },
+];
+
 export function makePrincipal(tenantId: string, role: Role, name = `${role} user`): Principal {
   const kind = role === 'agent' ? 'agent' : role === 'scanner' ? 'scanner' : 'human';
   return { id: `${role}-${randomUUID()}`, tenantId, name, kind, role };
@@ -158,7 +166,7 @@ export function createAgentFixture(options: FixtureOptions = {}): AgentFixture {
     return d;
   };
 
-  const services: HiggsServices = {
+  const implemented: Partial<HiggsServices> = {
     async briefingSummary(ctx) {
       scoped(ctx, 'briefingSummary');
       const open = details.filter((d) => d.finding.status === 'open')
@@ -299,7 +307,22 @@ export function createAgentFixture(options: FixtureOptions = {}): AgentFixture {
       scoped(ctx, 'revokeToken');
       throw new ToolError('NOT_FOUND', `no token ${input.tokenId}`);
     },
+    async searchKnowledge(ctx, input) {
+      scoped(ctx, 'searchKnowledge');
+      const chunks = KNOWLEDGE.filter((c) => !input.topic || c.topic === input.topic).slice(0, input.limit);
+      return { chunks, embedder: 'fixture', index: 'in-process' };
+    },
   };
+
+  // Other areas add services as their tools land; the fixture answers those it does not model
+  // the way the tenant answers a tool with nothing to show: a NOT_FOUND tool error.
+  const services = new Proxy(implemented, {
+    get(target, name: string) {
+      return (target as Record<string, unknown>)[name] ?? (async () => {
+        throw new ToolError('NOT_FOUND', `the agent fixture has no data for ${name}`);
+      });
+    },
+  }) as HiggsServices;
 
   return { tenantId, services, ids, proposals, rules, quarantines, serviceCalls };
 }

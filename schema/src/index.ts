@@ -37,3 +37,6 @@ export {
 export {
   KnowledgeChunk, KnowledgeTopic, SearchKnowledgeInput, SearchKnowledgeOutput,
 } from './tools/knowledge.schema.ts';
+export {
+  KnowledgeChunk, KnowledgeTopic, SearchKnowledgeInput, SearchKnowledgeOutput,
+} from './tools/knowledge.schema.ts';

@@ -12,6 +12,7 @@ export const TENANT_ERROR_CODES = [
   'INVALID_REQUEST', // any other request body or query that failed its schema
   'NOT_FOUND',
   'STORE_FAILED', // a telemetry or state store query failed (after retrying what is retryable)
+  'EMBEDDINGS_FAILED', // the configured embeddings endpoint failed or answered outside its contract
 ] as const;
 export type TenantErrorCode = (typeof TENANT_ERROR_CODES)[number];
 

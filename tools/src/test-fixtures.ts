@@ -229,5 +229,9 @@ export function createMemoryServices(tenantId: string = `tenant-${randomUUID()}`
       scoped(ctx, 'revokeToken');
       throw new ToolError('NOT_FOUND', `no token ${input.tokenId}`);
     },
+    async searchKnowledge(ctx) {
+      scoped(ctx, 'searchKnowledge');
+      return { chunks: [], embedder: 'none', index: 'in-process' };
+    },
   };
 }
