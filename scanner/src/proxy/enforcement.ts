@@ -3,7 +3,7 @@ import type { Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { ProviderParser } from '../providers/types.ts';
 import type { ResponseMatch, ResponseMatcher, RuleClass } from '../rules/index.ts';
-import { StreamGuard, type StreamFraming } from './stream-guard.ts';
+import { StreamGuard, streamFramingFor } from './stream-guard.ts';
 import { forwardHeaders } from './upstream.ts';
 
 /** How enforce-labelled traffic is treated when inspection cannot finish. */
@@ -37,7 +37,6 @@ export interface GuardResult {
 export interface GuardOptions {
   matcher: ResponseMatcher;
   parser: ProviderParser;
-  framing: StreamFraming;
   maxBodyBytes: number;
   /** the body of a blocked, non-streamed answer */
   blockedBody: (m: ResponseMatch) => { body: unknown; decisionId: string };
@@ -47,7 +46,8 @@ export interface GuardOptions {
 
 /**
  * Relays a response through the response rules before the client sees it.
- * Streams (SSE) go through a `StreamGuard` (bounded hold-back); other bodies
+ * Streams (SSE, and Bedrock's AWS event-stream) go through a `StreamGuard`
+ * (bounded hold-back); other bodies
  * are buffered up to `maxBodyBytes`, then every string in the JSON is
  * redacted, or the whole answer replaced by the provider-shaped refusal (403).
  * The client receives identity-encoded bytes; compressed upstream bodies are
@@ -68,7 +68,7 @@ export function guardResponse(upRes: IncomingMessage, res: ServerResponse, opts:
   }
   delete headers['content-encoding'];
   const source = inflater ? upRes.pipe(inflater) : upRes;
-  const sse = /text\/event-stream/i.test(String(upRes.headers['content-type'] ?? ''));
+  const framing = streamFramingFor(opts.parser.provider, upRes.headers['content-type']);
   return new Promise<GuardResult>((resolve) => {
     let done = false;
     const finish = (r: GuardResult): void => {
@@ -76,9 +76,8 @@ export function guardResponse(upRes: IncomingMessage, res: ServerResponse, opts:
       done = true;
       resolve(r);
     };
-    const send = (text: string): void => {
-      if (text === '') return;
-      const b = Buffer.from(text, 'utf8');
+    const send = (b: Buffer): void => {
+      if (b.length === 0) return;
       opts.tap(b);
       res.write(b);
     };
@@ -88,30 +87,33 @@ export function guardResponse(upRes: IncomingMessage, res: ServerResponse, opts:
       finish({ status, matches: [], blocked: null, uninspected: true, error: `upstream body: ${err.message}` });
     });
     upRes.on('close', () => {
-      if (!upRes.complete) {
+      // after a cut the upstream is destroyed on purpose: the client's response has already ended
+      if (!upRes.complete && !done) {
         res.destroy();
         finish({ status, matches: [], blocked: null, uninspected: false, error: 'upstream closed the response early' });
       }
     });
 
-    if (sse) {
-      const guard = new StreamGuard(opts.matcher, opts.framing);
-      const utf8 = new TextDecoder('utf-8');
+    if (framing) {
+      const guard = new StreamGuard(opts.matcher, framing);
       res.writeHead(status, upRes.statusMessage, headers);
+      const cut = (): void => {
+        res.end();
+        upRes.destroy();
+        const error = guard.blocked ? `response blocked mid-stream by rule ${guard.blocked.ruleId}` : `response stream cut: ${guard.failed ?? ''}`;
+        finish({ status, matches: guard.matches, blocked: guard.blocked, uninspected: guard.blocked === null, error });
+      };
       source.on('data', (b: Buffer) => {
         if (done) return;
-        send(guard.push(utf8.decode(b, { stream: true })));
-        if (guard.blocked) {
-          res.end();
-          upRes.destroy();
-          finish({ status, matches: guard.matches, blocked: guard.blocked, uninspected: false, error: `response blocked mid-stream by rule ${guard.blocked.ruleId}` });
-        }
+        send(guard.push(b));
+        if (guard.cut) cut();
       });
       source.on('end', () => {
         if (done) return;
-        send(guard.push(utf8.decode()) + guard.end());
+        send(guard.end());
+        if (guard.cut) return cut();
         res.end();
-        finish({ status, matches: guard.matches, blocked: guard.blocked, uninspected: false, error: null });
+        finish({ status, matches: guard.matches, blocked: null, uninspected: false, error: null });
       });
       return;
     }

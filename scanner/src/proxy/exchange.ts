@@ -9,6 +9,7 @@ import type { Logger } from '../logger.ts';
 import { parserFor, providerForHost } from '../providers/index.ts';
 import type { ParsedRequest, ParsedResponse, ProviderParser, StreamParser } from '../providers/types.ts';
 import type { CompiledPolicy, ResponseMatcher, RuleClass, RuleHit, RuleInput, RuleOutcome } from '../rules/index.ts';
+import type { SessionConnections } from '../sessions/connections.ts';
 import { attribute } from '../sessions/index.ts';
 import type { ScannerStats } from '../stats.ts';
 import { workloadRef, type WorkloadSource } from '../workloads/index.ts';
@@ -28,6 +29,8 @@ export interface InspectContext {
   logger: Logger;
   /** fail modes and limits; absent = DEFAULT_ENFORCEMENT (every class fails closed) */
   enforcement?: EnforcementSettings;
+  /** which connections carry which session while a request is in flight: a kill resets them */
+  sessions?: SessionConnections;
 }
 
 /** The connection an inspected request arrived on. */
@@ -80,6 +83,7 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
   const workload = ctx.workloads.resolve(origin.srcIp);
   const source = workloadRef(origin.srcIp, workload);
   const attribution = attribute({ headers: req.headers, srcIp: source.ip, providerUser: parsed?.providerUser ?? null, identityHeader: ctx.identityHeader });
+  ctx.sessions?.track({ sessionId: attribution.sessionId, upstreamHost: ctx.upstream.target(origin.host, origin.port).host, req, res });
   let inspected: Inspected | null = null;
   const unavailable = new Set<RuleClass>();
   if (parsed) {
@@ -271,7 +275,7 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
       const tap = responseTap(route.parser, upRes.headers['content-type'], undefined);
       res.on('close', () => { if (!res.writableFinished) upRes.destroy(); });
       void guardResponse(upRes, res, {
-        matcher: guarded, parser: route.parser, framing: route.parser.provider === 'anthropic' ? 'anthropic' : 'openai', maxBodyBytes: settings.maxBodyBytes,
+        matcher: guarded, parser: route.parser, maxBodyBytes: settings.maxBodyBytes,
         tap: (b) => tap.write(b),
         blockedBody: (m) => {
           const d = decision(decisionBase, { ruleId: m.ruleId, action: 'block', primitive: 'inline', latencyUs, matchedField: 'response', matchedHash: hashValue(ctx.hashSalt, m.text.toLowerCase()) });

@@ -2,7 +2,8 @@ import type { Rule, ScannerPolicy } from '@higgs/schema';
 import { describe, expect, it } from 'vitest';
 import { SseDecoder, type SseEvent } from '../providers/sse.ts';
 import { compilePolicy, type RuleInput } from '../rules/index.ts';
-import { StreamGuard } from './stream-guard.ts';
+import { encodeEventStreamMessage, EventStreamDecoder, type EventStreamMessage } from '../providers/bedrock/event-stream.ts';
+import { StreamGuard, streamFramingFor } from './stream-guard.ts';
 
 const input: RuleInput = {
   provider: 'openai', model: 'gpt-4o-mini', host: 'api.openai.com', namespace: 'support', app: 'bot', userId: null,
@@ -46,8 +47,9 @@ function splits(s: string): string[][] {
   for (let i = 0; i <= s.length; i++) out.push([s.slice(0, i), s.slice(i)]);
   return out;
 }
+const dedupe = (xs: string[]): string[] => xs.filter((x, i) => x !== xs[i - 1]);
 function run(guard: StreamGuard, pieces: string[]): string {
-  return pieces.map((p) => guard.push(p)).join('') + guard.end();
+  return Buffer.concat([...pieces.map((p) => guard.push(p)), guard.end()]).toString('utf8');
 }
 
 describe('StreamGuard', () => {
@@ -97,8 +99,111 @@ describe('StreamGuard', () => {
 
   it('holds back no more than the window: text far from any match flows as it arrives', () => {
     const guard = new StreamGuard(matcher([{ action: 'redact', match: { responseContains: ['0123456789'] } }]), 'openai');
-    const out = guard.push(openaiChunk('a'.repeat(100)));
+    const out = guard.push(openaiChunk('a'.repeat(100))).toString();
     expect(openaiText(out)).toBe('a'.repeat(91)); // window = longest literal - 1
-    expect(openaiText(guard.end())).toBe('a'.repeat(9));
+    expect(openaiText(guard.end().toString())).toBe('a'.repeat(9));
+  });
+
+  it('reads Cohere content-delta events: redacts across them and ends a cut stream with message-end ERROR', () => {
+    const delta = (text: string): string => `event: content-delta\ndata: ${JSON.stringify({ type: 'content-delta', index: 0, delta: { message: { content: { text } } } })}\n\n`;
+    const COHERE = `event: message-start\ndata: {"type":"message-start","id":"c1","delta":{"message":{"role":"assistant"}}}\n\n${
+      ['Here: TOP ', 'SEC', 'RET plans'].map(delta).join('')}event: message-end\ndata: {"type":"message-end","delta":{"finish_reason":"COMPLETE"}}\n\n`;
+    const text = (sse: string): string => events(sse).map((e) => (JSON.parse(e.data) as { delta?: { message?: { content?: { text?: string } } } }).delta?.message?.content?.text ?? '').join('');
+    for (const pieces of splits(COHERE)) {
+      expect(text(run(new StreamGuard(matcher([{ action: 'redact', match: { responseContains: ['top secret'] } }]), 'cohere'), pieces))).toBe('Here: [REDACTED] plans');
+      const out = run(new StreamGuard(matcher([{ action: 'block', match: { responseContains: ['top secret'] } }]), 'cohere'), pieces);
+      expect(text(out)).toBe('Here: ');
+      expect(events(out).at(-1)).toEqual({ event: 'message-end', data: JSON.stringify({ type: 'message-end', delta: { error: 'Response blocked by Higgs policy: rule 0', finish_reason: 'ERROR' } }) });
+    }
+  });
+
+  it('reads Gemini chunks (text parts of the one candidate, thoughts left alone): redacts, and cuts with a 403 status chunk', () => {
+    const chunk = (parts: unknown[], extra: Record<string, unknown> = {}): string => `data: ${JSON.stringify({ candidates: [{ content: { role: 'model', parts }, index: 0, ...extra }], modelVersion: 'gemini-2.5-flash' })}\r\n\r\n`;
+    const GEMINI = chunk([{ text: 'thinking about TOP SECRET', thought: true }]) + chunk([{ text: 'Here: TOP ' }]) + chunk([{ text: 'SE' }, { text: 'CRET plans' }])
+      + chunk([{ text: '' }], { finishReason: 'STOP' });
+    const parts = (sse: string): Array<{ text: string; thought?: boolean }> => events(sse).flatMap((e) => (JSON.parse(e.data) as { candidates?: Array<{ content: { parts: Array<{ text: string; thought?: boolean }> } }> }).candidates?.[0]?.content.parts ?? []);
+    for (const pieces of splits(GEMINI)) {
+      const redacted = parts(run(new StreamGuard(matcher([{ action: 'redact', match: { responseContains: ['top secret'] } }]), 'gemini'), pieces));
+      expect(redacted.filter((p) => !p.thought).map((p) => p.text).join('')).toBe('Here: [REDACTED] plans');
+      expect(redacted[0]).toEqual({ text: 'thinking about TOP SECRET', thought: true });
+      const out = run(new StreamGuard(matcher([{ action: 'block', match: { responseContains: ['top secret'] } }]), 'gemini'), pieces);
+      expect(parts(out).filter((p) => !p.thought).map((p) => p.text).join('')).toBe('Here: ');
+      expect(JSON.parse(events(out).at(-1)!.data)).toEqual({ error: { code: 403, message: 'Response blocked by Higgs policy: rule 0', status: 'PERMISSION_DENIED' } });
+    }
+  });
+
+  describe('Bedrock event-stream', () => {
+    const headers = (type: string) => ({ ':event-type': type, ':content-type': 'application/json', ':message-type': 'event' });
+    const invokeChunk = (event: unknown): Buffer => encodeEventStreamMessage(headers('chunk'), Buffer.from(JSON.stringify({ bytes: Buffer.from(JSON.stringify(event)).toString('base64'), p: 'abcdef' })));
+    const converse = (type: string, payload: unknown): Buffer => encodeEventStreamMessage(headers(type), Buffer.from(JSON.stringify(payload)));
+    const decode = (bytes: Buffer): EventStreamMessage[] => {
+      const out: EventStreamMessage[] = [];
+      const d = new EventStreamDecoder((m) => out.push(m));
+      d.push(bytes);
+      d.end();
+      return out;
+    };
+    const json = (m: EventStreamMessage): Record<string, unknown> => JSON.parse(Buffer.from(m.payload).toString('utf8')) as Record<string, unknown>;
+    const byteSplits = (b: Buffer): Buffer[][] => [Array.from({ length: Math.ceil(b.length / 7) }, (_, i) => b.subarray(i * 7, i * 7 + 7)), ...Array.from({ length: b.length + 1 }, (_, i) => [b.subarray(0, i), b.subarray(i)])];
+    const runBytes = (guard: StreamGuard, pieces: Buffer[]): Buffer => Buffer.concat([...pieces.map((p) => guard.push(p)), guard.end()]);
+
+    it('InvokeModelWithResponseStream: redacts inside the base64 chunk of each model family, keeping other frames byte for byte', () => {
+      const start = invokeChunk({ type: 'message_start', message: { id: 'm1', role: 'assistant', content: [] } });
+      const stream = Buffer.concat([start, ...['Here: TOP ', 'SECRET plans'].map((text) => invokeChunk({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } })),
+        ...['and top', ' secret'].map((outputText) => invokeChunk({ outputText, index: 0 }))]);
+      const innerText = (m: EventStreamMessage): string => {
+        const e = JSON.parse(Buffer.from(json(m).bytes as string, 'base64').toString('utf8')) as { delta?: { text?: string }; outputText?: string };
+        return e.delta?.text ?? e.outputText ?? '';
+      };
+      for (const pieces of byteSplits(stream)) {
+        const guard = new StreamGuard(matcher([{ action: 'redact', match: { responseContains: ['top secret'] } }]), 'bedrock');
+        const out = runBytes(guard, pieces);
+        expect(out.subarray(0, start.length).equals(start)).toBe(true);
+        const messages = decode(out);
+        expect(messages.map(innerText).join('')).toBe('Here: [REDACTED] plansand [REDACTED]');
+        expect(messages.every((m) => json(m).p === 'abcdef')).toBe(true);
+        expect(guard.matches).toHaveLength(2);
+      }
+    });
+
+    it('ConverseStream: cuts with a modelStreamErrorException before the blocked text', () => {
+      const stream = Buffer.concat([
+        converse('messageStart', { role: 'assistant' }),
+        ...['Here: TOP ', 'SECRET plans'].map((text) => converse('contentBlockDelta', { contentBlockIndex: 0, delta: { text }, p: 'xy' })),
+        converse('messageStop', { stopReason: 'end_turn' }),
+      ]);
+      for (const pieces of byteSplits(stream)) {
+        const guard = new StreamGuard(matcher([{ action: 'block', match: { responseContains: ['top secret'] } }]), 'bedrock');
+        const messages = decode(runBytes(guard, pieces));
+        // a held delta may go out as two frames; the order of event kinds stays the same
+        expect(dedupe(messages.map((m) => String(m.headers[':event-type'] ?? m.headers[':exception-type'])))).toEqual(['messageStart', 'contentBlockDelta', 'modelStreamErrorException']);
+        const text = messages.filter((m) => m.headers[':event-type'] === 'contentBlockDelta').map((m) => (json(m).delta as { text: string }).text).join('');
+        expect(text).toBe('Here: ');
+        expect(messages.at(-1)!.headers[':message-type']).toBe('exception');
+        expect(json(messages.at(-1)!)).toEqual({ message: 'Response blocked by Higgs policy: rule 0', originalStatusCode: 403 });
+        expect(guard.blocked).toMatchObject({ ruleId: 'r0' });
+      }
+    });
+
+    it('a corrupt frame cuts the stream with an exception, sending nothing after it', () => {
+      const good = converse('contentBlockDelta', { contentBlockIndex: 0, delta: { text: 'fine text' } });
+      const bad = Buffer.from(converse('contentBlockDelta', { contentBlockIndex: 0, delta: { text: 'TOP SECRET' } }));
+      bad.writeUInt8(bad.readUInt8(bad.length - 1) ^ 0xff, bad.length - 1); // corrupts the message CRC
+      const guard = new StreamGuard(matcher([{ action: 'block', match: { responseContains: ['zzz'] } }]), 'bedrock');
+      const messages = decode(runBytes(guard, [good, bad]));
+      expect(dedupe(messages.map((m) => String(m.headers[':message-type'])))).toEqual(['event', 'exception']);
+      expect(messages.slice(0, -1).map((m) => (json(m).delta as { text: string }).text).join('')).toBe('fine text');
+      expect(guard.failed).toMatch(/CRC/);
+      expect(guard.cut).toBe(true);
+    });
+  });
+
+  it('picks the framing from the provider and content type; anything else is not a stream', () => {
+    expect(streamFramingFor('bedrock', 'application/vnd.amazon.eventstream')).toBe('bedrock');
+    expect(streamFramingFor('openai', 'application/vnd.amazon.eventstream')).toBeNull();
+    expect(streamFramingFor('mistral', 'text/event-stream; charset=utf-8')).toBe('openai');
+    expect(streamFramingFor('gemini', 'text/event-stream')).toBe('gemini');
+    expect(streamFramingFor('cohere', 'text/event-stream')).toBe('cohere');
+    expect(streamFramingFor('gemini', 'application/json')).toBeNull();
   });
 });

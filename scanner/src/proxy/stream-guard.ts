@@ -1,55 +1,109 @@
-// Response-side enforcement for streamed (SSE) answers. Provider parsers stay read-only
+// Response-side enforcement for streamed answers: SSE for most providers, the AWS
+// event-stream binary framing for Bedrock. Provider parsers stay read-only
 // (providers/*); the text-delta shapes below are the only provider knowledge this needs.
-import type { ResponseMatch, ResponseMatcher } from '../rules/index.ts';
+import type { Provider } from '@higgs/schema';
+import { encodeEventStreamMessage, EventStreamDecoder, type EventStreamMessage } from '../providers/bedrock/event-stream.ts';
 import { SseDecoder, type SseEvent } from '../providers/sse.ts';
+import type { ResponseMatch, ResponseMatcher } from '../rules/index.ts';
 
-/** How a cut stream ends, in the provider's own error framing so its SDK raises its usual error. */
-export type StreamFraming = 'anthropic' | 'openai';
+/**
+ * How a stream is framed, and so how a cut stream ends: in the provider's own
+ * error framing, so its SDK raises (or reports) its usual error.
+ */
+export type StreamFraming = 'anthropic' | 'openai' | 'cohere' | 'gemini' | 'bedrock';
 
-interface TextItem { kind: 'text'; event: SseEvent; json: Record<string, unknown>; set: (json: Record<string, unknown>, text: string) => void; start: number; end: number }
-interface RawItem { kind: 'raw'; event: SseEvent }
+/** The framing of a streamed response, or null when the response is not a stream the guard can read. */
+export function streamFramingFor(provider: Provider, contentType: string | undefined): StreamFraming | null {
+  const type = contentType ?? '';
+  if (/application\/vnd\.amazon\.eventstream/i.test(type)) return provider === 'bedrock' ? 'bedrock' : null;
+  if (!/text\/event-stream/i.test(type)) return null;
+  if (provider === 'anthropic' || provider === 'cohere' || provider === 'gemini') return provider;
+  // OpenAI, Azure, Mistral, Together and OpenAI-compatible servers share the chat-completions chunk and its error line
+  return 'openai';
+}
+
+/** Text of the answer carried by one event, and how to render the event with other text in its place. */
+interface TextItem { kind: 'text'; start: number; end: number; readonly whole: { start: number; end: number }; original: Buffer; render: (text: string) => Buffer }
+interface RawItem { kind: 'raw'; bytes: Buffer }
+type Item = TextItem | RawItem;
 
 /**
  * Holds back at most `matcher.window` characters of decoded response text,
- * so a response-rule match split across chunks (or SSE events) is still found
+ * so a response-rule match split across chunks (or events) is still found
  * whole: matches of `redact` rules are replaced by `[REDACTED]` before the
  * client sees them; a match of a `block` rule ends the stream with the
  * provider's error event, and nothing of the matched text is sent. Non-text
- * events keep their place in the stream.
+ * events keep their place in the stream and their bytes; a text event far
+ * from any match is sent as it came.
  *
  * @example
  * const guard = new StreamGuard(matcher, 'openai');
- * res.write(guard.push(chunkText)); // ...
+ * res.write(guard.push(chunk)); // ...
  * res.end(guard.end());
  */
 export class StreamGuard {
   /** the block match that cut the stream, once it happened */
   blocked: ResponseMatch | null = null;
+  /** why the stream could not be read (a corrupt frame): it was cut there, nothing after it sent */
+  failed: string | null = null;
   /** every match acted on or seen (redact and alert), once each */
   readonly matches: ResponseMatch[] = [];
-  private readonly decoder: SseDecoder;
-  private readonly queue: Array<TextItem | RawItem> = [];
+  private readonly sse: SseDecoder | null = null;
+  private readonly eventStream: EventStreamDecoder | null = null;
+  private readonly utf8 = new TextDecoder('utf-8');
+  private readonly queue: Item[] = [];
   private buffer = '';
   private bufferStart = 0;
   private redactions: Array<{ start: number; end: number }> = [];
   private readonly seen = new Set<string>();
 
   constructor(private readonly matcher: ResponseMatcher, private readonly framing: StreamFraming) {
-    this.decoder = new SseDecoder((e) => this.onEvent(e));
+    if (framing === 'bedrock') this.eventStream = new EventStreamDecoder((m) => this.onMessage(m));
+    else this.sse = new SseDecoder((e) => this.onEvent(e));
   }
 
-  /** Feeds decoded upstream text; returns the SSE text safe to send now. After a block, returns the error frame once, then ''. */
-  push(text: string): string {
-    if (this.blocked) return '';
-    this.decoder.push(text);
+  /** true once the stream was cut (block or corrupt frame): nothing more is sent */
+  get cut(): boolean {
+    return this.blocked !== null || this.failed !== null;
+  }
+
+  /** Feeds upstream bytes (identity-encoded); returns the bytes safe to send now. After a cut, returns the error frame once, then nothing. */
+  push(chunk: Uint8Array | string): Buffer {
+    if (this.cut) return EMPTY;
+    if (this.eventStream) {
+      try {
+        this.eventStream.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+      } catch (err) {
+        return this.fail(err);
+      }
+    } else {
+      this.sse!.push(typeof chunk === 'string' ? chunk : this.utf8.decode(chunk, { stream: true }));
+    }
     return this.settle(false);
   }
 
   /** The upstream ended: everything left is final. */
-  end(): string {
-    if (this.blocked) return '';
-    this.decoder.end();
+  end(): Buffer {
+    if (this.cut) return EMPTY;
+    if (this.eventStream) {
+      try {
+        this.eventStream.end();
+      } catch (err) {
+        return this.fail(err);
+      }
+    } else {
+      this.sse!.push(this.utf8.decode());
+      this.sse!.end();
+    }
     return this.settle(true);
+  }
+
+  private fail(err: unknown): Buffer {
+    // the text before the corrupt frame was decoded and is inspected as final; nothing after it can be read
+    const out = this.settle(true);
+    this.failed = err instanceof Error ? err.message : String(err);
+    if (this.blocked) return out;
+    return Buffer.concat([out, errorFrame(this.framing, 'Higgs proxy: the provider stream could not be read')]);
   }
 
   private onEvent(event: SseEvent): void {
@@ -60,16 +114,59 @@ export class StreamGuard {
       json = null;
     }
     const delta = json && typeof json === 'object' ? textDelta(json as Record<string, unknown>) : null;
+    const original = Buffer.from(frame(event));
     if (!delta) {
-      this.queue.push({ kind: 'raw', event });
+      this.queue.push({ kind: 'raw', bytes: original });
       return;
     }
-    const start = this.bufferStart + this.buffer.length;
-    this.buffer += delta.text;
-    this.queue.push({ kind: 'text', event, json: json as Record<string, unknown>, set: delta.set, start, end: start + delta.text.length });
+    const o = json as Record<string, unknown>;
+    this.pushText(delta.text, original, (text) => {
+      const copy = structuredClone(o);
+      delta.set(copy, text);
+      return Buffer.from(frame({ event: event.event, data: JSON.stringify(copy) }));
+    });
   }
 
-  private settle(final: boolean): string {
+  private onMessage(m: EventStreamMessage): void {
+    const eventType = m.headers[':event-type'];
+    const headers = stringHeaders(m.headers);
+    const payload = m.headers[':message-type'] === 'event' && headers ? parseJson(Buffer.from(m.payload).toString('utf8')) : null;
+    if (!isRecord(payload)) {
+      this.queue.push({ kind: 'raw', bytes: m.frame });
+      return;
+    }
+    if (eventType === 'chunk') {
+      // InvokeModelWithResponseStream: {"bytes": base64 of the model's own stream event, "p": padding}
+      const inner = typeof payload.bytes === 'string' ? parseJson(Buffer.from(payload.bytes, 'base64').toString('utf8')) : null;
+      const delta = isRecord(inner) ? textDelta(inner) : null;
+      if (!delta) {
+        this.queue.push({ kind: 'raw', bytes: m.frame });
+        return;
+      }
+      this.pushText(delta.text, m.frame, (text) => {
+        const copy = structuredClone(inner as Record<string, unknown>);
+        delta.set(copy, text);
+        return encodeEventStreamMessage(headers!, Buffer.from(JSON.stringify({ ...payload, bytes: Buffer.from(JSON.stringify(copy)).toString('base64') })));
+      });
+      return;
+    }
+    // ConverseStream: contentBlockDelta {"contentBlockIndex", "delta": {"text"}, "p"}
+    const d = eventType === 'contentBlockDelta' && isRecord(payload.delta) ? payload.delta : null;
+    if (!d || typeof d.text !== 'string') {
+      this.queue.push({ kind: 'raw', bytes: m.frame });
+      return;
+    }
+    this.pushText(d.text, m.frame, (text) => encodeEventStreamMessage(headers!, Buffer.from(JSON.stringify({ ...payload, delta: { ...d, text } }))));
+  }
+
+  private pushText(text: string, original: Buffer, render: (text: string) => Buffer): void {
+    const start = this.bufferStart + this.buffer.length;
+    this.buffer += text;
+    const end = start + text.length;
+    this.queue.push({ kind: 'text', start, end, whole: { start, end }, original, render });
+  }
+
+  private settle(final: boolean): Buffer {
     const end = this.bufferStart + this.buffer.length;
     let cut = final ? end : Math.max(this.bufferStart, end - this.matcher.window);
     const found = this.matcher.find(this.buffer).map((m) => ({ ...m, start: m.start + this.bufferStart, end: m.end + this.bufferStart }));
@@ -86,7 +183,7 @@ export class StreamGuard {
     if (!block) return out;
     this.blocked = block;
     this.note(block);
-    return out + errorFrame(this.framing, block.ruleName);
+    return Buffer.concat([out, errorFrame(this.framing, `Response blocked by Higgs policy: ${block.ruleName}`)]);
   }
 
   private note(m: ResponseMatch): void {
@@ -96,40 +193,40 @@ export class StreamGuard {
     this.matches.push(m);
   }
 
-  private flushUpTo(cut: number): string {
-    let out = '';
+  private flushUpTo(cut: number): Buffer {
+    const out: Buffer[] = [];
     while (this.queue.length > 0) {
       const item = this.queue[0]!;
       if (item.kind === 'raw') {
-        out += frame(item.event);
+        out.push(item.bytes);
         this.queue.shift();
         continue;
       }
       if (item.end <= cut) {
-        out += this.emitText(item, item.start, item.end);
+        out.push(this.emitText(item, item.start, item.end));
         this.queue.shift();
         continue;
       }
       if (item.start < cut) {
-        out += this.emitText(item, item.start, cut);
+        out.push(this.emitText(item, item.start, cut));
         item.start = cut;
       }
       break;
     }
     this.buffer = this.buffer.slice(cut - this.bufferStart);
     this.bufferStart = cut;
-    this.redactions = this.redactions.filter((r) => r.end > cut);
-    return out;
+    if (this.redactions.length > 0) this.redactions = this.redactions.filter((r) => r.end > cut);
+    return out.length === 1 ? out[0]! : Buffer.concat(out);
   }
 
-  private emitText(item: TextItem, from: number, to: number): string {
+  private emitText(item: TextItem, from: number, to: number): Buffer {
+    const touched = this.redactions.filter((r) => r.end > from && r.start < to);
+    // the common case: a whole event with nothing to change goes out as it came, not re-serialised
+    if (touched.length === 0 && from === item.whole.start && to === item.whole.end) return item.original;
     let text = '';
     let at = from;
-    for (const r of [...this.redactions].sort((a, b) => a.start - b.start)) {
-      if (r.end <= from || r.start >= to) {
-        // a span that began before `from` and ends inside it was already replaced in an earlier piece
-        continue;
-      }
+    for (const r of touched.sort((a, b) => a.start - b.start)) {
+      // a span that began before `from` was already replaced in an earlier piece
       if (r.start >= at) {
         text += this.slice(at, r.start);
         text += '[REDACTED]';
@@ -137,9 +234,7 @@ export class StreamGuard {
       at = Math.max(at, Math.min(r.end, to));
     }
     text += this.slice(at, to);
-    const json = structuredClone(item.json);
-    item.set(json, text);
-    return frame({ event: item.event.event, data: JSON.stringify(json) });
+    return item.render(text);
   }
 
   private slice(from: number, to: number): string {
@@ -147,16 +242,22 @@ export class StreamGuard {
   }
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /** The text a streamed event adds to the answer, and how to put other text in its place. */
-function textDelta(json: Record<string, unknown>): { text: string; set: TextItem['set'] } | null {
-  // Anthropic messages: content_block_delta / text_delta
+function textDelta(json: Record<string, unknown>): { text: string; set: (json: Record<string, unknown>, text: string) => void } | null {
   const delta = json.delta as Record<string, unknown> | undefined;
-  if (json.type === 'content_block_delta' && delta && delta.type === 'text_delta' && typeof delta.text === 'string') {
+  // Anthropic messages (also inside Bedrock chunks): content_block_delta / text_delta
+  if (json.type === 'content_block_delta' && isRecord(delta) && delta.type === 'text_delta' && typeof delta.text === 'string') {
     return { text: delta.text, set: (j, t) => { (j.delta as Record<string, unknown>).text = t; } };
   }
   // OpenAI Responses API
   if (json.type === 'response.output_text.delta' && typeof json.delta === 'string') {
     return { text: json.delta, set: (j, t) => { j.delta = t; } };
+  }
+  // Cohere v2: content-delta {"delta": {"message": {"content": {"text"}}}}
+  if (json.type === 'content-delta' && isRecord(delta) && isRecord(delta.message) && isRecord(delta.message.content) && typeof delta.message.content.text === 'string') {
+    return { text: delta.message.content.text, set: (j, t) => { (((j.delta as Record<string, unknown>).message as Record<string, unknown>).content as Record<string, unknown>).text = t; } };
   }
   // OpenAI chat completions and the OpenAI-compatible APIs (one choice; n > 1 is not inspected)
   const choices = json.choices;
@@ -166,6 +267,28 @@ function textDelta(json: Record<string, unknown>): { text: string; set: TextItem
       return { text: d.content, set: (j, t) => { (((j.choices as unknown[])[0] as Record<string, unknown>).delta as Record<string, unknown>).content = t; } };
     }
   }
+  // Gemini: one candidate whose answer text is in its (non-thought) text parts; the text goes back into the first of them
+  const candidates = json.candidates;
+  if (Array.isArray(candidates) && candidates.length === 1 && isRecord(candidates[0]) && isRecord(candidates[0].content) && Array.isArray(candidates[0].content.parts)) {
+    const parts = candidates[0].content.parts;
+    const texts = parts.flatMap((p, i) => (isRecord(p) && typeof p.text === 'string' && p.thought !== true ? [i] : []));
+    if (texts.length === 0) return null;
+    return {
+      text: texts.map((i) => (parts[i] as { text: string }).text).join(''),
+      set: (j, t) => {
+        const ps = ((j.candidates as Array<Record<string, unknown>>)[0]!.content as Record<string, unknown>).parts as Array<Record<string, unknown>>;
+        texts.forEach((i, n) => { ps[i]!.text = n === 0 ? t : ''; });
+      },
+    };
+  }
+  // Bedrock InvokeModel streams of other model families: Titan Text (outputText), Meta Llama (generation)
+  if (typeof json.outputText === 'string') return { text: json.outputText, set: (j, t) => { j.outputText = t; } };
+  if (typeof json.generation === 'string') return { text: json.generation, set: (j, t) => { j.generation = t; } };
+  // Amazon Nova on InvokeModel: the Converse event as a key of the chunk
+  const nova = isRecord(json.contentBlockDelta) && isRecord(json.contentBlockDelta.delta) ? json.contentBlockDelta.delta : null;
+  if (nova && typeof nova.text === 'string') {
+    return { text: nova.text, set: (j, t) => { ((j.contentBlockDelta as Record<string, unknown>).delta as Record<string, unknown>).text = t; } };
+  }
   return null;
 }
 
@@ -174,11 +297,48 @@ function frame(e: SseEvent): string {
   return e.event === 'message' ? `${data}\n` : `event: ${e.event}\n${data}\n`;
 }
 
-/** The last frame of a stream cut by a block rule. */
-export function errorFrame(framing: StreamFraming, ruleName: string): string {
-  const message = `Response blocked by Higgs policy: ${ruleName}`;
-  if (framing === 'anthropic') {
-    return frame({ event: 'error', data: JSON.stringify({ type: 'error', error: { type: 'permission_error', message } }) });
+/**
+ * The last frame of a cut stream, in the provider's error framing:
+ * - OpenAI family: a `data:` line with an OpenAI error object (the SDKs raise an APIError);
+ * - Anthropic: an `error` event with a `permission_error` (the SDK raises);
+ * - Gemini: a chunk that is a google.rpc.Status with code 403 (@google/genai raises ApiError 403);
+ * - Cohere: `message-end` with `finish_reason: ERROR` and the reason in `delta.error` (cohere-ai reports it, does not raise);
+ * - Bedrock: an event-stream `exception` message `modelStreamErrorException` (the AWS SDK raises ModelStreamErrorException).
+ */
+export function errorFrame(framing: StreamFraming, message: string): Buffer {
+  switch (framing) {
+    case 'anthropic':
+      return Buffer.from(frame({ event: 'error', data: JSON.stringify({ type: 'error', error: { type: 'permission_error', message } }) }));
+    case 'cohere':
+      return Buffer.from(frame({ event: 'message-end', data: JSON.stringify({ type: 'message-end', delta: { error: message, finish_reason: 'ERROR' } }) }));
+    case 'gemini':
+      return Buffer.from(frame({ event: 'message', data: JSON.stringify({ error: { code: 403, message, status: 'PERMISSION_DENIED' } }) }));
+    case 'bedrock':
+      return encodeEventStreamMessage(
+        { ':message-type': 'exception', ':exception-type': 'modelStreamErrorException', ':content-type': 'application/json' },
+        Buffer.from(JSON.stringify({ message, originalStatusCode: 403 })),
+      );
+    case 'openai':
+      return Buffer.from(frame({ event: 'message', data: JSON.stringify({ error: { message, type: 'higgs_policy_block', param: null, code: 'higgs_blocked' } }) }));
   }
-  return frame({ event: 'message', data: JSON.stringify({ error: { message, type: 'higgs_policy_block', param: null, code: 'higgs_blocked' } }) });
+}
+
+/** Bedrock sends string headers only; a message with any other kind is relayed as is (its text still reaches the response parser). */
+function stringHeaders(h: EventStreamMessage['headers']): Record<string, string> | null {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) {
+    if (typeof v !== 'string') return null;
+    out[k] = v;
+  }
+  return out;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
 }

@@ -18,6 +18,8 @@ export type EventStreamHeaderValue = string | number | bigint | boolean | Uint8A
 export interface EventStreamMessage {
   headers: Record<string, EventStreamHeaderValue>;
   payload: Uint8Array;
+  /** the whole message as it was on the wire (prelude to CRC), for relaying it unchanged */
+  frame: Buffer;
 }
 
 const PRELUDE_BYTES = 12;
@@ -106,7 +108,7 @@ export class EventStreamDecoder {
         throw new ScannerError('EVENT_STREAM_INVALID', 'message CRC mismatch');
       }
       const headers = decodeHeaders(frame.subarray(PRELUDE_BYTES, PRELUDE_BYTES + headersLength));
-      this.onMessage({ headers, payload: frame.subarray(PRELUDE_BYTES + headersLength, total - CRC_BYTES) });
+      this.onMessage({ headers, payload: frame.subarray(PRELUDE_BYTES + headersLength, total - CRC_BYTES), frame });
     }
   }
 
