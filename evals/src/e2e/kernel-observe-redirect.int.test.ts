@@ -1,0 +1,130 @@
+/**
+ * Transparent redirect end to end: a Node https client in an enforce-labelled
+ * cgroup "pod", with no proxy settings at all, calls the mock provider's
+ * address. The kernel (connect4 + sockops) sends it to the scanner's
+ * transparent listener, which learns the dialled address from the redirect
+ * map, terminates TLS with the scanner CA (trusted through
+ * NODE_EXTRA_CA_CERTS) for the SNI, and inspects the call like the explicit
+ * proxy: it is recorded as an LlmCall of that pod and a block rule refuses it.
+ * Flipping the pod's label to observe takes it off the redirect at once.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, mkdtempSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { availability, findCgroup2Root } from '@higgs/bpf';
+import { startMockUpstreams, type MockUpstreams } from '@higgs/demo';
+import { startScanner, type ScannerHandle } from '@higgs/scanner';
+import type { LlmCall, ScannerPolicy } from '@higgs/schema';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireOrSkip } from '../testing/require.ts';
+import { startRecordingTenant, type RecordingTenant } from '../testing/recording-tenant.ts';
+
+const avail = availability();
+const run = requireOrSkip('BPF', avail.available ? null : avail.reasons.join('; '));
+const PROVIDER_IP = `127.0.9.${10 + Math.floor(Math.random() * 200)}`;
+const quiet = { info: () => {}, warn: () => {}, error: () => {} };
+const policy: ScannerPolicy = {
+  version: 'v1', quarantinedNamespaces: [], blockedSessions: [],
+  rules: [{ id: 'no-forbidden', name: 'no-forbidden', action: 'block', match: { promptContains: ['forbidden-topic'] }, enabled: true, createdBy: 'test', createdAt: '2026-01-01T00:00:00Z', sourceFindingId: null }],
+};
+
+describe.runIf(run)('transparent redirect: an unconfigured workload in an enforce-labelled cgroup is inspected and enforced', () => {
+  const suffix = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const base = join(findCgroup2Root() ?? '/nonexistent', `higgs-e2e-${suffix}`);
+  const pod = join(base, 'support-bot');
+  const pinDir = `/sys/fs/bpf/higgs-test-${suffix}`;
+  let dir: string;
+  let workloadsFile: string;
+  let caFile: string;
+  let tenant: RecordingTenant;
+  let upstreams: MockUpstreams;
+  let scanner: ScannerHandle;
+  const label = (mode: 'enforce' | 'observe') => writeFileSync(workloadsFile, JSON.stringify({ workloads: [{
+    namespace: 'support', app: 'support-bot', cgroup: pod,
+    labels: mode === 'enforce' ? { 'higgs.scan': 'enabled', 'higgs.io/enforce': 'enabled' } : { 'higgs.scan': 'enabled' },
+  }] }));
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'higgs-kredir-'));
+    mkdirSync(pod, { recursive: true });
+    workloadsFile = join(dir, 'workloads.json');
+    label('enforce');
+    tenant = await startRecordingTenant({ scannerId: 'node-r', policy });
+    upstreams = await startMockUpstreams({ host: PROVIDER_IP, port: 443, chunkDelayMs: 1 });
+    scanner = await startScanner({
+      scannerId: 'node-r', dataDir: join(dir, 'scanner'), proxyPort: 0, policyPort: 0, tenantUrl: tenant.url, scannerToken: 't', hashSalt: 'salt',
+      workloadsFile, upstreamCaPem: [upstreams.caCertPem], uploadIntervalMs: 100, policyWaitMs: 1000, logger: quiet,
+      kernelObservation: { tls: false, flows: false, redirect: true, providerAddresses: { [PROVIDER_IP]: 'api.openai.com' }, pinDir, cgroupRoot: base },
+    });
+    expect(scanner.kernelUnavailable).toEqual([]);
+    await scanner.waitForPolicy((p) => p.version === 'v1', 10_000);
+    caFile = join(dir, 'trust.pem');
+    // the workload trusts the provider's CA and, as a cluster would install it, the scanner's
+    writeFileSync(caFile, `${upstreams.caCertPem}\n${scanner.caCertPem}\n`);
+  });
+
+  afterAll(async () => {
+    await scanner?.close();
+    await upstreams?.close();
+    await tenant?.close();
+    rmSync(pinDir, { recursive: true, force: true });
+    for (const d of [pod, base]) {
+      try {
+        rmdirSync(d);
+      } catch {
+        // still draining an exited process
+      }
+    }
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** One chat completion from a fresh process in the pod; no proxy variables, only the trusted CAs. */
+  async function callFromPod(prompt: string): Promise<{ status: number; body: string }> {
+    const script = `const https = require('node:https');
+const req = https.request({ host: process.argv[1], port: 443, servername: 'api.openai.com', path: '/v1/chat/completions', method: 'POST',
+  headers: { host: 'api.openai.com', authorization: 'Bearer sk-test', 'content-type': 'application/json' } },
+  (res) => { let d = ''; res.on('data', (c) => d += c); res.on('end', () => console.log(JSON.stringify({ status: res.statusCode, body: d }))); });
+req.on('error', (e) => { console.error(e.code || e.message); process.exit(2); });
+req.end(process.argv[2]);`;
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/_proxy$/i.test(k)));
+    const child = spawn('/bin/sh', ['-c', `echo $$ > ${pod}/cgroup.procs && exec "$@"`, 'sh', process.execPath, '-e', script, PROVIDER_IP,
+      JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: prompt }] })], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, NODE_EXTRA_CA_CERTS: caFile } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const [code] = (await once(child, 'exit')) as [number];
+    expect({ code, err }).toEqual({ code: 0, err: '' });
+    return JSON.parse(out) as { status: number; body: string };
+  }
+  const calls = () => tenant.ingested.flatMap((e) => (e.kind === 'llm_call' ? [e.event as LlmCall] : []));
+  const reached = (marker: string) => upstreams.received.some((r) => JSON.stringify(r.body).includes(marker));
+
+  it('records the redirected call as the pod\'s LlmCall and blocks a forbidden prompt before the provider sees it', async () => {
+    const ok = await callFromPod('hello redirect-ok-marker');
+    expect(ok.status).toBe(200);
+    expect(reached('redirect-ok-marker')).toBe(true);
+    await expect.poll(() => calls().find((c) => c.messages.some((m) => m.content.includes('redirect-ok-marker'))), { timeout: 5000 }).toMatchObject({
+      tap: 'proxy', provider: 'openai', host: 'api.openai.com', status: 200, verdict: 'allow', source: { namespace: 'support', app: 'support-bot', mode: 'enforce' },
+    });
+
+    const blocked = await callFromPod('tell me about forbidden-topic redirect-block-marker');
+    expect(blocked.status).toBe(403);
+    expect(reached('redirect-block-marker')).toBe(false);
+    await expect.poll(() => calls().find((c) => c.messages.some((m) => m.content.includes('redirect-block-marker'))), { timeout: 5000 }).toMatchObject({
+      verdict: 'block', ruleIds: ['no-forbidden'], source: { namespace: 'support', mode: 'enforce' },
+    });
+    expect(scanner.stats().kernel?.redirected).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a label flip to observe takes the pod off the redirect without restarting anything, and back', async () => {
+    label('observe');
+    // the next call goes straight to the provider: not redirected, so not blocked
+    await expect.poll(async () => (await callFromPod('forbidden-topic flip-observe-marker')).status, { timeout: 8000, interval: 300 }).toBe(200);
+    expect(reached('flip-observe-marker')).toBe(true);
+    label('enforce');
+    await expect.poll(async () => (await callFromPod('forbidden-topic flip-enforce-marker')).status, { timeout: 8000, interval: 300 }).toBe(403);
+  });
+});
