@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { CostSettings } from './cost/index.ts';
 import { TenantError } from './errors.ts';
 
 /** <repo>/ui/dist, resolved from this file so it works from any working directory. */
@@ -50,6 +51,10 @@ export const TenantOptions = z.object({
   allowedOrigins: z.array(z.string().url()).default([]),
   anthropicApiKey: z.string().min(1).optional(),
   agentModel: z.string().min(1).default('claude-sonnet-4-5'),
+  /** telemetry older than this many whole UTC days is removed once a day (day partitions dropped); 0 keeps everything */
+  retentionDays: z.number().int().min(0).max(3650).default(30),
+  /** price overrides and the app/namespace → team mapping of cost_report (HIGGS_COST_FILE) */
+  cost: CostSettings.default({ prices: {}, teams: { apps: {}, namespaces: {} } }),
   /** fastify's logger: false in tests, an info-level JSON logger in main */
   logLevel: z.enum(['silent', 'error', 'warn', 'info', 'debug']).default('silent'),
 });
@@ -74,7 +79,8 @@ const ENV_NAMES: Record<string, string> = {
   host: 'HIGGS_TENANT_HOST', port: 'HIGGS_TENANT_PORT', dataDir: 'HIGGS_DATA_DIR', postgresUrl: 'HIGGS_POSTGRES_URL',
   clickhouseUrl: 'HIGGS_CLICKHOUSE_URL', adminToken: 'HIGGS_ADMIN_TOKEN',
   scannerToken: 'HIGGS_SCANNER_TOKEN', baseline: 'HIGGS_BASELINE_FILE', uiDir: 'HIGGS_UI_DIR', allowedOrigins: 'HIGGS_ALLOWED_ORIGINS',
-  anthropicApiKey: 'ANTHROPIC_API_KEY', agentModel: 'HIGGS_AGENT_MODEL', logLevel: 'HIGGS_LOG_LEVEL',
+  anthropicApiKey: 'ANTHROPIC_API_KEY', cost: 'HIGGS_COST_FILE', agentModel: 'HIGGS_AGENT_MODEL', logLevel: 'HIGGS_LOG_LEVEL',
+  retentionDays: 'HIGGS_RETENTION_DAYS',
 };
 
 function readBaseline(file: string): { namespaces: string[]; providers: string[] } {
@@ -89,6 +95,14 @@ function readBaseline(file: string): { namespaces: string[]; providers: string[]
   return parsed.data.sanctioned;
 }
 
+function readCostFile(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (cause) {
+    throw new TenantError('CONFIG_INVALID', `HIGGS_COST_FILE ${file} is not readable JSON`, { cause });
+  }
+}
+
 const blankToUndefined = (v: string | undefined) => (v === undefined || v.trim() === '' ? undefined : v);
 
 /**
@@ -99,6 +113,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TenantConfig {
   const port = blankToUndefined(env.HIGGS_TENANT_PORT);
   const baselineFile = blankToUndefined(env.HIGGS_BASELINE_FILE);
   const origins = blankToUndefined(env.HIGGS_ALLOWED_ORIGINS);
+  const costFile = blankToUndefined(env.HIGGS_COST_FILE);
+  const retentionDays = blankToUndefined(env.HIGGS_RETENTION_DAYS);
   const options = {
     host: blankToUndefined(env.HIGGS_TENANT_HOST),
     port: port === undefined ? undefined : /^\d+$/.test(port) ? Number(port) : port,
@@ -111,8 +127,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TenantConfig {
     uiDir: blankToUndefined(env.HIGGS_UI_DIR),
     allowedOrigins: origins === undefined ? undefined : origins.split(',').map((o) => o.trim()).filter(Boolean),
     anthropicApiKey: blankToUndefined(env.ANTHROPIC_API_KEY),
+    cost: costFile === undefined ? undefined : readCostFile(costFile),
     agentModel: blankToUndefined(env.HIGGS_AGENT_MODEL),
     logLevel: blankToUndefined(env.HIGGS_LOG_LEVEL) ?? 'info',
+    retentionDays: retentionDays === undefined ? undefined : /^\d+$/.test(retentionDays) ? Number(retentionDays) : retentionDays,
   };
   const parsed = TenantOptions.safeParse(options);
   if (!parsed.success) throw new TenantError('CONFIG_INVALID', `invalid environment: ${formatIssues(parsed.error, ENV_NAMES)}`);

@@ -6,6 +6,7 @@ import { buildApp } from './app.ts';
 import { bootstrapTenant } from './auth/bootstrap.ts';
 import { parseTenantOptions, type TenantConfig, type TenantOptions } from './config.ts';
 import { createPolicyNotifier } from './policy/policy-notifier.ts';
+import { startRetention, type RetentionScheduler } from './retention/index.ts';
 import { createHiggsServices } from './services/higgs-services.ts';
 import { openClickhouseTelemetry } from './stores/clickhouse/index.ts';
 import { listSkippedMigrations, migrate } from './stores/migrate.ts';
@@ -53,6 +54,7 @@ export async function createTenant(options: TenantOptions = {}): Promise<Tenant>
   let app: FastifyInstance | undefined;
   let mcp: { close(): Promise<void> } | undefined;
   let agentToClose: { close(): Promise<void> } | undefined;
+  let retention: RetentionScheduler | undefined;
   try {
     await migrate(db);
     telemetry = await openTelemetryStore(config, db);
@@ -61,7 +63,7 @@ export async function createTenant(options: TenantOptions = {}): Promise<Tenant>
       adminToken: config.adminToken, scannerToken: config.scannerToken,
     });
     const notifier = createPolicyNotifier();
-    const services = createHiggsServices({ db, telemetry, notifier });
+    const services = createHiggsServices({ db, telemetry, notifier, cost: config.cost });
     const registry = createRegistry(services);
     const agent = createAgent({
       registry,
@@ -78,6 +80,9 @@ export async function createTenant(options: TenantOptions = {}): Promise<Tenant>
     for (const skipped of await listSkippedMigrations(db)) {
       app.log.warn({ migration: skipped.name }, `migration not applied: ${skipped.reason}`);
     }
+    const log = app.log;
+    retention = startRetention({ db, telemetry, days: config.retentionDays, logger: { info: (c, m) => log.info(c, m), error: (c, m) => log.error(c, m) } });
+    const openRetention = retention;
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -106,6 +111,7 @@ export async function createTenant(options: TenantOptions = {}): Promise<Tenant>
           await openMcp.close();
           await agent.close();
         } finally {
+          await openRetention.close();
           await openTelemetry.close().catch(() => undefined);
           await db.close();
         }
@@ -114,6 +120,7 @@ export async function createTenant(options: TenantOptions = {}): Promise<Tenant>
   } catch (err) {
     await app?.close().catch(() => undefined);
     await mcp?.close().catch(() => undefined);
+    await retention?.close().catch(() => undefined);
     await agentToClose?.close().catch(() => undefined);
     await telemetry?.close().catch(() => undefined);
     await db.close();

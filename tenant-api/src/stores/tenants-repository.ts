@@ -45,3 +45,12 @@ export async function getBaseline(db: SqlExecutor, p: { tenantId: string }): Pro
     providers: rows.filter((r) => r.kind === 'provider').map((r) => r.value),
   };
 }
+
+/**
+ * Every tenant's id: for system maintenance (retention) that acts on all
+ * tenants and records what it did in each tenant's own audit trail.
+ */
+export async function listTenantIds(db: SqlExecutor): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>('SELECT id FROM tenants ORDER BY id');
+  return rows.map((r) => r.id);
+}
