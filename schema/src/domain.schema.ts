@@ -54,6 +54,10 @@ export const FindingEvidence = z.object({
   app: z.string().nullable(),
   piiType: PiiType.nullable(),
   maxInjectionScore: z.number().nullable(),
+  /** Added in issue 5 (optional: older findings have none): network flows behind a finding seen only at the network layer. */
+  flowIds: z.array(z.string()).optional(),
+  /** Added in issue 5, optional likewise: the advisory behind a CVE finding. */
+  cve: z.object({ id: z.string(), cvss: z.number().min(0).max(10).nullable(), component: z.string(), summary: z.string() }).optional(),
 });
 export type FindingEvidence = z.infer<typeof FindingEvidence>;
 

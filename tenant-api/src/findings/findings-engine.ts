@@ -1,13 +1,35 @@
 /**
- * The findings engine: turns each newly stored LLM call into occurrences of
- * findings on its calling workload, de-duplicated by (assetId, detector).
- * A blocked call still counts: its PII is evidence of attempted egress.
+ * The findings engine: turns newly stored observations into occurrences of
+ * findings, de-duplicated by (asset, detector) — one finding per asset and
+ * detection rule, counting its occurrences. A blocked call still counts: its
+ * PII is evidence of attempted egress. A resolved finding that recurs reopens;
+ * acknowledged and suppressed ones keep their status and keep counting.
+ *
+ * Detections (detector ids, the asset they are on):
+ * - `pii.<type>` PII or a secret in a prompt to an LLM provider (workload)
+ * - `pii.tool.<type>` PII or a secret in an MCP tool call (workload)
+ * - `injection.prompt` injection score ≥ INJECTION_THRESHOLD (workload)
+ * - `shadow.namespace`, `shadow.provider.<host>`, `shadow.model.<provider:model>`,
+ *   `shadow.mcp.<host>`, `shadow.network.<host>` AI outside the baseline (workload)
+ * - `auth.unauthenticated` a request without credentials to an MCP server or a
+ *   self-hosted inference endpoint (that endpoint)
+ * - `access.destination.<host>` a call to a host outside the egress allowlist,
+ *   when the tenant has one (workload)
+ * - `compliance.pii_processor` PII sent to a provider that is not sanctioned as a
+ *   data processor (the provider endpoint)
+ * - `cve.<id>` a known vulnerability in a component (recordCveFinding)
  */
-import type { Finding, FindingCategory, FindingEvidence, LlmCall, PiiType, Severity } from '@higgs/schema';
-import type { CallAssets } from '../registry/asset-registry.ts';
+import type {
+  Asset, Finding, FindingCategory, FindingEvidence, LlmCall, NetworkFlow, PiiType, Severity, ToolCall,
+} from '@higgs/schema';
+import {
+  matchesAllowlist, recordFlowsAssets, recordToolCallsAssets, type CallAssets, type FlowAssets, type ToolCallAssets,
+} from '../registry/asset-registry.ts';
+import { getDestinationAllowlist } from '../stores/assets-repository.ts';
 import { getFindingByKeyForUpdate, insertFinding, updateFindingOccurrence } from '../stores/findings-repository.ts';
 import { newId } from '../stores/rows.ts';
 import type { SqlExecutor } from '../stores/sql-client.ts';
+import { getBaseline } from '../stores/tenants-repository.ts';
 
 /** Score at which a call's prompt counts as an injection attempt. */
 export const INJECTION_THRESHOLD = 50;
@@ -20,115 +42,323 @@ export const PII_SEVERITY: Record<PiiType, Severity> = {
   ip_address: 'low',
 };
 
-interface Occurrence {
+/** What one observation contributes to one finding's evidence. */
+interface Sighting {
+  callId: string | null;
+  flowId: string | null;
+  sessionId: string | null;
+  userId: string | null;
+  valueHashes: readonly string[];
+  provider: string | null;
+  model: string | null;
+  host: string | null;
+  namespace: string | null;
+  app: string | null;
+  piiType: PiiType | null;
+  injectionScore: number | null;
+  cve?: FindingEvidence['cve'];
+}
+
+/** One occurrence of a finding, before de-duplication. */
+export interface Occurrence {
+  assetId: string;
   category: FindingCategory;
   detector: string;
   severity: Severity;
   title: string;
-  piiType: PiiType | null;
-  valueHashes: string[];
-  injectionScore: number | null;
+  at: string;
+  sighting: Sighting;
 }
 
-/** What this call is evidence of, before de-duplication. */
-export function occurrencesOf(call: LlmCall, assets: CallAssets): Occurrence[] {
-  const where = assets.workload.name;
-  const out: Occurrence[] = [];
+/** The tenant settings detections depend on. */
+export interface DetectionContext {
+  /** the egress allowlist; empty means the tenant has none and no access finding is raised */
+  allowlist: readonly string[];
+}
+
+function hashesByType(detections: LlmCall['detections']): Map<PiiType, string[]> {
   const byType = new Map<PiiType, string[]>();
-  for (const d of call.detections) byType.set(d.type, [...(byType.get(d.type) ?? []), d.hash]);
+  for (const d of detections) byType.set(d.type, [...(byType.get(d.type) ?? []), d.hash]);
+  return byType;
+}
+
+/** What this LLM call is evidence of. */
+export function occurrencesOfCall(call: LlmCall, assets: CallAssets, ctx: DetectionContext): Occurrence[] {
+  const where = assets.workload.name;
+  const at = call.ts;
+  const base: Sighting = {
+    callId: call.id, flowId: null, sessionId: call.attribution.sessionId, userId: call.attribution.userId, valueHashes: [],
+    provider: call.provider, model: call.model, host: call.host, namespace: call.source.namespace, app: call.source.app,
+    piiType: null, injectionScore: null,
+  };
+  const onWorkload = (o: Omit<Occurrence, 'assetId' | 'at' | 'sighting'>, s: Partial<Sighting> = {}): Occurrence =>
+    ({ ...o, assetId: assets.workload.id, at, sighting: { ...base, ...s } });
+  const out: Occurrence[] = [];
+  const byType = hashesByType(call.detections);
   for (const [type, hashes] of byType) {
-    out.push({
-      category: 'pii', detector: `pii.${type}`, severity: PII_SEVERITY[type], piiType: type, valueHashes: hashes, injectionScore: null,
+    out.push(onWorkload({
+      category: 'pii', detector: `pii.${type}`, severity: PII_SEVERITY[type],
       title: type === 'secret' ? `Secrets sent to LLM providers from ${where}` : `PII (${type}) sent to LLM providers from ${where}`,
-    });
+    }, { piiType: type, valueHashes: hashes }));
   }
   if (call.injectionScore >= INJECTION_THRESHOLD) {
-    out.push({
-      category: 'injection', detector: 'injection.prompt', severity: 'high', piiType: null, valueHashes: [],
-      injectionScore: call.injectionScore, title: `Prompt injection in LLM traffic of ${where}`,
-    });
+    out.push(onWorkload({
+      category: 'injection', detector: 'injection.prompt', severity: 'high', title: `Prompt injection in LLM traffic of ${where}`,
+    }, { injectionScore: call.injectionScore }));
   }
   if (assets.workload.governance !== 'sanctioned') {
-    out.push({
-      category: 'shadow', detector: 'shadow.namespace', severity: 'high', piiType: null, valueHashes: [], injectionScore: null,
+    out.push(onWorkload({
+      category: 'shadow', detector: 'shadow.namespace', severity: 'high',
       title: `Shadow AI: ${where} calls LLMs from a namespace outside the baseline`,
-    });
+    }));
   }
   if (assets.provider.governance !== 'sanctioned') {
+    out.push(onWorkload({
+      category: 'shadow', detector: `shadow.provider.${call.host}`, severity: 'medium',
+      title: `Shadow AI: ${where} calls unsanctioned provider ${call.host}`,
+    }));
+  } else if (assets.model !== null && assets.model.governance !== 'sanctioned') {
+    // a model unsanctioned on a sanctioned provider: only this model is outside the baseline
+    out.push(onWorkload({
+      category: 'shadow', detector: `shadow.model.${call.provider}:${assets.model.name}`, severity: 'medium',
+      title: `Unsanctioned model in use: ${where} calls ${assets.model.name} on ${call.host}`,
+    }));
+  }
+  if (call.authenticated === false && assets.provider.kind === 'inference_endpoint') {
     out.push({
-      category: 'shadow', detector: `shadow.provider.${call.host}`, severity: 'medium', piiType: null, valueHashes: [],
-      injectionScore: null, title: `Shadow AI: ${where} calls unsanctioned provider ${call.host}`,
+      category: 'authentication', detector: 'auth.unauthenticated', severity: 'high', assetId: assets.provider.id, at,
+      title: `Unauthenticated calls to inference endpoint ${call.host}`, sighting: base,
+    });
+  }
+  if (ctx.allowlist.length > 0 && assets.provider.governance !== 'sanctioned' && !matchesAllowlist(ctx.allowlist, call.host)) {
+    out.push(onWorkload({
+      category: 'access', detector: `access.destination.${call.host}`, severity: 'medium',
+      title: `${where} calls ${call.host}, outside the egress allowlist`,
+    }));
+  }
+  const personal = [...byType.keys()].filter((t) => t !== 'secret');
+  if (personal.length > 0 && assets.provider.governance !== 'sanctioned') {
+    out.push({
+      category: 'compliance', detector: 'compliance.pii_processor', severity: 'high', assetId: assets.provider.id, at,
+      title: `Personal data sent to ${call.host}, which is not a sanctioned data processor`,
+      sighting: { ...base, piiType: personal[0] ?? null, valueHashes: personal.flatMap((t) => byType.get(t) ?? []) },
     });
   }
   return out;
 }
 
-function latest(previous: readonly string[], fresh: readonly string[]): string[] {
-  const merged = [...new Set([...fresh, ...previous])];
+/** What this MCP tool call is evidence of. */
+export function occurrencesOfToolCall(call: ToolCall, assets: ToolCallAssets, ctx: DetectionContext): Occurrence[] {
+  const where = assets.workload.name;
+  const at = call.ts;
+  const base: Sighting = {
+    callId: call.id, flowId: null, sessionId: call.attribution.sessionId, userId: call.attribution.userId, valueHashes: [],
+    provider: 'mcp', model: null, host: call.host, namespace: call.source.namespace, app: call.source.app, piiType: null, injectionScore: null,
+  };
+  const out: Occurrence[] = [];
+  for (const [type, hashes] of hashesByType(call.detections)) {
+    out.push({
+      category: 'pii', detector: `pii.tool.${type}`, severity: PII_SEVERITY[type], assetId: assets.workload.id, at,
+      title: type === 'secret' ? `Secrets sent to MCP tools from ${where}` : `PII (${type}) sent to MCP tools from ${where}`,
+      sighting: { ...base, piiType: type, valueHashes: hashes },
+    });
+  }
+  if (assets.server.governance !== 'sanctioned') {
+    out.push({
+      category: 'shadow', detector: `shadow.mcp.${call.host}`, severity: 'medium', assetId: assets.workload.id, at,
+      title: `Shadow AI: ${where} uses unsanctioned MCP server ${call.host}`, sighting: base,
+    });
+  }
+  if (call.authenticated === false) {
+    out.push({
+      category: 'authentication', detector: 'auth.unauthenticated', severity: 'high', assetId: assets.server.id, at,
+      title: `Unauthenticated calls to MCP server ${call.host}`, sighting: base,
+    });
+  }
+  if (ctx.allowlist.length > 0 && assets.server.governance !== 'sanctioned' && !matchesAllowlist(ctx.allowlist, call.host)) {
+    out.push({
+      category: 'access', detector: `access.destination.${call.host}`, severity: 'medium', assetId: assets.workload.id, at,
+      title: `${where} calls MCP server ${call.host}, outside the egress allowlist`, sighting: base,
+    });
+  }
+  return out;
+}
+
+/** A flow is evidence of shadow AI when its AI destination is unsanctioned (seen only on the network). */
+export function occurrencesOfFlow(flow: NetworkFlow, assets: FlowAssets): Occurrence[] {
+  const d = assets.destination;
+  if (d.governance !== 'unsanctioned' || d.domain === 'data') return [];
+  return [{
+    category: 'shadow', detector: `shadow.network.${d.name}`, severity: 'high', assetId: assets.workload.id, at: flow.ts,
+    title: `Shadow AI: ${assets.workload.name} reaches ${d.name}, seen only in network flows`,
+    sighting: {
+      callId: null, flowId: flow.id, sessionId: null, userId: null, valueHashes: [], provider: flow.provider, model: null, host: d.name,
+      namespace: flow.source.namespace, app: flow.source.app, piiType: null, injectionScore: null,
+    },
+  }];
+}
+
+function latest(previous: readonly string[], fresh: readonly (string | null)[]): string[] {
+  const merged = [...new Set([...fresh.filter((v): v is string => v !== null), ...previous])];
   return merged.slice(0, EVIDENCE_LIMIT);
 }
 
-function mergeEvidence(previous: FindingEvidence | null, call: LlmCall, o: Occurrence): FindingEvidence {
+function mergeEvidence(previous: FindingEvidence | null, s: Sighting): FindingEvidence {
   const prevScore = previous?.maxInjectionScore ?? null;
+  const flowIds = latest(previous?.flowIds ?? [], [s.flowId]);
+  const cve = s.cve ?? previous?.cve;
   return {
-    callIds: latest(previous?.callIds ?? [], [call.id]),
-    sessionIds: latest(previous?.sessionIds ?? [], [call.attribution.sessionId]),
-    users: latest(previous?.users ?? [], call.attribution.userId === null ? [] : [call.attribution.userId]),
-    valueHashes: latest(previous?.valueHashes ?? [], o.valueHashes),
-    provider: call.provider,
-    model: call.model,
-    host: call.host,
-    namespace: call.source.namespace,
-    app: call.source.app,
-    piiType: o.piiType,
-    maxInjectionScore: o.injectionScore === null ? prevScore : Math.max(prevScore ?? 0, o.injectionScore),
+    callIds: latest(previous?.callIds ?? [], [s.callId]),
+    sessionIds: latest(previous?.sessionIds ?? [], [s.sessionId]),
+    users: latest(previous?.users ?? [], [s.userId]),
+    valueHashes: latest(previous?.valueHashes ?? [], s.valueHashes),
+    provider: s.provider,
+    model: s.model,
+    host: s.host,
+    namespace: s.namespace,
+    app: s.app,
+    piiType: s.piiType ?? previous?.piiType ?? null,
+    maxInjectionScore: s.injectionScore === null ? prevScore : Math.max(prevScore ?? 0, s.injectionScore),
+    ...(flowIds.length > 0 ? { flowIds } : {}),
+    ...(cve ? { cve } : {}),
   };
 }
 
 /**
- * Records the occurrences of newly stored calls, in call order; returns the
- * findings they created or touched. Each finding is read once and written once
- * per batch, however many calls hit it, with the same result as one call at a time.
+ * Records occurrences in order; returns the findings they created or touched.
+ * Each finding is read once and written once per batch, however many
+ * occurrences hit it, with the same result as one at a time.
  */
-export async function recordCallsFindings(
-  db: SqlExecutor, p: { tenantId: string; calls: ReadonlyArray<{ call: LlmCall; assets: CallAssets }> },
+export async function recordOccurrences(
+  db: SqlExecutor, p: { tenantId: string; occurrences: readonly Occurrence[] },
 ): Promise<Finding[]> {
   const { tenantId } = p;
   const touched = new Map<string, { finding: Finding; isNew: boolean }>();
-  for (const { call, assets } of p.calls) {
+  for (const o of p.occurrences) {
     // the scanner may send any offset; compare instants in one notation
-    const at = new Date(call.ts).toISOString();
-    for (const o of occurrencesOf(call, assets)) {
-      const key = `${assets.workload.id}\u0000${o.detector}`;
-      let entry = touched.get(key);
-      if (!entry) {
-        const existing = await getFindingByKeyForUpdate(db, { tenantId, assetId: assets.workload.id, detector: o.detector });
-        if (existing) {
-          entry = { finding: existing, isNew: false };
-        } else {
-          const created: Finding = {
-            id: newId('fnd'), category: o.category, severity: o.severity, status: 'open', title: o.title,
-            assetId: assets.workload.id, detector: o.detector, count: 1, firstSeen: at, lastSeen: at,
-            evidence: mergeEvidence(null, call, o),
-          };
-          touched.set(key, { finding: created, isNew: true });
-          continue;
-        }
-        touched.set(key, entry);
+    const at = new Date(o.at).toISOString();
+    const key = `${o.assetId}\u0000${o.detector}`;
+    let entry = touched.get(key);
+    if (!entry) {
+      const existing = await getFindingByKeyForUpdate(db, { tenantId, assetId: o.assetId, detector: o.detector });
+      if (!existing) {
+        const created: Finding = {
+          id: newId('fnd'), category: o.category, severity: o.severity, status: 'open', title: o.title,
+          assetId: o.assetId, detector: o.detector, count: 1, firstSeen: at, lastSeen: at,
+          evidence: mergeEvidence(null, o.sighting), statusNote: null,
+        };
+        touched.set(key, { finding: created, isNew: true });
+        continue;
       }
-      const f = entry.finding;
-      entry.finding = {
-        ...f,
-        count: f.count + 1,
-        firstSeen: at < f.firstSeen ? at : f.firstSeen,
-        lastSeen: at > f.lastSeen ? at : f.lastSeen,
-        evidence: mergeEvidence(f.evidence, call, o),
-      };
+      entry = { finding: existing, isNew: false };
+      touched.set(key, entry);
     }
+    const f = entry.finding;
+    entry.finding = {
+      ...f,
+      // recurrence after resolution reopens; the person's note stays as the record of the resolution
+      status: f.status === 'resolved' ? 'open' : f.status,
+      count: f.count + 1,
+      firstSeen: at < f.firstSeen ? at : f.firstSeen,
+      lastSeen: at > f.lastSeen ? at : f.lastSeen,
+      evidence: mergeEvidence(f.evidence, o.sighting),
+    };
   }
   for (const { finding, isNew } of touched.values()) {
     if (isNew) await insertFinding(db, { tenantId, finding });
     else await updateFindingOccurrence(db, { tenantId, finding });
   }
   return [...touched.values()].map((e) => e.finding);
+}
+
+/** Records the findings of newly stored LLM calls; the detection context is read from the tenant unless given. */
+export async function recordCallsFindings(
+  db: SqlExecutor,
+  p: { tenantId: string; calls: ReadonlyArray<{ call: LlmCall; assets: CallAssets }>; context?: DetectionContext },
+): Promise<Finding[]> {
+  if (p.calls.length === 0) return [];
+  const ctx = p.context ?? { allowlist: await getDestinationAllowlist(db, { tenantId: p.tenantId }) };
+  return recordOccurrences(db, { tenantId: p.tenantId, occurrences: p.calls.flatMap(({ call, assets }) => occurrencesOfCall(call, assets, ctx)) });
+}
+
+/** A known vulnerability in a component. */
+export interface CveAdvisory {
+  /** CVE-YYYY-NNNN (or a GHSA id) */
+  id: string;
+  /** CVSS v3 base score, when the advisory has one */
+  cvss: number | null;
+  /** the package, model or binary, with its version */
+  component: string;
+  summary: string;
+}
+
+/** CVSS v3 qualitative ratings; without a score an advisory counts as medium. */
+export function cveSeverity(cvss: number | null): Severity {
+  if (cvss === null) return 'medium';
+  if (cvss >= 9) return 'critical';
+  if (cvss >= 7) return 'high';
+  if (cvss >= 4) return 'medium';
+  return 'low';
+}
+
+/**
+ * The CVE hook the AI-SBOM scan calls: one finding per asset × advisory, counted
+ * again each time the scan still finds it (and reopened if it was resolved).
+ */
+export async function recordCveFinding(
+  db: SqlExecutor, p: { tenantId: string; asset: Asset; cve: CveAdvisory; at: string },
+): Promise<Finding> {
+  const { asset, cve } = p;
+  const [finding] = await recordOccurrences(db, {
+    tenantId: p.tenantId,
+    occurrences: [{
+      assetId: asset.id, category: 'cve', detector: `cve.${cve.id}`, severity: cveSeverity(cve.cvss), at: p.at,
+      title: `${cve.id} in ${cve.component} on ${asset.name}`,
+      sighting: {
+        callId: null, flowId: null, sessionId: null, userId: null, valueHashes: [], provider: null, model: null, host: null,
+        namespace: asset.namespace, app: asset.app, piiType: null, injectionScore: null, cve,
+      },
+    }],
+  });
+  if (!finding) throw new Error('a CVE occurrence must produce a finding');
+  return finding;
+}
+
+/**
+ * The effects of newly stored MCP tool calls and network flows: their assets,
+ * topology edges and findings. `storedToolCalls` / `storedFlows` are the ids the
+ * telemetry store reported new; a repeated id in the batch counts once.
+ */
+export async function recordToolCallAndFlowEffects(
+  db: SqlExecutor,
+  p: {
+    tenantId: string;
+    toolCalls: readonly ToolCall[]; storedToolCalls: ReadonlySet<string>;
+    flows: readonly NetworkFlow[]; storedFlows: ReadonlySet<string>;
+  },
+): Promise<Finding[]> {
+  const toolCalls = firstOfEach(p.toolCalls, p.storedToolCalls);
+  const flows = firstOfEach(p.flows, p.storedFlows);
+  if (toolCalls.length === 0 && flows.length === 0) return [];
+  const { tenantId } = p;
+  const [baseline, allowlist] = [await getBaseline(db, { tenantId }), await getDestinationAllowlist(db, { tenantId })];
+  const ctx: DetectionContext = { allowlist };
+  const occurrences: Occurrence[] = [];
+  if (toolCalls.length > 0) {
+    const assets = await recordToolCallsAssets(db, { tenantId, calls: toolCalls, baseline, allowlist });
+    toolCalls.forEach((call, i) => occurrences.push(...occurrencesOfToolCall(call, assets[i]!, ctx)));
+  }
+  if (flows.length > 0) {
+    const assets = await recordFlowsAssets(db, { tenantId, flows, baseline, allowlist });
+    flows.forEach((flow, i) => {
+      const a = assets[i];
+      if (a) occurrences.push(...occurrencesOfFlow(flow, a));
+    });
+  }
+  return recordOccurrences(db, { tenantId, occurrences });
+}
+
+function firstOfEach<T extends { id: string }>(events: readonly T[], stored: ReadonlySet<string>): T[] {
+  const seen = new Set<string>();
+  return events.filter((e) => stored.has(e.id) && !seen.has(e.id) && (seen.add(e.id), true));
 }

@@ -1,7 +1,7 @@
 import type {
   EnforcementDecision, IngestBatch, IngestResult, KernelEnforcement, LlmCall, NetworkFlow, ToolCall,
 } from '@higgs/schema';
-import { recordCallsFindings } from '../findings/findings-engine.ts';
+import { recordCallsFindings, recordToolCallAndFlowEffects } from '../findings/findings-engine.ts';
 import { auditKernelEnforcements } from './kernel-enforcements.ts';
 import { recordCallsAssets } from '../registry/asset-registry.ts';
 import { observeSessions, type SessionObservation } from '../stores/sessions-repository.ts';
@@ -44,9 +44,10 @@ export async function ingestBatch(
     }
   }
   const telemetry = p.telemetry ?? createSqlTelemetryStore(db);
-  const { result, staged } = await db.transaction(async (tx) => {
+  const { result, staged, stagedFlows } = await db.transaction(async (tx) => {
     const staged = await telemetry.stage(tx, { tenantId, batch: { calls, toolCalls, decisions } });
     const { calls: storedCalls, toolCalls: storedTools, decisions: storedDecisions } = staged;
+    const stagedFlows = await telemetry.stageFlows(tx, { tenantId, flows });
     // a repeated id inside the batch is stored once: the first occurrence carries the effects
     const fresh = firstOfEach(calls, storedCalls);
     if (fresh.length > 0) {
@@ -55,11 +56,13 @@ export async function ingestBatch(
       await observeSessions(tx, { tenantId, sessions: tallySessions(fresh) });
       await recordCallsFindings(tx, { tenantId, calls: fresh.map((call, i) => ({ call, assets: assets[i]! })) });
     }
+    await recordToolCallAndFlowEffects(tx, { tenantId, toolCalls, storedToolCalls: storedTools, flows, storedFlows: stagedFlows.ids });
     const enforced = await auditKernelEnforcements(tx, { tenantId, scannerId: batch.scannerId, events: kernelEnforcements });
-    const accepted = storedCalls.size + storedTools.size + storedDecisions.size + enforced;
-    return { result: { accepted, duplicates: batch.events.length - accepted }, staged };
+    const accepted = storedCalls.size + storedTools.size + storedDecisions.size + enforced + stagedFlows.ids.size;
+    return { result: { accepted, duplicates: batch.events.length - accepted }, staged, stagedFlows };
   });
   await staged.commit();
+  await stagedFlows.commit();
   return result;
 }
 

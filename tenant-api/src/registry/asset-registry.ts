@@ -1,13 +1,29 @@
 /**
- * The asset registry: every LLM call names a calling workload (domain agents),
- * a provider endpoint and a model (domain llm). Governance starts from the
- * tenant's baseline: sanctioned when listed there, tolerated otherwise.
+ * The asset registry: what each observation says exists, in the 7 domains.
+ *
+ * - an LLM call names its calling workload (agents), a provider endpoint (llm;
+ *   `inference_endpoint` when self-hosted) and a model (llm);
+ * - an MCP tool call names its workload, the MCP server (mcp) and the tool (mcp);
+ * - a network flow names its workload and, when the destination is AI (a known
+ *   provider, an MCP server, a self-hosted inference port) or a database, that
+ *   destination (llm / mcp / data).
+ *
+ * Governance of a first sighting: sanctioned when the tenant's baseline lists
+ * it; otherwise tolerated when it was seen in inspected traffic, unsanctioned
+ * (shadow AI) when it was seen only as a network flow. Later sightings never
+ * change a state; people do (set_governance_state), and every change — the
+ * discovery included — is recorded as a transition.
  */
-import type { Asset, GovernanceState, LlmCall } from '@higgs/schema';
+import type { Asset, GovernanceState, LlmCall, NetworkFlow, Provider, ToolCall } from '@higgs/schema';
 import { sha256Hex } from '../sha256.ts';
-import { observeAsset, type AssetObservation } from '../stores/assets-repository.ts';
+import {
+  insertGovernanceTransition, observeAsset, observeEdges, type AssetEdge, type AssetObservation, type EdgeKind,
+} from '../stores/assets-repository.ts';
 import type { SqlExecutor } from '../stores/sql-client.ts';
 import type { GovernanceBaseline } from '../stores/tenants-repository.ts';
+
+/** Who the discovery transitions are recorded as. */
+export const DISCOVERY_ACTOR = 'higgs:discovery';
 
 /** Stable per tenant: the same workload / endpoint / model always maps to one asset. */
 export function assetId(domain: string, kind: string, name: string): string {
@@ -28,70 +44,254 @@ export function isSanctionedProvider(baseline: GovernanceBaseline, provider: str
   return baseline.providers.includes(provider) || baseline.providers.includes(host);
 }
 
+/** True when `host` is on the allowlist: an exact entry, or a `*.suffix` entry it ends with. */
+export function matchesAllowlist(allowlist: readonly string[], host: string): boolean {
+  const h = host.toLowerCase();
+  return allowlist.some((entry) => {
+    const e = entry.toLowerCase();
+    return e.startsWith('*.') ? h.endsWith(e.slice(1)) : h === e;
+  });
+}
+
+const PRIVATE_HOST = /(^localhost$)|(\.svc(\.cluster\.local)?$)|(\.internal$)|(\.local$)|(^10\.)|(^192\.168\.)|(^172\.(1[6-9]|2\d|3[01])\.)|(^127\.)/i;
+
+/**
+ * A provider endpoint is self-hosted inference when it speaks an OpenAI-compatible
+ * API of its own, or lives inside the cluster / a private network.
+ */
+export function endpointKind(provider: Provider, host: string): 'provider' | 'inference_endpoint' {
+  return provider === 'openai_compatible' || provider === 'unknown' || PRIVATE_HOST.test(host) ? 'inference_endpoint' : 'provider';
+}
+
+/** Well-known database and vector-store ports (Data domain, "observed network connections to standard database ports"). */
+const DATA_PORTS: Readonly<Record<number, string>> = {
+  5432: 'postgresql', 3306: 'mysql', 1433: 'sqlserver', 1521: 'oracle', 27017: 'mongodb', 6379: 'redis', 9042: 'cassandra',
+  9200: 'elasticsearch', 8123: 'clickhouse', 9000: 'clickhouse', 6333: 'qdrant', 6334: 'qdrant', 19530: 'milvus', 8529: 'arangodb',
+};
+/** Ports only self-hosted model servers use by default (Ollama). Broader ones such as 8000 would misclassify ordinary APIs. */
+const INFERENCE_PORTS: Readonly<Record<number, string>> = { 11434: 'ollama' };
+
 export interface CallAssets {
   workload: Asset;
   provider: Asset;
   model: Asset | null;
 }
 
-/** The assets one call counts into: its workload, provider endpoint and model (when named). */
-function observationsOf(call: LlmCall, baseline: GovernanceBaseline): { workload: AssetObservation; provider: AssetObservation; model: AssetObservation | null } {
-  const { namespace, app } = call.source;
+export interface ToolCallAssets {
+  workload: Asset;
+  server: Asset;
+  tool: Asset | null;
+}
+
+export interface FlowAssets {
+  workload: Asset;
+  destination: Asset;
+}
+
+function workloadObservation(source: { namespace: string | null; app: string | null; mode: string | null }, baseline: GovernanceBaseline, ts: string): AssetObservation {
+  const { namespace, app } = source;
   const name = workloadName(namespace, app);
+  return {
+    id: assetId('agents', 'workload', name), domain: 'agents', kind: 'workload', name, namespace, app,
+    governance: isSanctionedNamespace(baseline, namespace) ? 'sanctioned' : 'tolerated',
+    seenAt: ts, attributes: source.mode ? { mode: source.mode } : {},
+  };
+}
+
+function providerObservation(provider: Provider, host: string, governance: GovernanceState, ts: string, via: 'traffic' | 'network'): AssetObservation {
+  return {
+    id: assetId('llm', 'provider', host), domain: 'llm', kind: endpointKind(provider, host), name: host, namespace: null, app: null,
+    governance, seenAt: ts, attributes: { provider, [via === 'traffic' ? 'seenInTraffic' : 'seenInFlows']: 'true' },
+  };
+}
+
+function mcpServerObservation(host: string, governance: GovernanceState, ts: string, via: 'traffic' | 'network'): AssetObservation {
+  return {
+    id: assetId('mcp', 'mcp_server', host), domain: 'mcp', kind: 'mcp_server', name: host, namespace: null, app: null,
+    governance, seenAt: ts, attributes: { [via === 'traffic' ? 'seenInTraffic' : 'seenInFlows']: 'true' },
+  };
+}
+
+/** The assets one call counts into: its workload, provider endpoint and model (when named). */
+function callObservations(call: LlmCall, baseline: GovernanceBaseline) {
   const providerState: GovernanceState = isSanctionedProvider(baseline, call.provider, call.host) ? 'sanctioned' : 'tolerated';
   return {
-    workload: {
-      id: assetId('agents', 'workload', name), domain: 'agents', kind: 'workload', name, namespace, app,
-      governance: isSanctionedNamespace(baseline, namespace) ? 'sanctioned' : 'tolerated',
-      seenAt: call.ts, attributes: call.source.mode ? { mode: call.source.mode } : {},
-    },
-    provider: {
-      id: assetId('llm', 'provider', call.host), domain: 'llm', kind: 'provider', name: call.host, namespace: null, app: null,
-      governance: providerState, seenAt: call.ts, attributes: { provider: call.provider },
-    },
+    workload: workloadObservation(call.source, baseline, call.ts),
+    provider: providerObservation(call.provider, call.host, providerState, call.ts, 'traffic'),
     model: call.model === null ? null : {
-      id: assetId('llm', 'model', `${call.provider}:${call.model}`), domain: 'llm', kind: 'model', name: call.model,
+      id: assetId('llm', 'model', `${call.provider}:${call.model}`), domain: 'llm' as const, kind: 'model', name: call.model,
       namespace: null, app: null, governance: providerState, seenAt: call.ts, attributes: { provider: call.provider },
     },
   };
 }
 
+/** An MCP server is sanctioned when the baseline lists its host (as a provider entry) or the egress allowlist does. */
+function mcpState(baseline: GovernanceBaseline, allowlist: readonly string[], host: string, unseen: GovernanceState): GovernanceState {
+  return baseline.providers.includes(host) || matchesAllowlist(allowlist, host) ? 'sanctioned' : unseen;
+}
+
+function toolCallObservations(call: ToolCall, baseline: GovernanceBaseline, allowlist: readonly string[]) {
+  const server = mcpServerObservation(call.host, mcpState(baseline, allowlist, call.host, 'tolerated'), call.ts, 'traffic');
+  return {
+    workload: workloadObservation(call.source, baseline, call.ts),
+    server,
+    tool: call.toolName === null ? null : {
+      id: assetId('mcp', 'mcp_tool', `${call.host}/${call.toolName}`), domain: 'mcp' as const, kind: 'mcp_tool', name: call.toolName,
+      namespace: null, app: null, governance: server.governance, seenAt: call.ts, attributes: { server: call.host },
+    },
+  };
+}
+
+/** What a flow's destination is, when it is AI or data; null for any other connection. */
+export function flowDestination(flow: NetworkFlow, baseline: GovernanceBaseline, allowlist: readonly string[]): AssetObservation | null {
+  const host = flow.dstHost ?? flow.dstIp;
+  if (flow.provider === 'mcp') return mcpServerObservation(host, mcpState(baseline, allowlist, host, 'unsanctioned'), flow.ts, 'network');
+  if (flow.provider !== null) {
+    const state: GovernanceState = isSanctionedProvider(baseline, flow.provider, host) ? 'sanctioned' : 'unsanctioned';
+    return providerObservation(flow.provider, host, state, flow.ts, 'network');
+  }
+  const inference = INFERENCE_PORTS[flow.dstPort];
+  if (inference !== undefined) {
+    const name = `${host}:${flow.dstPort}`;
+    return {
+      id: assetId('llm', 'provider', name), domain: 'llm', kind: 'inference_endpoint', name, namespace: null, app: null,
+      governance: matchesAllowlist(allowlist, host) ? 'sanctioned' : 'unsanctioned', seenAt: flow.ts,
+      attributes: { server: inference, seenInFlows: 'true' },
+    };
+  }
+  const engine = DATA_PORTS[flow.dstPort];
+  if (engine !== undefined) {
+    const name = `${host}:${flow.dstPort}`;
+    return {
+      id: assetId('data', 'data_source', name), domain: 'data', kind: 'data_source', name, namespace: null, app: null,
+      governance: matchesAllowlist(allowlist, host) ? 'sanctioned' : 'tolerated', seenAt: flow.ts, attributes: { engine, seenInFlows: 'true' },
+    };
+  }
+  return null;
+}
+
 interface Tally { first: AssetObservation; count: number; firstAt: number; firstSeen: string; lastAt: number; lastSeen: string; attributes: Record<string, string> }
 
 /**
- * Counts each call into its three assets, creating them on first sight. Calls
- * sharing an asset are tallied first, so a batch costs one upsert per distinct
- * asset, not three per call; the result is what counting them one by one gives.
+ * Counts observations into their assets, creating them on first sight (with a
+ * discovery transition). Sightings of one asset are tallied first, so a batch
+ * costs one upsert per distinct asset; the result is what counting them one by
+ * one gives. `counted: false` sightings create the asset but add no call.
  */
-export async function recordCallsAssets(
-  db: SqlExecutor, p: { tenantId: string; calls: readonly LlmCall[]; baseline: GovernanceBaseline },
-): Promise<CallAssets[]> {
-  const perCall = p.calls.map((call) => observationsOf(call, p.baseline));
+async function storeTallied(
+  db: SqlExecutor, tenantId: string, sightings: ReadonlyArray<{ o: AssetObservation; counted: boolean }>,
+): Promise<Map<string, Asset>> {
   const tallies = new Map<string, Tally>();
-  for (const o of perCall.flatMap((c) => [c.workload, c.provider, c.model])) {
-    if (o === null) continue;
+  for (const { o, counted } of sightings) {
     const at = Date.parse(o.seenAt);
     const t = tallies.get(o.id);
     if (!t) {
-      tallies.set(o.id, { first: o, count: 1, firstAt: at, firstSeen: o.seenAt, lastAt: at, lastSeen: o.seenAt, attributes: { ...o.attributes } });
+      tallies.set(o.id, { first: o, count: counted ? 1 : 0, firstAt: at, firstSeen: o.seenAt, lastAt: at, lastSeen: o.seenAt, attributes: { ...o.attributes } });
       continue;
     }
-    t.count += 1;
+    if (counted) t.count += 1;
     if (at < t.firstAt) [t.firstAt, t.firstSeen] = [at, o.seenAt];
     if (at > t.lastAt) [t.lastAt, t.lastSeen] = [at, o.seenAt];
     Object.assign(t.attributes, o.attributes);
   }
   const stored = new Map<string, Asset>();
   for (const [id, t] of tallies) {
-    const { asset } = await observeAsset(db, {
-      tenantId: p.tenantId, asset: { ...t.first, seenAt: t.firstSeen, attributes: t.attributes }, count: t.count, lastSeenAt: t.lastSeen,
+    const { asset, created } = await observeAsset(db, {
+      tenantId, asset: { ...t.first, seenAt: t.firstSeen, attributes: t.attributes }, count: t.count, lastSeenAt: t.lastSeen,
     });
+    if (created) {
+      await insertGovernanceTransition(db, {
+        tenantId, assetId: id,
+        transition: { from: null, to: asset.governance, by: DISCOVERY_ACTOR, at: asset.firstSeen, reason: discoveryReason(asset) },
+      });
+    }
     stored.set(id, asset);
   }
-  const get = (o: AssetObservation) => {
-    const a = stored.get(o.id);
-    if (!a) throw new Error(`asset ${o.id} was not stored`);
-    return a;
-  };
-  return perCall.map((c) => ({ workload: get(c.workload), provider: get(c.provider), model: c.model === null ? null : get(c.model) }));
+  return stored;
+}
+
+function discoveryReason(asset: Asset): string {
+  if (asset.governance === 'sanctioned') return 'discovered; listed in the governance baseline';
+  if (asset.governance === 'unsanctioned') return 'discovered in network flows only, outside the baseline: shadow AI';
+  return 'discovered in inspected traffic; not in the governance baseline';
+}
+
+function pick(stored: Map<string, Asset>, o: AssetObservation): Asset {
+  const a = stored.get(o.id);
+  if (!a) throw new Error(`asset ${o.id} was not stored`);
+  return a;
+}
+
+/** Tallies edges of one batch so each (from, to, kind) is one row of the upsert. */
+function tallyEdges(list: ReadonlyArray<{ from: string; to: string; kind: EdgeKind; at: string }>): AssetEdge[] {
+  const byKey = new Map<string, AssetEdge & { firstMs: number; lastMs: number }>();
+  for (const e of list) {
+    const ms = Date.parse(e.at);
+    const key = `${e.from}\u0000${e.to}\u0000${e.kind}`;
+    const t = byKey.get(key);
+    if (!t) {
+      byKey.set(key, { from: e.from, to: e.to, kind: e.kind, count: 1, firstSeen: e.at, lastSeen: e.at, firstMs: ms, lastMs: ms });
+      continue;
+    }
+    t.count += 1;
+    if (ms < t.firstMs) [t.firstMs, t.firstSeen] = [ms, e.at];
+    if (ms > t.lastMs) [t.lastMs, t.lastSeen] = [ms, e.at];
+  }
+  return [...byKey.values()].map(({ firstMs: _f, lastMs: _l, ...e }) => e);
+}
+
+/** Counts each LLM call into its three assets and the workload's edges to provider and model. */
+export async function recordCallsAssets(
+  db: SqlExecutor, p: { tenantId: string; calls: readonly LlmCall[]; baseline: GovernanceBaseline },
+): Promise<CallAssets[]> {
+  const perCall = p.calls.map((call) => callObservations(call, p.baseline));
+  const stored = await storeTallied(db, p.tenantId, perCall.flatMap((c) => [c.workload, c.provider, c.model])
+    .filter((o): o is AssetObservation => o !== null).map((o) => ({ o, counted: true })));
+  await observeEdges(db, {
+    tenantId: p.tenantId,
+    edges: tallyEdges(perCall.flatMap((c) => [
+      { from: c.workload.id, to: c.provider.id, kind: 'calls' as const, at: c.workload.seenAt },
+      ...(c.model ? [{ from: c.workload.id, to: c.model.id, kind: 'model' as const, at: c.workload.seenAt }] : []),
+    ])),
+  });
+  return perCall.map((c) => ({ workload: pick(stored, c.workload), provider: pick(stored, c.provider), model: c.model && pick(stored, c.model) }));
+}
+
+/** Counts each MCP call into its workload, server and tool, with the workload → server → tool edges. */
+export async function recordToolCallsAssets(
+  db: SqlExecutor, p: { tenantId: string; calls: readonly ToolCall[]; baseline: GovernanceBaseline; allowlist: readonly string[] },
+): Promise<ToolCallAssets[]> {
+  const perCall = p.calls.map((call) => toolCallObservations(call, p.baseline, p.allowlist));
+  const stored = await storeTallied(db, p.tenantId, perCall.flatMap((c) => [c.workload, c.server, c.tool])
+    .filter((o): o is AssetObservation => o !== null).map((o) => ({ o, counted: true })));
+  await observeEdges(db, {
+    tenantId: p.tenantId,
+    edges: tallyEdges(perCall.flatMap((c) => [
+      { from: c.workload.id, to: c.server.id, kind: 'mcp' as const, at: c.server.seenAt },
+      ...(c.tool ? [{ from: c.server.id, to: c.tool.id, kind: 'tool' as const, at: c.server.seenAt }] : []),
+    ])),
+  });
+  return perCall.map((c) => ({ workload: pick(stored, c.workload), server: pick(stored, c.server), tool: c.tool && pick(stored, c.tool) }));
+}
+
+/**
+ * Turns flows to AI or data destinations into assets and `flow` edges; other
+ * flows (null in the result) stay in telemetry only. A flow is a connection,
+ * not a call: it creates assets and counts edges but adds no call to an asset.
+ */
+export async function recordFlowsAssets(
+  db: SqlExecutor, p: { tenantId: string; flows: readonly NetworkFlow[]; baseline: GovernanceBaseline; allowlist: readonly string[] },
+): Promise<Array<FlowAssets | null>> {
+  const perFlow = p.flows.map((flow) => {
+    const destination = flowDestination(flow, p.baseline, p.allowlist);
+    return destination === null ? null : { workload: workloadObservation(flow.source, p.baseline, flow.ts), destination };
+  });
+  const relevant = perFlow.filter((f): f is NonNullable<typeof f> => f !== null);
+  if (relevant.length === 0) return perFlow.map(() => null);
+  const stored = await storeTallied(db, p.tenantId, relevant.flatMap((f) => [f.workload, f.destination]).map((o) => ({ o, counted: false })));
+  await observeEdges(db, {
+    tenantId: p.tenantId,
+    edges: tallyEdges(relevant.map((f) => ({ from: f.workload.id, to: f.destination.id, kind: 'flow' as const, at: f.destination.seenAt }))),
+  });
+  return perFlow.map((f) => f && { workload: pick(stored, f.workload), destination: pick(stored, f.destination) });
 }

@@ -1,4 +1,4 @@
-import type { Asset, AssetDomain, GovernanceState } from '@higgs/schema';
+import type { Asset, AssetDomain, GovernanceState, GovernanceTransition } from '@higgs/schema';
 import { decodeCursor, encodeCursor, toInt, toIso } from './rows.ts';
 import type { SqlExecutor } from './sql-client.ts';
 
@@ -103,4 +103,144 @@ export async function listAssets(
 export async function countAssets(db: SqlExecutor, p: { tenantId: string }): Promise<number> {
   const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM assets WHERE tenant_id = $1', [p.tenantId]);
   return rows[0]?.n ?? 0;
+}
+
+/** The assets among `ids` (in no particular order); missing ids are absent. */
+export async function getAssetsByIds(db: SqlExecutor, p: { tenantId: string; ids: readonly string[] }): Promise<Asset[]> {
+  if (p.ids.length === 0) return [];
+  const { rows } = await db.query<AssetRow>(
+    `SELECT ${COLUMNS} FROM assets WHERE tenant_id = $1 AND id = ANY($2::text[])`, [p.tenantId, [...new Set(p.ids)]],
+  );
+  return rows.map(toAsset);
+}
+
+interface TransitionRow {
+  from_state: GovernanceState | null;
+  to_state: GovernanceState;
+  changed_by: string;
+  changed_at: Date | string;
+  reason: string;
+}
+
+/**
+ * Moves the asset to `to` and records the transition, locking the asset row so
+ * concurrent changes queue. Returns null when the asset does not exist; the
+ * transition is null when the asset already was in that state.
+ */
+export async function setAssetGovernance(
+  db: SqlExecutor, p: { tenantId: string; id: string; to: GovernanceState; by: string; at: string; reason: string },
+): Promise<{ asset: Asset; transition: GovernanceTransition | null } | null> {
+  const { rows } = await db.query<AssetRow>(`SELECT ${COLUMNS} FROM assets WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, [p.tenantId, p.id]);
+  const row = rows[0];
+  if (!row) return null;
+  const asset = toAsset(row);
+  if (asset.governance === p.to) return { asset, transition: null };
+  await db.query('UPDATE assets SET governance = $3 WHERE tenant_id = $1 AND id = $2', [p.tenantId, p.id, p.to]);
+  const transition = await insertGovernanceTransition(db, {
+    tenantId: p.tenantId, assetId: p.id, transition: { from: asset.governance, to: p.to, by: p.by, at: p.at, reason: p.reason },
+  });
+  return { asset: { ...asset, governance: p.to }, transition };
+}
+
+/** Appends one entry to the asset's governance history (also the first state a discovery gave it). */
+export async function insertGovernanceTransition(
+  db: SqlExecutor, p: { tenantId: string; assetId: string; transition: GovernanceTransition },
+): Promise<GovernanceTransition> {
+  const t = p.transition;
+  await db.query(
+    `INSERT INTO governance_transitions (tenant_id, asset_id, from_state, to_state, changed_by, changed_at, reason)
+     VALUES ($1, $2, $3, $4, $5, $6::timestamptz, $7)`,
+    [p.tenantId, p.assetId, t.from, t.to, t.by, t.at, t.reason],
+  );
+  return t;
+}
+
+/** The asset's governance history, oldest first. */
+export async function listGovernanceTransitions(db: SqlExecutor, p: { tenantId: string; assetId: string }): Promise<GovernanceTransition[]> {
+  const { rows } = await db.query<TransitionRow>(
+    `SELECT from_state, to_state, changed_by, changed_at, reason FROM governance_transitions
+      WHERE tenant_id = $1 AND asset_id = $2 ORDER BY seq`,
+    [p.tenantId, p.assetId],
+  );
+  return rows.map((r) => ({ from: r.from_state, to: r.to_state, by: r.changed_by, at: toIso(r.changed_at), reason: r.reason }));
+}
+
+export type EdgeKind = 'calls' | 'model' | 'mcp' | 'tool' | 'flow';
+
+export interface AssetEdge {
+  from: string;
+  to: string;
+  kind: EdgeKind;
+  count: number;
+  firstSeen: string;
+  lastSeen: string;
+}
+
+interface EdgeRow { src_id: string; dst_id: string; kind: EdgeKind; count: number | string; first_seen: Date | string; last_seen: Date | string }
+
+/** Adds tallied observations to who-calls-what edges, one statement for the whole batch. */
+export async function observeEdges(db: SqlExecutor, p: { tenantId: string; edges: readonly AssetEdge[] }): Promise<void> {
+  if (p.edges.length === 0) return;
+  const params: unknown[] = [p.tenantId];
+  const tuples = p.edges.map((e) => `($1, $${params.push(e.from)}, $${params.push(e.to)}, $${params.push(e.kind)}, $${params.push(e.count)}, `
+    + `$${params.push(e.firstSeen)}::timestamptz, $${params.push(e.lastSeen)}::timestamptz)`);
+  await db.query(
+    `INSERT INTO asset_edges (tenant_id, src_id, dst_id, kind, count, first_seen, last_seen) VALUES ${tuples.join(', ')}
+     ON CONFLICT (tenant_id, src_id, dst_id, kind) DO UPDATE SET
+       count = asset_edges.count + EXCLUDED.count,
+       first_seen = LEAST(asset_edges.first_seen, EXCLUDED.first_seen),
+       last_seen = GREATEST(asset_edges.last_seen, EXCLUDED.last_seen)`,
+    params,
+  );
+}
+
+/**
+ * Edges busiest first. With `namespace` / `app`, the edges out of the matching
+ * workloads plus the MCP server → tool edges of the servers they reach; with
+ * `governance`, only edges whose destination is in that state.
+ */
+export async function listEdges(
+  db: SqlExecutor,
+  p: { tenantId: string; namespace?: string | undefined; app?: string | undefined; governance?: GovernanceState | undefined; limit: number },
+): Promise<{ edges: AssetEdge[]; truncated: boolean }> {
+  const params: unknown[] = [p.tenantId];
+  const where = ['e.tenant_id = $1'];
+  if (p.namespace !== undefined || p.app !== undefined) {
+    const conds = ['w.tenant_id = $1', "w.kind = 'workload'"];
+    if (p.namespace !== undefined) conds.push(`w.namespace = $${params.push(p.namespace)}`);
+    if (p.app !== undefined) conds.push(`w.app = $${params.push(p.app)}`);
+    const workloads = `SELECT w.id FROM assets w WHERE ${conds.join(' AND ')}`;
+    where.push(`(e.src_id IN (${workloads}) OR (e.kind = 'tool' AND e.src_id IN (
+      SELECT m.dst_id FROM asset_edges m WHERE m.tenant_id = $1 AND m.kind = 'mcp' AND m.src_id IN (${workloads}))))`);
+  }
+  if (p.governance !== undefined) {
+    where.push(`EXISTS (SELECT 1 FROM assets d WHERE d.tenant_id = $1 AND d.id = e.dst_id AND d.governance = $${params.push(p.governance)})`);
+  }
+  const { rows } = await db.query<EdgeRow>(
+    `SELECT e.src_id, e.dst_id, e.kind, e.count, e.first_seen, e.last_seen FROM asset_edges e WHERE ${where.join(' AND ')}
+      ORDER BY e.count DESC, e.src_id, e.dst_id, e.kind LIMIT $${params.push(p.limit + 1)}`,
+    params,
+  );
+  return {
+    edges: rows.slice(0, p.limit).map((r) => ({
+      from: r.src_id, to: r.dst_id, kind: r.kind, count: toInt(r.count), firstSeen: toIso(r.first_seen), lastSeen: toIso(r.last_seen),
+    })),
+    truncated: rows.length > p.limit,
+  };
+}
+
+/** The tenant's egress allowlist (`destination` baseline entries): hosts, or `*.suffix` patterns. */
+export async function getDestinationAllowlist(db: SqlExecutor, p: { tenantId: string }): Promise<string[]> {
+  const { rows } = await db.query<{ value: string }>(
+    `SELECT value FROM governance_baseline WHERE tenant_id = $1 AND kind = 'destination' ORDER BY value`, [p.tenantId],
+  );
+  return rows.map((r) => r.value);
+}
+
+export async function addAllowedDestinations(db: SqlExecutor, p: { tenantId: string; destinations: readonly string[] }): Promise<void> {
+  for (const value of p.destinations) {
+    await db.query(
+      `INSERT INTO governance_baseline (tenant_id, kind, value) VALUES ($1, 'destination', $2) ON CONFLICT DO NOTHING`, [p.tenantId, value],
+    );
+  }
 }

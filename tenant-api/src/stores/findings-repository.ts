@@ -14,9 +14,12 @@ interface FindingRow {
   first_seen: Date | string;
   last_seen: Date | string;
   evidence: Finding['evidence'];
+  status_by: string | null;
+  status_at: Date | string | null;
+  status_reason: string | null;
 }
 
-const COLUMNS = 'id, category, severity, status, title, asset_id, detector, count, first_seen, last_seen, evidence';
+const COLUMNS = 'id, category, severity, status, title, asset_id, detector, count, first_seen, last_seen, evidence, status_by, status_at, status_reason';
 
 /** Sort rank of a severity: most severe first. */
 export const SEVERITY_RANK: Record<Severity, number> = { critical: 0, high: 1, medium: 2, low: 3 };
@@ -34,6 +37,9 @@ function toFinding(row: FindingRow): Finding {
     firstSeen: toIso(row.first_seen),
     lastSeen: toIso(row.last_seen),
     evidence: row.evidence,
+    statusNote: row.status_by === null || row.status_at === null
+      ? null
+      : { by: row.status_by, at: toIso(row.status_at), reason: row.status_reason ?? '' },
   };
 }
 
@@ -64,17 +70,35 @@ export async function insertFinding(db: SqlExecutor, p: { tenantId: string; find
   );
 }
 
-/** Writes a new occurrence's effect: count, seen range and merged evidence. */
+/** Writes a new occurrence's effect: count, seen range, merged evidence and status (a recurrence reopens a resolved finding). */
 export async function updateFindingOccurrence(
   db: SqlExecutor, p: { tenantId: string; finding: Finding },
 ): Promise<void> {
   const f = p.finding;
   await db.query(
     `UPDATE findings SET count = $3, first_seen = $4::timestamptz, last_seen = $5::timestamptz, evidence = $6::jsonb,
-            namespace = $7, app = $8
+            namespace = $7, app = $8, status = $9
       WHERE tenant_id = $1 AND id = $2`,
-    [p.tenantId, f.id, f.count, f.firstSeen, f.lastSeen, JSON.stringify(f.evidence), f.evidence.namespace, f.evidence.app],
+    [p.tenantId, f.id, f.count, f.firstSeen, f.lastSeen, JSON.stringify(f.evidence), f.evidence.namespace, f.evidence.app, f.status],
   );
+}
+
+/**
+ * A person's status change with its reason, on the finding row locked for update.
+ * Returns the finding before and after, or null when it does not exist.
+ */
+export async function changeFindingStatus(
+  db: SqlExecutor, p: { tenantId: string; id: string; status: FindingStatus; by: string; at: string; reason: string },
+): Promise<{ before: Finding; after: Finding } | null> {
+  const { rows } = await db.query<FindingRow>(`SELECT ${COLUMNS} FROM findings WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, [p.tenantId, p.id]);
+  const row = rows[0];
+  if (!row) return null;
+  const before = toFinding(row);
+  await db.query(
+    `UPDATE findings SET status = $3, status_by = $4, status_at = $5::timestamptz, status_reason = $6 WHERE tenant_id = $1 AND id = $2`,
+    [p.tenantId, p.id, p.status, p.by, p.at, p.reason],
+  );
+  return { before, after: { ...before, status: p.status, statusNote: { by: p.by, at: p.at, reason: p.reason } } };
 }
 
 export async function setFindingStatus(
@@ -91,6 +115,12 @@ export interface FindingFilter {
   status?: FindingStatus | undefined;
   namespace?: string | undefined;
   app?: string | undefined;
+  assetId?: string | undefined;
+  /** a user named in the evidence (which keeps the latest 20 users of a finding) */
+  user?: string | undefined;
+  /** seen within [from, to): last seen at or after `from`, first seen before `to` */
+  from?: string | undefined;
+  to?: string | undefined;
 }
 
 /** Most severe first, then most recent; `cursor` is the previous page's `nextCursor`. */
@@ -105,6 +135,10 @@ export async function listFindings(
   if (f.status) where.push(`status = $${params.push(f.status)}`);
   if (f.namespace) where.push(`namespace = $${params.push(f.namespace)}`);
   if (f.app) where.push(`app = $${params.push(f.app)}`);
+  if (f.assetId) where.push(`asset_id = $${params.push(f.assetId)}`);
+  if (f.user) where.push(`evidence->'users' ? $${params.push(f.user)}`);
+  if (f.from) where.push(`last_seen >= $${params.push(f.from)}::timestamptz`);
+  if (f.to) where.push(`first_seen < $${params.push(f.to)}::timestamptz`);
   const key = p.cursor ? decodeCursor(p.cursor) : null;
   if (key && typeof key[0] === 'number' && typeof key[1] === 'string' && typeof key[2] === 'string') {
     const rank = `$${params.push(key[0])}`;
@@ -132,4 +166,33 @@ export async function countOpenFindingsByCategory(db: SqlExecutor, p: { tenantId
     [p.tenantId],
   );
   return Object.fromEntries(rows.map((r) => [r.category, r.n]));
+}
+
+/** The findings a risk score counts (open and acknowledged) on one asset, or in one application. */
+export async function listRiskFindings(
+  db: SqlExecutor, p: { tenantId: string; assetId?: string | undefined; app?: string | undefined; namespace?: string | undefined },
+): Promise<Finding[]> {
+  const where = ['tenant_id = $1', "status IN ('open', 'acknowledged')"];
+  const params: unknown[] = [p.tenantId];
+  if (p.assetId !== undefined) where.push(`asset_id = $${params.push(p.assetId)}`);
+  if (p.app !== undefined) where.push(`app = $${params.push(p.app)}`);
+  if (p.namespace !== undefined) where.push(`namespace = $${params.push(p.namespace)}`);
+  if (params.length === 1) throw new RangeError('a risk score is for one asset or one application');
+  const { rows } = await db.query<FindingRow>(
+    `SELECT ${COLUMNS} FROM findings WHERE ${where.join(' AND ')} ORDER BY severity_rank, last_seen DESC, id DESC`, params,
+  );
+  return rows.map(toFinding);
+}
+
+/** Open findings per asset among `assetIds`: how many, and the most severe one's rank. */
+export async function summarizeOpenFindingsByAsset(
+  db: SqlExecutor, p: { tenantId: string; assetIds: readonly string[] },
+): Promise<Map<string, { open: number; minRank: number }>> {
+  if (p.assetIds.length === 0) return new Map();
+  const { rows } = await db.query<{ asset_id: string; n: number; min_rank: number }>(
+    `SELECT asset_id, count(*)::int AS n, min(severity_rank)::int AS min_rank FROM findings
+      WHERE tenant_id = $1 AND status = 'open' AND asset_id = ANY($2::text[]) GROUP BY asset_id`,
+    [p.tenantId, [...new Set(p.assetIds)]],
+  );
+  return new Map(rows.map((r) => [r.asset_id, { open: r.n, minRank: r.min_rank }]));
 }

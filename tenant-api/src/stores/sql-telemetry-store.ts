@@ -6,10 +6,11 @@ import {
   countEnforcementActions, countLlmCalls, insertDecisions, insertLlmCalls, insertToolCalls, listDecisions, listPiiFlows,
   listSessionExchanges, summarizeCalls,
 } from './calls-repository.ts';
+import { insertFlows, summarizeFlows } from './flows-repository.ts';
 import type { SqlClient } from './sql-client.ts';
 import { dayStartMs, type TelemetryStore } from './telemetry-store.ts';
 
-const TABLES = ['llm_calls', 'tool_calls', 'decisions'] as const;
+const TABLES = ['llm_calls', 'tool_calls', 'decisions', 'network_flows'] as const;
 
 /** Telemetry over `db`; closing it leaves `db` open (its owner closes it). */
 export function createSqlTelemetryStore(db: SqlClient): TelemetryStore {
@@ -30,6 +31,10 @@ export function createSqlTelemetryStore(db: SqlClient): TelemetryStore {
     summarizeCalls: (p) => summarizeCalls(db, p),
     listPiiFlows: (p) => listPiiFlows(db, p),
     listDecisions: (p) => listDecisions(db, p),
+    async stageFlows(tx, p) {
+      return { ids: await insertFlows(tx, p), commit: async () => undefined };
+    },
+    summarizeFlows: (p) => summarizeFlows(db, p),
     async dropDaysBefore(p) {
       const before = new Date(dayStartMs(p.day)).toISOString();
       const days = new Set<string>();

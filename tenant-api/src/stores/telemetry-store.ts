@@ -5,11 +5,12 @@
  * Postgres; `sql-telemetry-store.ts`) and ClickHouse (`clickhouse/`). The
  * contract both honour is `telemetry-store.contract.ts`.
  */
-import type { EnforcementDecision, LlmCall, SessionExchange, ToolCall } from '@higgs/schema';
+import type { EnforcementDecision, LlmCall, NetworkFlow, SessionExchange, ToolCall } from '@higgs/schema';
 import type { CallTotals, PiiFlowRow } from './calls-repository.ts';
+import type { FlowSummaryRow } from './flows-repository.ts';
 import type { SqlExecutor } from './sql-client.ts';
 
-export type { CallTotals, PiiFlowRow };
+export type { CallTotals, FlowSummaryRow, PiiFlowRow };
 
 export interface TelemetryBatch {
   calls: readonly LlmCall[];
@@ -45,6 +46,13 @@ export interface TelemetryStore {
   /** Calls carrying each PII type, per workload × provider/model, within [from, to). */
   listPiiFlows(p: { tenantId: string; from: string; to: string }): Promise<PiiFlowRow[]>;
   listDecisions(p: { tenantId: string; from: string; to: string; limit: number }): Promise<EnforcementDecision[]>;
+  /**
+   * Stages network flows as `stage` does the other kinds: idempotent on the flow id per tenant,
+   * `ids` the new ones; `commit` after the state transaction committed.
+   */
+  stageFlows(tx: SqlExecutor, p: { tenantId: string; flows: readonly NetworkFlow[] }): Promise<{ ids: Set<string>; commit(): Promise<void> }>;
+  /** Flows within [from, to) per workload × destination (host or IP) × port × provider, sorted by those keys, NULLs first. */
+  summarizeFlows(p: { tenantId: string; from: string; to: string }): Promise<FlowSummaryRow[]>;
   /**
    * Retention, for every tenant: removes the telemetry of the UTC days before
    * `day` (YYYY-MM-DD). ClickHouse drops whole day partitions. Returns the days removed.

@@ -4,13 +4,13 @@
  * on tenant_id, the first column of every sorting key.
  */
 import { readFile } from 'node:fs/promises';
-import { EnforcementDecision, LlmCall, type ToolCall } from '@higgs/schema';
+import { EnforcementDecision, LlmCall, type NetworkFlow, type ToolCall } from '@higgs/schema';
 import { TenantError } from '../../errors.ts';
-import { dayStartMs, toSessionExchange, type PiiFlowRow, type TelemetryStore } from '../telemetry-store.ts';
+import { dayStartMs, toSessionExchange, type FlowSummaryRow, type PiiFlowRow, type TelemetryStore } from '../telemetry-store.ts';
 import { openClickhouse, type Clickhouse } from './query.ts';
 
-const MIGRATIONS = [{ version: 1, file: '0001_telemetry.sql' }] as const;
-const TELEMETRY_TABLES = ['llm_calls', 'tool_calls', 'decisions', 'llm_calls_daily', 'decisions_daily'] as const;
+const MIGRATIONS = [{ version: 1, file: '0001_telemetry.sql' }, { version: 2, file: '0002_flows.sql' }] as const;
+const TELEMETRY_TABLES = ['llm_calls', 'tool_calls', 'decisions', 'llm_calls_daily', 'decisions_daily', 'network_flows'] as const;
 const SESSION_LIMIT = 1000;
 
 /** Applies the numbered ClickHouse migrations not yet recorded in `higgs_schema_migrations`. */
@@ -180,6 +180,75 @@ export function createClickhouseTelemetryStore(ch: Clickhouse): TelemetryStore {
       return rows.map((r) => EnforcementDecision.parse(JSON.parse(r.body)));
     },
 
+    async stageFlows(_tx, p) {
+      const { tenantId } = p;
+      const flows = fresh(p.flows, await storedIds(ch, { tenantId, table: 'network_flows', events: p.flows }));
+      return {
+        ids: new Set(flows.map((f) => f.id)),
+        commit: () => ch.insert({ tag: 'ingest-flows', table: 'network_flows', rows: flows.map((f) => flowRow(tenantId, f)) }),
+      };
+    },
+
+    async summarizeFlows(p) {
+      const rows = await ch.query<{
+        namespace: string | null; app: string | null; destination: string; dst_port: number; provider: string | null;
+        n: string; first_ms: string; last_ms: string;
+      }>({
+        tag: 'summarize-flows',
+        sql: `SELECT namespace, app, ifNull(dst_host, dst_ip) AS destination, dst_port, provider, count() AS n,
+                     min(ts_ms) AS first_ms, max(ts_ms) AS last_ms
+                FROM network_flows WHERE ${RANGE_WHERE}
+               GROUP BY namespace, app, destination, dst_port, provider`,
+        params: { tenantId: p.tenantId, ...range(p) },
+      });
+      const flows: FlowSummaryRow[] = rows.map((r) => ({
+        namespace: r.namespace, app: r.app, destination: r.destination, dstPort: Number(r.dst_port), provider: r.provider,
+        count: Number(r.n), firstSeen: new Date(Number(r.first_ms)).toISOString(), lastSeen: new Date(Number(r.last_ms)).toISOString(),
+      }));
+      // sorted here, the same way on every server version, as the SQL store orders them
+      return flows.sort((a, b) => cmpNullsFirst(a.namespace, b.namespace) || cmpNullsFirst(a.app, b.app)
+        || cmpNullsFirst(a.destination, b.destination) || a.dstPort - b.dstPort || cmpNullsFirst(a.provider, b.provider));
+    },
+
+    async listSessionToolCalls(p) {
+      const rows = await ch.query<{ body: string }>({
+        tag: 'session-replay-tools',
+        sql: `SELECT body FROM tool_calls WHERE tenant_id = {tenantId} AND session_id = {sessionId} ORDER BY ts_ms, id LIMIT ${SESSION_LIMIT}`,
+        params: { tenantId: p.tenantId, sessionId: p.sessionId },
+      });
+      return rows.map((r) => ToolCallSchema.parse(JSON.parse(r.body)));
+    },
+
+    async listUserEvents(p) {
+      return listUserEventsOn(ch, p);
+    },
+
+    async summarizeUsage(p) {
+      // the rollup is per day: [from, to) widened to the UTC days it touches
+      const fromDay = p.from.slice(0, 10);
+      const toDay = new Date(Date.parse(p.to) - 1).toISOString().slice(0, 10);
+      const rows = await ch.query<{
+        day: string; provider: string; model: string; user_id: string; namespace: string; app: string;
+        calls: string; without_usage: string; input: string; output: string; cached: string;
+      }>({
+        tag: 'summarize-usage',
+        sql: `SELECT toString(day) AS day, provider, model, user_id, namespace, app, sum(calls) AS calls,
+                     sum(calls_without_usage) AS without_usage, sum(input_tokens) AS input, sum(output_tokens) AS output,
+                     sum(cached_tokens) AS cached
+                FROM llm_usage_daily
+               WHERE tenant_id = {tenantId} AND day >= toDate({fromDay}) AND day <= toDate({toDay})
+                 ${p.userId ? 'AND user_id = {userId}' : ''} ${p.app ? 'AND app = {app}' : ''}
+               GROUP BY day, provider, model, user_id, namespace, app`,
+        params: { tenantId: p.tenantId, fromDay, toDay, ...(p.userId ? { userId: p.userId } : {}), ...(p.app ? { app: p.app } : {}) },
+      });
+      const orNull = (v: string) => (v === '' ? null : v);
+      return rows.map((r): UsageRow => ({
+        day: r.day, provider: r.provider, model: orNull(r.model), userId: orNull(r.user_id), namespace: orNull(r.namespace), app: orNull(r.app),
+        calls: Number(r.calls), callsWithoutUsage: Number(r.without_usage),
+        inputTokens: Number(r.input), outputTokens: Number(r.output), cachedTokens: Number(r.cached),
+      }));
+    },
+
     async dropDaysBefore(p) {
       const before = Number(new Date(dayStartMs(p.day)).toISOString().slice(0, 10).replaceAll('-', ''));
       const parts = await ch.query<{ partition: string }>({
@@ -216,6 +285,14 @@ function toolCallRow(tenantId: string, c: ToolCall): Record<string, unknown> {
     tenant_id: tenantId, ts: secondsOf(ms), ts_ms: ms, id: c.id, scanner_id: c.scannerId, host: c.host, method: c.method,
     tool_name: c.toolName, namespace: c.source.namespace, app: c.source.app, session_id: c.attribution.sessionId, verdict: c.verdict,
     body: JSON.stringify(c),
+  };
+}
+
+function flowRow(tenantId: string, f: NetworkFlow): Record<string, unknown> {
+  const ms = msOf(f.ts);
+  return {
+    tenant_id: tenantId, ts: secondsOf(ms), ts_ms: ms, id: f.id, scanner_id: f.scannerId, namespace: f.source.namespace, app: f.source.app,
+    dst_ip: f.dstIp, dst_port: f.dstPort, dst_host: f.dstHost, provider: f.provider, body: JSON.stringify(f),
   };
 }
 
