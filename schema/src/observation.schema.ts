@@ -114,6 +114,8 @@ export const ToolCall = z.object({
   detections: z.array(Detection),
   verdict: Verdict,
   ruleIds: z.array(z.string()).default([]),
+  /** Added in issue 3 (optional: older scanners do not send it), as on LlmCall: a rule could not be decided and the call went through (fail-open). */
+  uninspected: z.boolean().optional(),
   /** Added in issue 5, optional as on LlmCall: whether the request carried credentials; absent means unknown. */
   authenticated: z.boolean().optional(),
 });

@@ -121,7 +121,9 @@ describe.each(['streamable', 'streamable-json', 'sse', 'streamable-https'] as co
 
     const calls = await toolCalls((c) => c.host === host);
     expect(calls.find((c) => c.method === 'tools/call' && c.input?.includes(customerId))).toMatchObject({
-      toolName: 'lookup_customer', input: JSON.stringify({ customer_id: customerId }), output: text(r), isError: false, verdict: 'allow',
+      toolName: 'lookup_customer', input: JSON.stringify({ customer_id: customerId }), isError: false, verdict: 'allow',
+      // the recorded output is the server's text with detected PII (here the customer's name) masked
+      output: expect.stringMatching(new RegExp(`^${customerId}: .+, ${text(r).split(', ').at(-1)}$`)),
       source: { namespace: 'support', app: 'support-agent', mode: 'enforce' },
     });
     expect(calls.some((c) => c.method === 'initialize' && c.output?.includes('demo-crm'))).toBe(true);
@@ -172,5 +174,73 @@ describe('MCP block framing', () => {
     expect(JSON.parse(body.slice('event: message\ndata: '.length))).toEqual({
       jsonrpc: '2.0', id: 'req-42', result: { content: [{ type: 'text', text: 'Blocked by Higgs policy: no-raw-sql' }], isError: true },
     });
+  });
+});
+
+describe('MCP fail modes (enforce traffic, as on the LLM path)', () => {
+  // a second scanner whose every rule misses its budget (0 µs): a timeout for each rule; the
+  // settings object is read per request, so each test sets the fail mode of the classes
+  type Settings = NonNullable<Parameters<typeof startScanner>[0]['enforcement']>;
+  const settings: { -readonly [K in keyof Settings]: Settings[K] } = {
+    failModes: { pii: 'closed', injection: 'closed', content: 'closed', attribute: 'closed' }, maxBodyBytes: 8 * 1024 * 1024, evaluationBudgetUs: 0,
+  };
+  const warnings: string[] = [];
+  let timed: ScannerHandle;
+  let client: Client;
+  beforeAll(async () => {
+    timed = await startScanner({
+      scannerId: 'node-1', dataDir: join(dir, 'scanner-timeout'), proxyPort: 0, policyPort: 0,
+      tenantUrl: tenant.url, scannerToken: 'scanner-token', hashSalt: 'salt',
+      mcpHosts: [MCP_HOST], hostsOverride: { [MCP_HOST]: `127.0.0.1:${mcp.port}` },
+      workloadsFile: join(dir, 'workloads.json'), uploadIntervalMs: 60_000, policyWaitMs: 1000, enforcement: settings,
+      logger: { ...quiet, warn: (_o: unknown, msg: string) => { warnings.push(msg); } },
+    });
+    await timed.waitForPolicy((p) => p.version === 'v1', 10_000);
+    const agent = new ProxyAgent({ uri: timed.proxyUrl, proxyTunnel: false });
+    const transport = new StreamableHTTPClientTransport(new URL('/mcp', `http://${MCP_HOST}`), {
+      fetch: ((input: Parameters<typeof fetch>[0], init?: RequestInit) => undiciFetch(input as never, { ...(init as object), dispatcher: agent } as never)) as unknown as typeof fetch,
+    });
+    client = new Client({ name: 'higgs-e2e-fail-modes', version: '1.0.0' });
+    clients.push(client);
+    await client.connect(transport);
+  });
+  afterAll(async () => {
+    await timed?.close();
+  });
+  const timedCalls = async (marker: string): Promise<ToolCall[]> => {
+    await timed.flush();
+    return ingested.flatMap((e) => (e.kind === 'tool_call' ? [e.event] : [])).filter((c) => (c.input ?? '').includes(marker));
+  };
+  const decisionsOf = (callId: string) => ingested.flatMap((e) => (e.kind === 'decision' && e.event.callId === callId ? [e.event] : []));
+
+  it('denies by default: a tools/call whose rules time out is answered with a tool error and never reaches the server', async () => {
+    const before = mcp.received.length;
+    const failClosedBefore = timed.stats().failClosed;
+    const r = await client.callTool({ name: 'lookup_customer', arguments: { customer_id: 'c-1001', note: 'fail-closed-marker' } });
+    expect(r.isError).toBe(true);
+    expect(text(r)).toMatch(/^Blocked by Higgs policy: .+ could not be evaluated \(timeout\)$/);
+    expect(mcp.received.length).toBe(before);
+    expect(timed.stats().failClosed).toBeGreaterThan(failClosedBefore);
+    const [call] = await timedCalls('fail-closed-marker');
+    expect(call).toMatchObject({ verdict: 'block', isError: true });
+    expect(call!.uninspected).toBeUndefined();
+    expect(decisionsOf(call!.id)).toContainEqual(expect.objectContaining({ action: 'block', matchedField: 'fail_closed:timeout' }));
+  });
+
+  it('fails open when configured: the call goes through, counted, recorded uninspected and alerted', async () => {
+    settings.failModes = { pii: 'open', injection: 'open', content: 'open', attribute: 'open' };
+    warnings.length = 0;
+    const before = mcp.received.length;
+    const failOpenBefore = timed.stats().failOpen;
+    const r = await client.callTool({ name: 'lookup_customer', arguments: { customer_id: 'c-1001', note: 'fail-open-marker' } });
+    expect(r.isError).toBeFalsy();
+    expect(mcp.received.length).toBe(before + 1);
+    // one fail-open per candidate rule not decided
+    const failedOpen = timed.stats().failOpen - failOpenBefore;
+    expect(failedOpen).toBeGreaterThan(0);
+    expect(warnings).toContain('rule not evaluated: failing open');
+    const [call] = await timedCalls('fail-open-marker');
+    expect(call).toMatchObject({ verdict: 'allow', isError: false, uninspected: true });
+    expect(decisionsOf(call!.id).map((d) => [d.action, d.matchedField])).toEqual(Array.from({ length: failedOpen }, () => ['alert', 'fail_open:timeout']));
   });
 });

@@ -10,7 +10,9 @@ import {
 } from '../providers/mcp/index.ts';
 import { attribute } from '../sessions/index.ts';
 import { workloadRef } from '../workloads/index.ts';
-import { decision, dedupe, readBody, type InspectContext, type Origin } from './exchange.ts';
+import type { RuleClass, RuleOutcome } from '../rules/index.ts';
+import { DEFAULT_ENFORCEMENT } from './enforcement.ts';
+import { applyFailModes, decision, dedupe, readBody, type InspectContext, type Origin } from './exchange.ts';
 import { forwardHeaders } from './upstream.ts';
 
 /**
@@ -53,7 +55,6 @@ export async function handleMcpExchange(
   ctx: InspectContext, sessions: McpSessions, origin: Origin, req: IncomingMessage, res: ServerResponse, path: string,
 ): Promise<void> {
   const started = Date.now();
-  const startedHr = process.hrtime.bigint();
   let body: Buffer;
   try {
     body = await readBody(req);
@@ -63,6 +64,7 @@ export async function handleMcpExchange(
   }
   const source = workloadRef(origin.srcIp, ctx.workloads.resolve(origin.srcIp));
   const attribution = attribute({ headers: req.headers, srcIp: source.ip, providerUser: null, identityHeader: ctx.identityHeader });
+  ctx.sessions?.track({ sessionId: attribution.sessionId, upstreamHost: ctx.upstream.target(origin.host, origin.port).host, req, res });
   const method = req.method ?? 'GET';
 
   let json: unknown;
@@ -77,21 +79,40 @@ export async function handleMcpExchange(
     }
   }
 
-  // ---- decide, per request
+  // ---- decide, per request; the deadline counts inspection only, from the body being read
+  const inspectHr = process.hrtime.bigint();
   const policy = ctx.policy();
+  const settings = ctx.enforcement ?? DEFAULT_ENFORCEMENT;
   const enforce = source.mode === 'enforce';
   const kernel = policy?.isQuarantined(source.namespace) ? 'quarantine' : policy?.isSessionBlocked(attribution.sessionId) ? 'session_kill' : null;
   const decided = requests.map((r) => {
-    const scanned = r.input === null ? null : scanText(r.input, 'tool_input', ctx.hashSalt);
-    const hits = policy && r.method !== 'initialize'
-      ? policy.evaluate({
-        provider: 'mcp', model: null, host: origin.host, namespace: source.namespace, app: source.app, userId: attribution.userId,
-        // tool rules match the tool input as the prompt (promptContains / promptPattern)
-        promptText: r.input ?? '', detections: scanned?.detections ?? [], injectionScore: r.input ? injectionScore(r.input) : 0,
-        toolNames: r.toolName ? [r.toolName] : [],
-      })
-      : [];
-    const latencyUs = Number(process.hrtime.bigint() - startedHr) / 1000;
+    const unavailable = new Set<RuleClass>();
+    let scanned: ReturnType<typeof scanText> | null = null;
+    let score = 0;
+    try {
+      scanned = r.input === null ? null : scanText(r.input, 'tool_input', ctx.hashSalt);
+      score = r.input ? injectionScore(r.input) : 0;
+    } catch (err) {
+      // the rules that need detections cannot be decided: their class's fail mode decides (below)
+      unavailable.add('pii').add('injection');
+      ctx.logger.error({ err, path }, 'detectors failed on an MCP request');
+    }
+    let outcome: RuleOutcome = { hits: [], failures: [] };
+    if (policy && r.method !== 'initialize') {
+      try {
+        outcome = policy.decide({
+          provider: 'mcp', model: null, host: origin.host, namespace: source.namespace, app: source.app, userId: attribution.userId,
+          // tool rules match the tool input as the prompt (promptContains / promptPattern)
+          promptText: r.input ?? '', detections: scanned?.detections ?? [], injectionScore: score,
+          toolNames: r.toolName ? [r.toolName] : [],
+        }, { unavailable, deadlineNs: inspectHr + BigInt(Math.round(settings.evaluationBudgetUs * 1000)) });
+      } catch (err) {
+        ctx.logger.error({ err, path }, 'policy evaluation failed on an MCP request');
+        outcome = { hits: [], failures: [{ ruleId: '', ruleName: 'policy evaluation', action: 'block', ruleClass: 'content', reason: 'error' }] };
+      }
+    }
+    const hits = outcome.hits;
+    const latencyUs = Number(process.hrtime.bigint() - inspectHr) / 1000;
     const callId = `tool_${randomUUID()}`;
     const decisions: EnforcementDecision[] = [];
     const base = { scannerId: ctx.scannerId, callId, sessionId: attribution.sessionId, source };
@@ -103,17 +124,25 @@ export async function handleMcpExchange(
       verdict = 'block';
       blockMessage = kernel === 'quarantine' ? `Blocked by Higgs policy: namespace ${source.namespace ?? ''} is quarantined` : 'Blocked by Higgs policy: session terminated';
     }
+    // exactly the LLM path's fail modes: closed classes deny enforce traffic, open ones are counted, alerted and recorded uninspected
+    const failed = applyFailModes(ctx, settings, enforce, outcome.failures, base, latencyUs);
+    decisions.push(...failed.decisions);
+    if (failed.refusal && !kernel) {
+      verdict = 'block';
+      blockMessage = failed.refusal.message.replace(/^Request blocked/, 'Blocked');
+    }
+    const refused = verdict === 'block';
     const top = hits[0];
     for (const hit of hits) {
-      const action: Verdict = kernel || !enforce ? 'alert' : hit === top ? hit.action : hit.action === 'redact' && top!.action === 'redact' ? 'redact' : 'alert';
+      const action: Verdict = refused || !enforce ? 'alert' : hit === top ? hit.action : hit.action === 'redact' && top!.action === 'redact' ? 'redact' : 'alert';
       decisions.push(decision(base, { ruleId: hit.ruleId, action, primitive: 'inline', latencyUs, matchedField: hit.matchedField, matchedHash: hit.matchedHash }));
       if (action === 'redact') redactTypes = hit.redactTypes === null || redactTypes === null ? null : new Set([...(redactTypes ?? []), ...hit.redactTypes]);
     }
-    if (!kernel && top) {
+    if (!refused && top) {
       verdict = enforce ? top.action : 'alert';
       if (verdict === 'block') blockMessage = `Blocked by Higgs policy: ${top.ruleName}`;
     }
-    return { request: r, scanned, hits, decisions, verdict, blockMessage, redactTypes, callId };
+    return { request: r, scanned, hits, decisions, verdict, blockMessage, redactTypes, callId, uninspected: failed.failedOpen };
   });
 
   const record = (d: (typeof decided)[number], result: McpResult | null, statusError: string | null): void => {
@@ -134,6 +163,7 @@ export async function handleMcpExchange(
       detections: dedupe([...(d.scanned?.detections ?? []), ...(out?.detections ?? [])]),
       verdict: d.verdict,
       ruleIds: d.hits.map((h) => h.ruleId),
+      ...(d.uninspected ? { uninspected: true } : {}),
     };
     if (d.verdict === 'block') ctx.stats.blocked += 1;
     if (d.verdict === 'redact') ctx.stats.redacted += 1;
