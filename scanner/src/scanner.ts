@@ -13,7 +13,9 @@ import { newStats, type ScannerStats } from './stats.ts';
 import { loadOrCreateCa } from './tls/ca.ts';
 import { Uploader } from './uploader/index.ts';
 import { LocalFileWorkloadSource, noWorkloads } from './workloads/index.ts';
-import { startKernelEnforcement } from './enforcement/kernel.ts';
+import { startKernelEnforcement, type KernelEnforcement } from './enforcement/kernel.ts';
+import { createSessionKiller } from './enforcement/session-kill.ts';
+import { SessionConnections } from './sessions/connections.ts';
 import { ProviderAddresses, startKernelObservation, type KernelObservation, type KernelObservationStats } from './kernel/index.ts';
 import { startTransparentListener } from './proxy/transparent.ts';
 
@@ -59,7 +61,14 @@ export interface ScannerOptions {
    * Absent: proxy-only. Where the kernel cannot, the scanner says why once and
    * stays proxy-only.
    */
-  kernelEnforcement?: { providers: string[]; pinDir?: string } | null;
+  kernelEnforcement?: {
+    providers: string[];
+    pinDir?: string;
+    /** add the addresses of the upstream hosts the proxy connects to to the provider map (default true) */
+    learnProviders?: boolean;
+    /** a kill resets the proxy's side from user space before the kernel destroys the workload's (default true) */
+    proxyReset?: boolean;
+  } | null;
   /**
    * Kernel observation and transparent redirect (@higgs/bpf): TLS uprobes into
    * the provider parsers (`tap: 'tls'`), connect tracing into NetworkFlows,
@@ -141,23 +150,43 @@ export async function startScanner(opts: ScannerOptions): Promise<ScannerHandle>
     const policy = new PolicyClient({ tenantUrl: opts.tenantUrl, scannerId: opts.scannerId, token: opts.scannerToken, waitMs: opts.policyWaitMs ?? 25_000, logger, stats });
     policy.start();
     closers.push(() => policy.close());
+    let kernel: KernelEnforcement | null = null;
     if (opts.kernelEnforcement) {
-      const kernel = startKernelEnforcement({
+      const k = startKernelEnforcement({
         workloads: () => (workloads instanceof LocalFileWorkloadSource ? workloads.list() : [])
           .flatMap((w) => (w.cgroup ? [{ namespace: w.namespace, app: w.app, cgroup: w.cgroup }] : [])),
         quarantinedNamespaces: () => policy.current()?.policy.quarantinedNamespaces ?? [],
+        orders: () => policy.current()?.policy.orders ?? [],
+        report: (event) => uploader.enqueue({ kind: 'kernel_enforcement', event }),
+        scannerId: opts.scannerId,
         providers: opts.kernelEnforcement.providers,
         logger,
         ...(opts.kernelEnforcement.pinDir ? { pinDir: opts.kernelEnforcement.pinDir } : {}),
       });
-      closers.push(() => kernel.close());
+      kernel = k;
+      closers.push(() => k.close());
     }
+    const learnProviders = opts.kernelEnforcement?.learnProviders !== false;
+    const sessions = new SessionConnections({
+      onUpstreamHost: (host) => {
+        if (!kernel?.available || !learnProviders) return;
+        kernel.addProviderHost(host).catch((err: unknown) => logger.warn({ err, host }, 'provider host not resolved; not in the kernel map'));
+      },
+    });
+    // kills run as the policy is swapped in: the proxy's reset needs no kernel, the kernel destroy does
+    const killer = createSessionKiller({
+      scannerId: opts.scannerId, connections: sessions, kernel: () => kernel?.sessions() ?? null, logger,
+      proxyReset: opts.kernelEnforcement?.proxyReset !== false,
+      report: (event) => uploader.enqueue({ kind: 'kernel_enforcement', event }),
+    });
+    closers.push(policy.subscribe((p) => killer.apply(p.policy)));
     const upstream = createUpstream(opts.hostsOverride ?? {}, opts.upstreamCaPem ?? []);
     closers.push(() => upstream.close());
     const inspect: InspectContext = {
       scannerId: opts.scannerId, hashSalt: opts.hashSalt, identityHeader: (opts.identityHeader ?? 'x-user-id').toLowerCase(), workloads,
       policy: () => policy.current(), record: (e) => uploader.enqueue(e), upstream, stats, logger,
       ...(opts.enforcement ? { enforcement: opts.enforcement } : {}),
+      sessions,
     };
     let observation: KernelObservation | null = null;
     if (opts.kernelObservation) {

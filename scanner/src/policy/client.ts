@@ -26,6 +26,7 @@ export class PolicyClient {
   private compiled: CompiledPolicy | null = null;
   private readonly abort = new AbortController();
   private readonly waiters = new Set<() => void>();
+  private readonly listeners = new Set<(policy: CompiledPolicy) => void>();
   private loop: Promise<void> | null = null;
 
   constructor(private readonly opts: PolicyClientOptions) {}
@@ -36,6 +37,16 @@ export class PolicyClient {
 
   current(): CompiledPolicy | null {
     return this.compiled;
+  }
+
+  /**
+   * Calls `listener` with each new policy, synchronously as it is swapped in
+   * (the kill path acts within microseconds of the long-poll answering).
+   * Returns the unsubscribe function.
+   */
+  subscribe(listener: (policy: CompiledPolicy) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Resolves with the first policy (current or future) satisfying `predicate`. */
@@ -113,6 +124,13 @@ export class PolicyClient {
       { version: next.version, rules: next.policy.rules.length, skipped: next.skipped, quarantined: next.policy.quarantinedNamespaces.length },
       'policy applied',
     );
+    for (const l of [...this.listeners]) {
+      try {
+        l(next);
+      } catch (err) {
+        this.opts.logger.error({ err, version: next.version }, 'policy listener failed');
+      }
+    }
     for (const w of [...this.waiters]) w();
   }
 }
