@@ -35,7 +35,7 @@ describe('createAgent', () => {
       const t = await chat({ message: 'why does this finding matter?', conversationId: 'c-1', context: { findingId: fx.ids.pii } });
       expect(t.events[0]).toEqual({ type: 'start', conversationId: 'c-1' });
       expect(t.events.at(-1)).toEqual({ type: 'done' });
-      expect(t.toolNames).toEqual(['get_finding', 'list_proposals', 'propose_action']);
+      expect(t.toolNames).toEqual(['get_finding', 'list_proposals', 'propose_action', 'search_knowledge']);
       expect(t.answer).toContain('gpt-4o-mini');
       expect(t.proposals[0]).toMatchObject({ tool: 'block_from_finding', status: 'pending' });
     } finally {

@@ -4,6 +4,7 @@ import type { ChatEvent, Principal } from '@higgs/schema';
 import type { ToolRegistry } from '@higgs/tools';
 import { createConversationStore } from './conversations.ts';
 import { AgentError } from './errors.ts';
+import type { Intent } from './intents.ts';
 import { planTurn } from './planner.ts';
 import { connectToolClient } from './tool-client.ts';
 import type { ToolClient } from './tool-client.ts';
@@ -87,8 +88,11 @@ export function createAgent(opts: AgentOptions): Agent {
         contextFindingId: req.context.findingId ?? null,
         conversationFindingId: state?.findingId ?? null,
         user,
+        now: now(),
+        previousIntent: (state?.intent ?? null) as Intent | null,
+        candidates: state?.candidates ?? [],
       });
-      conversations.set(key, { findingId: outcome.findingId, updatedAt: now().getTime() });
+      conversations.set(key, { findingId: outcome.findingId, intent: outcome.intent, candidates: outcome.candidates, updatedAt: now().getTime() });
       yield { type: 'done' };
     } catch (error) {
       opts.onError?.(error);

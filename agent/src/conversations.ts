@@ -6,6 +6,10 @@
 export interface ConversationState {
   /** the finding the conversation is currently about, so "block it" resolves */
   findingId: string | null;
+  /** the ask of the last turn, so "and the other one?" repeats it */
+  intent?: string | null;
+  /** the findings the last turn listed or chose among */
+  candidates?: string[];
   /** ms since the epoch of the last turn */
   updatedAt: number;
 }

@@ -11,15 +11,31 @@ export type Intent =
   | 'block' // block it (propose the suggested block)
   | 'approve' // approve / execute: the agent cannot, it says who can
   | 'summary' // briefing: what's going on
+  | 'shadow' // summarise my shadow AI: the unsanctioned assets and their findings
+  | 'user_sent' // what did this user send
+  | 'changes' // what changed since yesterday
+  | 'pii_flows' // which apps leak PII to which providers
+  | 'cost' // what does this cost
+  | 'other' // "and the other one?": the previous ask, about the next finding listed
+  | 'act' // kill / quarantine / disable / release: proposed, never done
+  | 'knowledge' // how does X work, what does a framework ask: the knowledge base
   | 'help';
 
 const PATTERNS: ReadonlyArray<readonly [Intent, RegExp]> = [
-  ['approve', /\b(approve|reject)\b|\b(execute|apply)\b (it|this|that|the proposal|now)\b/],
+  ['approve', /\b(approve|reject)\b|\b(execute|apply)\b (it|this|that|the proposal|now)\b|\bwithout (an |any )?approval\b/],
+  ['other', /^\s*(and |what about |how about )?(the )?other (one|finding)s?\b|\bthe next (one|finding)\b/],
+  ['act', /\b(kill|terminate)\b.*\bsession\b|\b(quarantine|isolate)\b|\b(disable|delete|remove)\b.*\brule\b|\brelease\b/],
+  ['cost', /\bcost(s|ing)?\b|\bspend(ing)?\b|\bspent\b|\bhow much\b.*\b(pay|paying|money|usd|dollars)\b|\btokens?\b/],
+  ['pii_flows', /\b(leak|leaks|leaking|send|sends|sending|flow|flows)\b.*\b(pii|personal data)\b.*\b(provider|providers|where|which)\b|\bdata tracks?\b|\bpii flows?\b|\bwhich apps?\b.*\bpii\b/],
+  ['user_sent', /\bwhat (did|has|have)\b.*\b(send|sent|ask|asked|prompt|prompted)\b|\b(user track|timeline)\b|\bactivity of\b/],
+  ['changes', /\bwhat('?s| has| is)? (changed|new)\b|\bchanged since\b|\bsince yesterday\b|\blast 24 ?h|\bin the last day\b/],
+  ['shadow', /\bshadow ai\b|\bunsanctioned (ai|apps?|assets?|providers?)\b/],
   ['who', /\bwho\b|\bwhich (user|users|person|people|session|sessions)\b|\btriggered\b/],
-  ['remediate', /\bwhat (should|do|can|must) (i|we)\b|\bhow (do|can|should) (i|we) (fix|stop|handle|remediate)\b|\bremediat|\bnext steps?\b|\bfix (it|this|that)\b/],
+  ['remediate', /\bwhat (should|do|can|must) (i|we) do\b|\bwhat (should|must) (i|we)\b|\bhow (do|can|should) (i|we) (fix|stop|handle|remediate)\b|\bremediat|\bnext steps?\b|\bfix (it|this|that)\b/],
   ['block', /\b(block|stop|prevent)\b/],
   ['summary', /\bsummar|\bbriefing\b|\bwhat'?s going on\b|\bwhat is going on\b|\boverview\b|\bwhat'?s happening\b/],
   ['explain', /\bwhy\b|\bexplain\b|\bmatters?\b|\bwhat is (this|that|it)\b|\btell me (about|more)\b|\bdetails?\b/],
+  ['knowledge', /\bhow (does|do|is|are|should|can|to)\b|\bwhat (does|do) (the )?(eu ai act|soc ?2|nist|ai rmf)\b|\beu ai act\b|\bsoc ?2\b|\bnist\b|\bwhat happens (when|if)\b|\bwhat is (a|an|the) \w+/],
 ];
 
 export function classifyIntent(message: string): Intent {
@@ -61,4 +77,38 @@ export function findingIdIn(message: string): string | null {
   const after = AFTER_WORD.exec(message)?.[1];
   if (after !== undefined && /[0-9_]/.test(after)) return after;
   return UUID.exec(message)?.[0] ?? ID_SHAPED.exec(message)?.[1] ?? null;
+}
+
+// "user alice@example.com", "user 'bob'", "did carol send": the user the person names
+const USER_AFTER_WORD = /\buser\s+[`'"]?([^\s`'"?,;]{1,256})/i;
+const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/;
+const DID_SEND = /\bdid\s+([A-Za-z0-9._@-]{2,256})\s+(?:send|ask|prompt)/i;
+
+/** A user the person named, if any ("this user" is not a name). */
+export function userIn(message: string): string | null {
+  const email = EMAIL.exec(message)?.[0];
+  if (email !== undefined) return email;
+  const named = USER_AFTER_WORD.exec(message)?.[1] ?? DID_SEND.exec(message)?.[1];
+  if (named === undefined || /^(this|that|the|it|they|he|she|we|i|you)$/i.test(named)) return null;
+  return named;
+}
+
+/** The cost dimension the person asks by; default per user. */
+export function costDimensionIn(message: string): 'user' | 'team' | 'app' | 'model' {
+  const text = message.toLowerCase();
+  if (/\b(per|by|each|which) (app|application)s?\b|\bapps?\b.*\bcost/.test(text)) return 'app';
+  if (/\b(per|by|each|which) teams?\b/.test(text)) return 'team';
+  if (/\b(per|by|each|which) models?\b|\bmodels?\b.*\bcost/.test(text)) return 'model';
+  return 'user';
+}
+
+/** A session id the person typed (`t-<trace>` or `s-<hash>` as the scanner names them, or after the word session). */
+export function sessionIdIn(message: string): string | null {
+  return /\bsession\s+[`'"]?([A-Za-z0-9][A-Za-z0-9_.:-]{2,127})/i.exec(message)?.[1] ?? null;
+}
+
+/** A namespace the person names: "namespace X", "the X namespace". */
+export function namespaceIn(message: string): string | null {
+  return /\bnamespace\s+[`'"]?([a-z0-9][a-z0-9-]{0,62})/i.exec(message)?.[1]
+    ?? /\b(?:the\s+)?[`'"]?([a-z0-9][a-z0-9-]{0,62})[`'"]?\s+namespace\b/i.exec(message)?.[1] ?? null;
 }

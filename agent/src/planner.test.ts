@@ -25,6 +25,7 @@ async function setup(options: FixtureOptions = {}) {
   cleanups.push(() => client.close());
   const results: unknown[] = [];
   const tools: ToolClient = {
+    has: (name) => client.has(name),
     async call(name, args) {
       const output = await client.call(name, args);
       results.push(output);
@@ -61,7 +62,8 @@ describe('planner: why does this finding matter', () => {
     const { fx, turn } = await setup();
     const t = await turn('Why does this finding matter?', { contextFindingId: fx.ids.pii });
 
-    expect(t.toolNames).toEqual(['get_finding', 'list_proposals', 'propose_action']);
+    expect(t.toolNames).toEqual(['get_finding', 'list_proposals', 'propose_action', 'search_knowledge']);
+    expect(t.answer).toContain('More in the knowledge base: `remediation-pii#1`, `Remediating PII egress › First steps`.');
     for (const fact of [
       fx.ids.pii, 'ssn', 'US Social Security numbers', 'openai', 'gpt-4o-mini', 'support-bot', 'namespace `support`', 'alice',
       'Seen in 7 calls', '2025-03-03T09:12:00.000Z', '2025-03-04T16:40:00.000Z', 'GDPR Art. 32', 'SOC 2 CC6.7',
@@ -176,9 +178,19 @@ describe('planner: other intents', () => {
 
   it('summarises one category when the person names it', async () => {
     const { fx, turn } = await setup();
-    const t = await turn('Summarise my shadow AI');
+    const t = await turn('Summarise my PII findings');
     expect(t.toolNames).toEqual(['briefing_summary']);
-    expect(t.answer).toContain('There is 1 open shadow finding, out of 3 open in all.');
+    expect(t.answer).toContain('There is 1 open pii finding, out of 3 open in all.');
+    expect(t.answer).toContain(fx.ids.pii);
+    expect(t.answer).not.toContain(fx.ids.shadow);
+    expect(groundedness(t.answer, t.results).score).toBe(1);
+  });
+
+  it('summarises shadow AI from the unsanctioned assets and the shadow findings', async () => {
+    const { fx, turn } = await setup();
+    const t = await turn('Summarise my shadow AI');
+    expect(t.toolNames).toEqual(['list_assets', 'list_findings']);
+    expect(t.toolCalls[0]?.args).toMatchObject({ governance: 'unsanctioned' });
     expect(t.answer).toContain(fx.ids.shadow);
     expect(t.answer).not.toContain(fx.ids.pii);
     expect(groundedness(t.answer, t.results).score).toBe(1);

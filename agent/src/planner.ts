@@ -10,6 +10,12 @@
 import type {
   AgentRef, ChatEvent, Finding, FindingCategory, PiiType, Principal, Proposal, ToolInput, ToolName, ToolOutput,
 } from '@higgs/schema';
+import {
+  actAnswer, changesAnswer, code, costAnswer, knowledgeAnswer, piiFlowsAnswer, remediationSource, shadowAnswer, userSentAnswer,
+} from './data-answers.ts';
+import type { Answer, AnswerDeps, Invoke } from './data-answers.ts';
+
+export { code };
 import { AgentError } from './errors.ts';
 import { categoryIn, classifyIntent, findingIdIn, needsFinding } from './intents.ts';
 import type { Intent } from './intents.ts';
@@ -22,12 +28,20 @@ export interface TurnInput {
   /** the finding the conversation was about before this turn */
   conversationFindingId: string | null;
   user: Principal;
+  /** the clock "since yesterday" is measured on */
+  now?: Date;
+  /** the ask of the previous turn, which "and the other one?" repeats */
+  previousIntent?: Intent | null;
+  /** the findings the previous turn listed or chose among, which "the other one" picks from */
+  candidates?: readonly string[];
 }
 
 export interface TurnOutcome {
   intent: Intent;
   /** the finding the conversation is about after this turn */
   findingId: string | null;
+  /** the findings this turn listed or chose among */
+  candidates: string[];
 }
 
 type FindingDetail = ToolOutput<'get_finding'>;
@@ -43,38 +57,102 @@ const MAX_LISTED = 10;
  * Does not yield start/done: the agent frames the turn.
  */
 export async function* planTurn(tools: ToolClient, input: TurnInput): AsyncGenerator<ChatEvent, TurnOutcome> {
-  const intent = classifyIntent(input.message);
-  if (intent === 'summary') {
-    yield* summarise(tools, categoryIn(input.message));
-    return { intent, findingId: input.conversationFindingId };
+  let intent = classifyIntent(input.message);
+  const keep = (candidates: readonly string[] = input.candidates ?? []): TurnOutcome => ({
+    intent, findingId: input.conversationFindingId, candidates: [...candidates],
+  });
+  const call: Invoke = (name, args) => invoke(tools, name, args);
+  const deps = async function* (): AsyncGenerator<ChatEvent, AnswerDeps> {
+    const id = input.contextFindingId ?? input.conversationFindingId;
+    let finding: AnswerDeps['finding'] = null;
+    if (id !== null) {
+      const got = yield* invoke(tools, 'get_finding', { id });
+      if (got.ok) finding = got.output;
+    }
+    return { tools, now: input.now ?? new Date(), user: input.user, finding };
+  };
+  const answer = async function* (a: Answer): AsyncGenerator<ChatEvent> {
+    yield* speak(a.text);
+    if (a.refs.length > 0) yield { type: 'refs', refs: a.refs };
+  };
+
+  if (intent === 'summary' && categoryIn(input.message) === 'shadow') intent = 'shadow';
+  switch (intent) {
+    case 'summary': {
+      const listed = yield* summarise(tools, categoryIn(input.message));
+      return keep(listed);
+    }
+    case 'approve':
+      yield* explainApproval(tools);
+      return keep();
+    case 'shadow':
+      yield* answer(yield* shadowAnswer(call));
+      return keep();
+    case 'changes':
+      yield* answer(yield* changesAnswer(call, { tools, now: input.now ?? new Date(), user: input.user, finding: null }));
+      return keep();
+    case 'pii_flows':
+      yield* answer(yield* piiFlowsAnswer(call, { tools, now: input.now ?? new Date(), user: input.user, finding: null }));
+      return keep();
+    case 'user_sent':
+      yield* answer(yield* userSentAnswer(call, yield* deps(), input.message));
+      return keep();
+    case 'cost':
+      yield* answer(yield* costAnswer(call, yield* deps(), input.message));
+      return keep();
+    case 'knowledge':
+      if (!tools.has('search_knowledge')) break;
+      yield* answer(yield* knowledgeAnswer(call, input.message));
+      return keep();
+    case 'act': {
+      const acted = yield* actAnswer(call, yield* deps(), input.message);
+      yield* answer(acted);
+      if (acted.proposal) yield { type: 'proposal', proposal: acted.proposal };
+      return keep();
+    }
+    default:
+      break;
   }
-  if (intent === 'approve') {
-    yield* explainApproval(tools);
-    return { intent, findingId: input.conversationFindingId };
+
+  let otherId: string | null = null;
+  if (intent === 'other') {
+    otherId = (input.candidates ?? []).find((id) => id !== input.conversationFindingId) ?? null;
+    if (otherId === null) {
+      yield* speak('Which other one? I have not listed several findings in this conversation yet; ask me "what\'s going on?" first.');
+      return keep();
+    }
+    intent = input.previousIntent !== undefined && input.previousIntent !== null && needsFinding(input.previousIntent) ? input.previousIntent : 'explain';
   }
   if (!needsFinding(intent)) {
     yield* speak(HELP);
-    return { intent, findingId: input.conversationFindingId };
+    return keep();
   }
 
-  const detail = yield* resolveFinding(tools, input);
-  if (detail === null) return { intent, findingId: input.conversationFindingId };
+  const resolved = yield* resolveFinding(tools, otherId !== null ? { ...input, message: '', contextFindingId: otherId } : input);
+  const candidates = resolved.candidates ?? [...(input.candidates ?? [])];
+  const detail = resolved.detail;
+  if (detail === null) return keep(candidates);
   const refs = findingRefs(detail);
+  const done = (): TurnOutcome => ({ intent, findingId: detail.finding.id, candidates });
 
   if (intent === 'who') {
     yield* speak(whoAnswer(detail));
     yield { type: 'refs', refs };
-    return { intent, findingId: detail.finding.id };
+    return done();
   }
 
   const proposed = detail.suggestedAction === null ? null : yield* proposeSuggested(tools, detail, detail.suggestedAction, input.user);
   const lines = intent === 'explain' ? explainLines(detail) : intent === 'remediate' ? remediateLines(detail) : blockLines(detail);
+  if (intent !== 'block' && tools.has('search_knowledge')) {
+    const source = yield* remediationSource(call, detail.finding.category);
+    if (source !== null) lines.push(`More in the knowledge base: ${code(source.id)}, ${code(source.title)}.`);
+  }
   lines.push(...proposalLines(detail, proposed));
   yield* speak(lines.join('\n'));
   if (proposed?.proposal) refs.push({ kind: 'proposal', id: proposed.proposal.id });
   yield { type: 'refs', refs };
   if (proposed?.proposal) yield { type: 'proposal', proposal: proposed.proposal };
-  return { intent, findingId: detail.finding.id };
+  return done();
 }
 
 const HELP = [
@@ -118,18 +196,21 @@ export function sentences(text: string): string[] {
  * of a category the message names, else the one on screen, else the one the
  * conversation was about. Speaks and returns null when there is none.
  */
-async function* resolveFinding(tools: ToolClient, input: TurnInput): AsyncGenerator<ChatEvent, FindingDetail | null> {
+async function* resolveFinding(tools: ToolClient, input: TurnInput): AsyncGenerator<ChatEvent, Resolved> {
   let id = findingIdIn(input.message);
+  let candidates: string[] | null = null;
   const category = id === null ? categoryIn(input.message) : null;
   if (category !== null) {
     const listed = yield* invoke(tools, 'list_findings', { category, limit: 50 });
     if (!listed.ok) throw listed.error;
-    const newest = newestFirst(listed.output.findings)[0];
+    const ordered = newestFirst(listed.output.findings);
+    const newest = ordered[0];
     if (newest === undefined) {
       yield* speak(`There are no ${category} findings in this tenant.`);
-      return null;
+      return { detail: null, candidates };
     }
     id = newest.id;
+    candidates = ordered.map((f) => f.id);
   }
   id ??= input.contextFindingId ?? input.conversationFindingId;
 
@@ -140,17 +221,24 @@ async function* resolveFinding(tools: ToolClient, input: TurnInput): AsyncGenera
     yield* speak(open.length === 0
       ? 'Which finding do you mean? There are no open findings right now.'
       : ['Which finding do you mean? The newest open ones:', ...open.map((f) => `- ${code(f.id)}: ${f.severity} ${f.category}, ${code(f.title)}`)].join('\n'));
-    return null;
+    if (open.length > 0) yield { type: 'refs', refs: open.map((f): AgentRef => ({ kind: 'finding', id: f.id })) };
+    return { detail: null, candidates: open.map((f) => f.id) };
   }
 
   const got = yield* invoke(tools, 'get_finding', { id });
-  if (got.ok) return got.output;
+  if (got.ok) return { detail: got.output, candidates };
   if (got.error.toolCode === 'NOT_FOUND') {
     // the unknown id is the person's input, not a tool result: it is not repeated back
     yield* speak('I found no finding with that id in this tenant. Open the finding in the Briefing or name its category, e.g. "the PII finding".');
-    return null;
+    return { detail: null, candidates };
   }
   throw got.error;
+}
+
+interface Resolved {
+  detail: FindingDetail | null;
+  /** the findings listed while resolving (a category's, or the open ones when none was named) */
+  candidates: string[] | null;
 }
 
 function newestFirst(findings: readonly Finding[]): Finding[] {
@@ -240,19 +328,6 @@ function originOf(d: FindingDetail): string | null {
   return null;
 }
 
-/**
- * Quotes a value from a tool result as an inline code span, so text a workload
- * wrote (titles, user ids from baggage) renders inert instead of as markdown
- * links or images. The fence outgrows any backtick run inside (CommonMark).
- */
-export function code(value: string): string {
-  const flat = value.replace(/[\r\n]+/g, ' ');
-  const longestRun = Math.max(0, ...(flat.match(/`+/g) ?? []).map((run) => run.length));
-  if (longestRun === 0) return `\`${flat}\``;
-  const fence = '`'.repeat(longestRun + 1);
-  return `${fence} ${flat} ${fence}`;
-}
-
 function listed(values: readonly string[]): string {
   const shown = values.slice(0, MAX_LISTED).map(code).join(', ');
   return values.length > MAX_LISTED ? `${shown} and others` : shown;
@@ -319,7 +394,7 @@ function findingRefs(d: FindingDetail): AgentRef[] {
 }
 
 /** The briefing; narrowed to one category when the person names one ("summarise my shadow AI"). */
-async function* summarise(tools: ToolClient, category: FindingCategory | null): AsyncGenerator<ChatEvent> {
+async function* summarise(tools: ToolClient, category: FindingCategory | null): AsyncGenerator<ChatEvent, string[]> {
   const got = yield* invoke(tools, 'briefing_summary', {});
   if (!got.ok) throw got.error;
   const { counts, findingsByCategory } = got.output;
@@ -347,6 +422,7 @@ async function* summarise(tools: ToolClient, category: FindingCategory | null): 
   }
   yield* speak(lines.join('\n'));
   yield { type: 'refs', refs: needsDecision.slice(0, 5).map(({ finding }): AgentRef => ({ kind: 'finding', id: finding.id })) };
+  return needsDecision.slice(0, 5).map(({ finding }) => finding.id);
 }
 
 async function* explainApproval(tools: ToolClient): AsyncGenerator<ChatEvent> {

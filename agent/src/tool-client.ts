@@ -11,6 +11,8 @@ import type { ToolRegistry } from '@higgs/tools';
 import { AgentError } from './errors.ts';
 
 export interface ToolClient {
+  /** Whether the server offers `name` (tools land area by area; the planner uses what is there). */
+  has(name: string): boolean;
   /** Calls `name` over MCP and parses its structuredContent with the tool's output contract. */
   call<N extends ToolName>(name: N, args: ToolInput<N>): Promise<ToolOutput<N>>;
   close(): Promise<void>;
@@ -30,7 +32,22 @@ export async function connectToolClient(registry: ToolRegistry, principal: Princ
     throw cause;
   }
 
+  const offered = new Set<string>();
+  try {
+    let cursor: string | undefined;
+    do {
+      const page = await client.listTools(cursor === undefined ? {} : { cursor });
+      for (const t of page.tools) offered.add(t.name);
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+  } catch (cause) {
+    await client.close().catch(() => undefined);
+    await server.close();
+    throw cause;
+  }
+
   return {
+    has: (name) => offered.has(name),
     async call(name, args) {
       const result = await client.callTool({ name, arguments: args as Record<string, unknown> });
       if (result.isError === true) {
