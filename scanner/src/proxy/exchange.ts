@@ -145,21 +145,10 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
     if (!enforce) ctx.logger.warn({ path, bytes: body.length }, 'request over the inspection limit passed uninspected (observe)');
     else if (!refusal) refusal = { message: `Request blocked by Higgs policy: a body of ${body.length} bytes is over the ${settings.maxBodyBytes}-byte inspection limit`, ruleId: null, decisionId: d.id, status: 413 };
   }
-  for (const f of outcome.failures) {
-    const ruleId = f.ruleId === '' ? null : f.ruleId;
-    if (enforce && settings.failModes[f.ruleClass] === 'closed' && f.action !== 'alert') {
-      const d = decision(decisionBase, { ruleId, action: 'block', primitive: 'inline', latencyUs, matchedField: `fail_closed:${f.reason}`, matchedHash: null });
-      decisions.push(d);
-      ctx.stats.failClosed += 1;
-      if (!refusal) refusal = { message: `Request blocked by Higgs policy: ${f.ruleName} could not be evaluated (${f.reason})`, ruleId, decisionId: d.id };
-      continue;
-    }
-    // fail open: counted, recorded as an uninspected call, alerted
-    uninspected = true;
-    ctx.stats.failOpen += 1;
-    decisions.push(decision(decisionBase, { ruleId, action: 'alert', primitive: 'inline', latencyUs, matchedField: `fail_open:${f.reason}`, matchedHash: null }));
-    ctx.logger.warn({ callId, ruleId, ruleClass: f.ruleClass, reason: f.reason }, 'rule not evaluated: failing open');
-  }
+  const failed = applyFailModes(ctx, settings, enforce, outcome.failures, decisionBase, latencyUs);
+  decisions.push(...failed.decisions);
+  if (failed.failedOpen) uninspected = true;
+  if (failed.refusal && !refusal) refusal = failed.refusal;
   const top = hits[0];
   let redactTypes: Set<PiiType> | null | undefined;
   for (const hit of hits) {
@@ -275,7 +264,7 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
       const tap = responseTap(route.parser, upRes.headers['content-type'], undefined);
       res.on('close', () => { if (!res.writableFinished) upRes.destroy(); });
       void guardResponse(upRes, res, {
-        matcher: guarded, parser: route.parser, framing: route.parser.provider === 'anthropic' ? 'anthropic' : 'openai', maxBodyBytes: settings.maxBodyBytes,
+        matcher: guarded, parser: route.parser, maxBodyBytes: settings.maxBodyBytes,
         tap: (b) => tap.write(b),
         blockedBody: (m) => {
           const d = decision(decisionBase, { ruleId: m.ruleId, action: 'block', primitive: 'inline', latencyUs, matchedField: 'response', matchedHash: hashValue(ctx.hashSalt, m.text.toLowerCase()) });
@@ -321,6 +310,37 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
     upRes.on('close', () => end(upRes.complete ? null : res.destroyed ? 'client disconnected' : 'upstream closed the response early'));
   });
   upReq.end(outBody);
+}
+
+/**
+ * The rules a policy could not decide (error, timeout, detectors down), by
+ * their class's fail mode: on enforce traffic a `closed` class blocks the call
+ * (counted in `failClosed`); otherwise the call goes through, counted in
+ * `failOpen`, recorded as uninspected and alerted (a decision and a warning).
+ * Shared by the LLM and the MCP paths so both fail the same way.
+ */
+export function applyFailModes(
+  ctx: Pick<InspectContext, 'stats' | 'logger'>, settings: EnforcementSettings, enforce: boolean, failures: RuleOutcome['failures'],
+  base: Pick<EnforcementDecision, 'scannerId' | 'callId' | 'sessionId' | 'source'>, latencyUs: number,
+): { decisions: EnforcementDecision[]; refusal: { message: string; ruleId: string | null; decisionId: string } | null; failedOpen: boolean } {
+  const decisions: EnforcementDecision[] = [];
+  let refusal: { message: string; ruleId: string | null; decisionId: string } | null = null;
+  let failedOpen = false;
+  for (const f of failures) {
+    const ruleId = f.ruleId === '' ? null : f.ruleId;
+    if (enforce && settings.failModes[f.ruleClass] === 'closed' && f.action !== 'alert') {
+      const d = decision(base, { ruleId, action: 'block', primitive: 'inline', latencyUs, matchedField: `fail_closed:${f.reason}`, matchedHash: null });
+      decisions.push(d);
+      ctx.stats.failClosed += 1;
+      refusal ??= { message: `Request blocked by Higgs policy: ${f.ruleName} could not be evaluated (${f.reason})`, ruleId, decisionId: d.id };
+      continue;
+    }
+    failedOpen = true;
+    ctx.stats.failOpen += 1;
+    decisions.push(decision(base, { ruleId, action: 'alert', primitive: 'inline', latencyUs, matchedField: `fail_open:${f.reason}`, matchedHash: null }));
+    ctx.logger.warn({ callId: base.callId, ruleId, ruleClass: f.ruleClass, reason: f.reason }, 'rule not evaluated: failing open');
+  }
+  return { decisions, refusal, failedOpen };
 }
 
 function appliedAction(hit: RuleHit, top: RuleHit, enforce: boolean): Verdict {
