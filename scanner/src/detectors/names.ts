@@ -37,79 +37,219 @@ card number email phone address name first last full title note notes subject co
 system assistant model summary summarise summarize retrieved section policy travel people handbook incident review
 contact info personal website mobile desk fax home work brown green white black gray grey gold silver`.split(/\s+/));
 
-// words that introduce a person: "my name is …", "speak to …", "Dear …", "signed …"
-const NAME_CUE = /(?:\bname(?: is|:|\?(?: User:)?)|\bi am|\bi'm|\bthis is|\bspeak (?:to|with)|\bsigned|\bsincerely,?|\bregards,?|\bdear|\bhi|\bhello|\bsung by|\bwritten by|\bfeatures|\bunder|\bcontact|\bthanks,?|\bask for|\bmeet|\bmet)[ \t]{1,3}\n?$/i;
-const HONORIFIC = /^(?:mr|mrs|ms|miss|mx|dr|prof|sir|madam|dame|rev)\.?$/i;
-const NAME_SUFFIX = /^(?:md|jr|sr|phd|dds|esq|ii|iii|iv)\.?$/i;
-const ORG_WORD = /^(?:inc|llc|ltd|corp|co|company|group|bank|university|college|school|orchestra|foundation|solutions|technologies|partners|associates|hospital|institute|gmbh|ag|sa|plc)\.?$/i;
-const TOKEN = /[\p{L}][\p{L}'’-]*\.?/gu;
+// Words that introduce a person, as lower-case word sequences ending right before the name: "my name
+// is …", "speak to …", "Dear …", "signed …", "says …". General English, not the phrasing of any data set.
+const CUES = new Set(`name is|name was|name's|i am|i'm|this is|speak to|speak with|talk to|ask for|signed|sincerely|regards|dear|hi|hello
+|written by|directed by|produced by|contact|thanks|meet|met|called|named|calls me|call me|says|said|told|according to|mr|mrs|ms|dr`
+  .split('|').map((c) => c.trim()));
+const CUE_LAST_WORDS = new Set([...CUES].map((c) => c.split(' ').at(-1)!));
+const HONORIFICS = ['mr', 'mrs', 'ms', 'miss', 'mx', 'dr', 'prof', 'sir', 'madam', 'dame', 'rev'];
+const SUFFIXES = ['md', 'jr', 'sr', 'phd', 'dds', 'esq', 'iii', 'iv'];
+const ORG_WORDS = new Set(['inc', 'llc', 'ltd', 'corp', 'co', 'company', 'group', 'bank', 'university', 'college', 'school', 'orchestra',
+  'foundation', 'solutions', 'technologies', 'partners', 'associates', 'hospital', 'institute', 'gmbh', 'ag', 'sa', 'plc']);
 
-type Kind = 'name' | 'initial' | 'capitalised' | 'honorific' | 'suffix' | 'other';
+const K_OTHER = 0, K_NAME = 1, K_INITIAL = 2, K_CAP = 3, K_HONORIFIC = 4, K_SUFFIX = 5;
+// one lookup per token: honorific > suffix > frequent word > given name / surname
+const LEXICON = new Map<string, number>();
+for (const w of [...FIRST, ...LAST]) LEXICON.set(w, K_NAME);
+for (const w of COMMON_WORDS) LEXICON.set(w, K_OTHER);
+for (const w of SUFFIXES) LEXICON.set(w, K_SUFFIX);
+for (const w of HONORIFICS) LEXICON.set(w, K_HONORIFIC);
 
-interface Token { start: number; end: number; kind: Kind }
+// BMP code unit -> 1 letter, 2 upper-case letter, 3 lower-case letter (0: not yet known, filled on first sight)
+const LETTER = new Uint8Array(65536);
+const IS_LETTER = /\p{L}/u, IS_UPPER = /\p{Lu}/u, IS_LOWER = /\p{Ll}/u;
+function letterClass(c: number): number {
+  let v = LETTER[c]!;
+  if (v === 0) {
+    const ch = String.fromCharCode(c);
+    v = !IS_LETTER.test(ch) ? 4 : IS_UPPER.test(ch) ? 2 : IS_LOWER.test(ch) ? 3 : 1;
+    LETTER[c] = v;
+  }
+  return v === 4 ? 0 : v;
+}
+for (let c = 0; c < 128; c++) letterClass(c);
+
+// token scratch, reused by every call (detection is synchronous): start, end (a trailing '.' included), kind
+let tStart = new Int32Array(1024), tEnd = new Int32Array(1024), tKind = new Uint8Array(1024);
+const tLower: string[] = [];
 
 /**
  * Finds person names: runs of up to four tokens with at least one given name
  * or surname from the shipped lists, joined by capitalised unknown words,
- * initials ("J.", "S") and suffixes ("Jr.", "MD"); a capitalised word after an
- * honorific ("Dr. Okafor") counts too. Frequent English words never count as
- * names on their own, and a run followed by an organisation word ("… Inc.") is
- * not a person.
+ * initials ("J.", "S") and suffixes ("Jr.", "MD"); a capitalised word counts
+ * too after an honorific ("Dr. Okafor"), after a cue ("my name is …", "Dear …",
+ * "says …"), before a middle initial ("Julieta S Almeida"), in a list with a
+ * given name ("Gaetane, Hannah and Derek"), and wherever a word already found
+ * as part of a name recurs in the text. Frequent English words never count as
+ * names on their own evidence, and a run followed by an organisation word
+ * ("… Inc.") is not a person. One pass over the text with a hand-written
+ * tokeniser; linear in its length.
  */
 export function detectNames(text: string): NameSpan[] {
-  const tokens: Token[] = [];
-  for (const m of text.matchAll(TOKEN)) tokens.push({ start: m.index, end: m.index + m[0].length, kind: classify(m[0]) });
+  const n = tokenize(text);
   const spans: NameSpan[] = [];
-  for (let i = 0; i < tokens.length; i++) {
-    const t = tokens[i]!;
-    const afterHonorific = t.kind === 'capitalised' && (
-      (i > 0 && tokens[i - 1]!.kind === 'honorific' && adjacent(text, tokens[i - 1]!, t)) ||
-      NAME_CUE.test(text.slice(Math.max(0, t.start - 32), t.start)) ||
+  let found: Set<string> | null = null;
+  for (let i = 0; i < n; i++) {
+    const kind = tKind[i]!;
+    const cued = kind === K_CAP && (
+      (i > 0 && tKind[i - 1] === K_HONORIFIC && adjacent(text, i - 1, i)) || cueBefore(text, i) ||
       // "Julieta S Almeida", "Janka M. Szász": capitalised, a middle initial, capitalised
-      (i + 2 < tokens.length && tokens[i + 1]!.kind === 'initial' && tokens[i + 2]!.kind !== 'other' && tokens[i + 2]!.kind !== 'initial' &&
-        adjacent(text, t, tokens[i + 1]!) && adjacent(text, tokens[i + 1]!, tokens[i + 2]!)));
-    if (t.kind !== 'name' && !afterHonorific) continue;
+      (i + 2 < n && tKind[i + 1] === K_INITIAL && tKind[i + 2] !== K_OTHER && tKind[i + 2] !== K_INITIAL && adjacent(text, i, i + 1) && adjacent(text, i + 1, i + 2)));
+    if (kind !== K_NAME && !cued) continue;
     // extend left over capitalised words / initials directly before the first known name
     let from = i;
-    while (from > 0 && from > i - 2 && (tokens[from - 1]!.kind === 'capitalised' || tokens[from - 1]!.kind === 'initial') && adjacent(text, tokens[from - 1]!, tokens[from]!)) from--;
+    while (from > 0 && from > i - 2 && (tKind[from - 1] === K_CAP || tKind[from - 1] === K_INITIAL) && adjacent(text, from - 1, from)) from--;
     let to = i;
-    while (to + 1 < tokens.length && to - from < 3 && adjacent(text, tokens[to]!, tokens[to + 1]!) && continues(tokens[to + 1]!.kind)) to++;
-    if (to + 1 < tokens.length && adjacent(text, tokens[to]!, tokens[to + 1]!) && ORG_WORD.test(text.slice(tokens[to + 1]!.start, tokens[to + 1]!.end))) {
+    while (to + 1 < n && to - from < 3 && adjacent(text, to, to + 1) && continues(tKind[to + 1]!) && !ORG_WORDS.has(tLower[to + 1]!)) to++;
+    if (to + 1 < n && adjacent(text, to, to + 1) && ORG_WORDS.has(tLower[to + 1]!)) {
       i = to;
       continue;
     }
-    while (to > i && tokens[to]!.kind === 'initial') to--;
-    const single = from === to;
-    const word = text.slice(tokens[from]!.start, tokens[to]!.end);
+    while (to > i && tKind[to] === K_INITIAL) to--;
     // a lone lower-case word is a name only when the text around it is lower case too ("lisa called")
-    if (single && !afterHonorific && !/^\p{Lu}/u.test(word) && /\p{Lu}/u.test(text.slice(Math.max(0, t.start - 40), t.end + 40))) {
-      continue;
-    }
-    spans.push({ start: tokens[from]!.start, end: tokens[to]!.end - (word.endsWith('.') && tokens[to]!.kind !== 'initial' && tokens[to]!.kind !== 'suffix' ? 1 : 0) });
+    if (from === to && !cued && letterClass(text.charCodeAt(tStart[from]!)) !== 2 && (tLower[from]!.length < 3 || hasUpperNear(text, tStart[i]!, tEnd[i]!))) continue;
+    const dot = text.charCodeAt(tEnd[to]! - 1) === 46 && tKind[to] !== K_INITIAL && tKind[to] !== K_SUFFIX;
+    spans.push({ start: tStart[from]!, end: tEnd[to]! - (dot ? 1 : 0) });
+    for (let k = from; k <= to; k++) if (tKind[k] === K_NAME || tKind[k] === K_CAP) (found ??= new Set()).add(tLower[k]!);
     i = to;
   }
-  return spans;
+  listed(text, n, spans, (w) => (found ??= new Set()).add(w));
+  if (found) recurring(text, n, spans, found);
+  return spans.length > 1 ? spans.sort((a, b) => a.start - b.start) : spans;
 }
 
-function continues(kind: Kind): boolean {
-  return kind === 'name' || kind === 'initial' || kind === 'capitalised' || kind === 'suffix';
+function tokenize(text: string): number {
+  let n = 0;
+  const len = text.length;
+  for (let i = 0; i < len;) {
+    if (letterClass(text.charCodeAt(i)) === 0) {
+      i++;
+      continue;
+    }
+    const start = i;
+    i++;
+    while (i < len) {
+      const c = text.charCodeAt(i);
+      if (c === 39 || c === 0x2019 || c === 45 || letterClass(c) !== 0) i++;
+      else break;
+    }
+    const wordEnd = i;
+    // part of a host name, a path or an address ("TextFiction.de", "/Smith", "@jones"): never a name
+    const embedded = (start > 0 && isEmbedding(text.charCodeAt(start - 1))) || (text.charCodeAt(i) === 46 && i + 1 < len && letterClass(text.charCodeAt(i + 1)) !== 0);
+    if (i < len && text.charCodeAt(i) === 46) i++;
+    if (n === tStart.length) grow();
+    tStart[n] = start;
+    tEnd[n] = i;
+    const lower = text.slice(start, wordEnd).toLowerCase();
+    tLower[n] = lower;
+    tKind[n] = embedded ? K_OTHER : classify(text, start, wordEnd, lower);
+    n++;
+  }
+  return n;
+}
+
+function isEmbedding(c: number): boolean {
+  return c === 46 || c === 47 || c === 64 || c === 95 || (c >= 48 && c <= 57);
+}
+
+function grow(): void {
+  const size = tStart.length * 2;
+  const s = new Int32Array(size), e = new Int32Array(size), k = new Uint8Array(size);
+  s.set(tStart); e.set(tEnd); k.set(tKind);
+  tStart = s; tEnd = e; tKind = k;
+}
+
+function classify(text: string, start: number, end: number, lower: string): number {
+  const known = LEXICON.get(lower);
+  if (known === K_HONORIFIC) return K_HONORIFIC;
+  const first = letterClass(text.charCodeAt(start));
+  if (end - start === 1) return first === 2 ? K_INITIAL : K_OTHER;
+  if (known !== undefined) return known;
+  return first === 2 && letterClass(text.charCodeAt(start + 1)) === 3 ? K_CAP : K_OTHER;
+}
+
+function continues(kind: number): boolean {
+  return kind === K_NAME || kind === K_INITIAL || kind === K_CAP || kind === K_SUFFIX;
 }
 
 // one space (or a tab) between the tokens: a line break or punctuation ends a name
-function adjacent(text: string, a: Token, b: Token): boolean {
-  const gap = b.start - a.end;
-  if (gap === 1) return text[a.end] === ' ' || text[a.end] === '\t';
-  return gap === 0 && text[a.end - 1] === '.';
+function adjacent(text: string, a: number, b: number): boolean {
+  const gap = tStart[b]! - tEnd[a]!;
+  if (gap === 1) {
+    const c = text.charCodeAt(tEnd[a]!);
+    return c === 32 || c === 9;
+  }
+  return gap === 0 && text.charCodeAt(tEnd[a]! - 1) === 46;
 }
 
-function classify(raw: string): Kind {
-  const word = raw.endsWith('.') ? raw.slice(0, -1) : raw;
-  if (HONORIFIC.test(raw)) return 'honorific';
-  if (/^\p{Lu}$/u.test(word)) return 'initial';
-  const lower = word.toLowerCase();
-  if (NAME_SUFFIX.test(raw) && lower !== 'ii') return 'suffix';
-  if (COMMON_WORDS.has(lower)) return 'other';
-  if (FIRST.has(lower) || LAST.has(lower)) return 'name';
-  if (/^\p{Lu}\p{Ll}/u.test(word)) return 'capitalised';
-  return 'other';
+// the words right before token i form a cue, separated from it by spaces (a comma, colon or one line break allowed)
+function cueBefore(text: string, i: number): boolean {
+  if (i === 0 || !CUE_LAST_WORDS.has(tLower[i - 1]!)) return false;
+  let gap = 0;
+  for (let p = tEnd[i - 1]!; p < tStart[i]!; p++) {
+    const c = text.charCodeAt(p);
+    if (c !== 32 && c !== 9 && c !== 10 && c !== 13 && c !== 44 && c !== 58 && c !== 46) return false;
+    if (++gap > 6) return false;
+  }
+  let phrase = tLower[i - 1]!;
+  if (CUES.has(phrase)) return true;
+  for (let k = i - 2; k >= 0 && k >= i - 3; k--) {
+    if (tStart[k + 1]! - tEnd[k]! !== 1) return false;
+    phrase = `${tLower[k]!} ${phrase}`;
+    if (CUES.has(phrase)) return true;
+  }
+  return false;
+}
+
+function hasUpperNear(text: string, start: number, end: number): boolean {
+  for (let p = Math.max(0, start - 40), stop = Math.min(text.length, end + 40); p < stop; p++) if (letterClass(text.charCodeAt(p)) === 2) return true;
+  return false;
+}
+
+function inSpan(spans: readonly NameSpan[], start: number): boolean {
+  for (const s of spans) if (start >= s.start && start < s.end) return true;
+  return false;
+}
+
+// Lists of single capitalised words ("Gaetane, Hannah, Anthony and Derek") in which one item is a known
+// given name: the other items are names too.
+function listed(text: string, n: number, spans: NameSpan[], add: (w: string) => void): void {
+  for (let i = 0; i < n; i++) {
+    if (!isItem(text, i, n)) continue;
+    const items = [i];
+    let j = i;
+    for (;;) {
+      const gap = j + 1 < n ? text.slice(tEnd[j]!, tStart[j + 1]!) : '';
+      if (gap === ', ' && isItem(text, j + 1, n)) j += 1;
+      else if ((gap === ' ' || gap === ', ') && tLower[j + 1] === 'and' && j + 2 < n && text.slice(tEnd[j + 1]!, tStart[j + 2]!) === ' ' && isItem(text, j + 2, n)) j += 2;
+      else break;
+      items.push(j);
+    }
+    if (items.length > 1 && items.some((k) => FIRST.has(tLower[k]!))) {
+      for (const k of items) {
+        if (inSpan(spans, tStart[k]!)) continue;
+        spans.push({ start: tStart[k]!, end: tEnd[k]! - (text.charCodeAt(tEnd[k]! - 1) === 46 ? 1 : 0) });
+        add(tLower[k]!);
+      }
+    }
+    i = j;
+  }
+}
+
+// a list item: one capitalised word standing alone (no capitalised word right before or after it)
+function isItem(text: string, i: number, n: number): boolean {
+  const k = tKind[i];
+  if (k !== K_NAME && k !== K_CAP) return false;
+  if (letterClass(text.charCodeAt(tStart[i]!)) !== 2) return false;
+  if (i + 1 < n && adjacent(text, i, i + 1) && (continues(tKind[i + 1]!) || ORG_WORDS.has(tLower[i + 1]!))) return false;
+  return !(i > 0 && adjacent(text, i - 1, i) && (tKind[i - 1] === K_CAP || tKind[i - 1] === K_NAME));
+}
+
+// a capitalised word already found as (part of) a name is a name wherever else it stands
+function recurring(text: string, n: number, spans: NameSpan[], found: ReadonlySet<string>): void {
+  for (let i = 0; i < n; i++) {
+    if (tKind[i] !== K_CAP || !found.has(tLower[i]!) || tLower[i]!.length < 3 || inSpan(spans, tStart[i]!)) continue;
+    spans.push({ start: tStart[i]!, end: tEnd[i]! - (text.charCodeAt(tEnd[i]! - 1) === 46 ? 1 : 0) });
+  }
 }
