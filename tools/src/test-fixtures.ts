@@ -195,6 +195,36 @@ export function createMemoryServices(tenantId: string = `tenant-${randomUUID()}`
       scoped(ctx, 'audit');
       record(ctx, entry.action, entry.target, entry.details);
     },
+    async getAsset(ctx, input) {
+      scoped(ctx, 'getAsset');
+      throw new ToolError('NOT_FOUND', `no asset ${input.id}`);
+    },
+    async explainRiskScore(ctx, input) {
+      scoped(ctx, 'explainRiskScore');
+      const id = input.assetId ?? input.app ?? '';
+      return {
+        risk: {
+          subject: { type: input.assetId ? 'asset' : 'app', id, name: id }, score: 0, securityScore: 100, level: 'none', total: 0,
+          computedAt: now(), factors: [], findingsCounted: 0, formula: 'in-memory fixture: no findings are scored',
+        },
+      };
+    },
+    async topology(ctx) {
+      scoped(ctx, 'topology');
+      return { nodes: [], edges: [], truncated: false };
+    },
+    async setGovernanceState(ctx, input) {
+      scoped(ctx, 'setGovernanceState');
+      throw new ToolError('NOT_FOUND', `no asset ${input.assetId}`);
+    },
+    async updateFindingStatus(ctx, input) {
+      scoped(ctx, 'updateFindingStatus');
+      const finding = findings.find((f) => f.id === input.findingId);
+      if (!finding) throw new ToolError('NOT_FOUND', `no finding ${input.findingId}`);
+      record(ctx, 'update_finding_status', finding.id, { from: finding.status, to: input.status, reason: input.reason });
+      Object.assign(finding, { status: input.status, statusNote: { by: ctx.principal.id, at: now(), reason: input.reason } });
+      return { finding: structuredClone(finding) };
+    },
     async listAuditRecords(ctx, input) {
       scoped(ctx, 'listAuditRecords');
       const records: AuditRecord[] = auditLog.map((r, i) => ({
