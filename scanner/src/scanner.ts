@@ -179,7 +179,11 @@ export async function startScanner(opts: ScannerOptions): Promise<ScannerHandle>
       proxyReset: opts.kernelEnforcement?.proxyReset !== false,
       report: (event) => uploader.enqueue({ kind: 'kernel_enforcement', event }),
     });
-    closers.push(policy.subscribe((p) => killer.apply(p.policy)));
+    closers.push(policy.subscribe((p) => {
+      killer.apply(p.policy);
+      // a quarantine order reaches the kernel maps now, not at the next reconciliation tick
+      kernel?.sync();
+    }));
     const upstream = createUpstream(opts.hostsOverride ?? {}, opts.upstreamCaPem ?? []);
     closers.push(() => upstream.close());
     const inspect: InspectContext = {
