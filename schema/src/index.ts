@@ -20,6 +20,10 @@ export {
 } from './tools.schema.ts';
 export type { ToolArgs, ToolInput, ToolName, ToolOutput } from './tools.schema.ts';
 export {
+  AttributedSession, CostDimension, CostReportInput, CostReportOutput, CostRow, DataFlow, DataTracksInput, DataTracksOutput,
+  ListSessionsInput, ListSessionsOutput, ReplayStep, SessionToolCall, TrackEvent, UserSource, UserTrackInput, UserTrackOutput,
+} from './tools/attribution.schema.ts';
+export {
   ExplainRiskScoreInput, ExplainRiskScoreOutput, GetAssetInput, GetAssetOutput, RiskFactor, RiskLevel, RiskScore,
   SetGovernanceStateInput, SetGovernanceStateOutput, TopologyEdge, TopologyInput, TopologyNode, TopologyOutput,
   UpdateFindingStatusInput, UpdateFindingStatusOutput,

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import {
-  Asset, AuditRecord, Finding, Obligation, Proposal, ProposableTool, Quarantine, Rule, RuleMatch, Session, SessionExchange,
+  Asset, AuditRecord, Finding, Obligation, Proposal, ProposableTool, Quarantine, Rule, RuleMatch,
 } from './domain.schema.ts';
 import { AssetDomain, FindingCategory, FindingStatus, GovernanceState, RuleAction, Severity } from './enums.ts';
 import { EnforcementDecision } from './observation.schema.ts';
@@ -53,8 +53,8 @@ export const GetFindingOutput = z.object({
   remediation: z.string(),
 });
 
-export const ReplaySessionInput = z.object({ sessionId: z.string().min(1) });
-export const ReplaySessionOutput = z.object({ session: Session, exchanges: z.array(SessionExchange) });
+// replay_session moved to the attribution area (tools/attribution.schema.ts) with the MCP tool calls
+export { ReplaySessionInput, ReplaySessionOutput } from './tools/attribution.schema.ts';
 
 export const ListAssetsInput = z.object({
   domain: AssetDomain.optional(),
@@ -153,7 +153,6 @@ export const ToolContracts = {
   briefing_summary: { input: BriefingSummaryInput, output: BriefingSummaryOutput },
   list_findings: { input: ListFindingsInput, output: ListFindingsOutput },
   get_finding: { input: GetFindingInput, output: GetFindingOutput },
-  replay_session: { input: ReplaySessionInput, output: ReplaySessionOutput },
   list_assets: { input: ListAssetsInput, output: ListAssetsOutput },
   list_rules: { input: ListRulesInput, output: ListRulesOutput },
   list_proposals: { input: ListProposalsInput, output: ListProposalsOutput },

@@ -4,8 +4,10 @@ import type {
 import { recordCallsFindings, recordToolCallAndFlowEffects } from '../findings/findings-engine.ts';
 import { auditKernelEnforcements } from './kernel-enforcements.ts';
 import { recordCallsAssets } from '../registry/asset-registry.ts';
-import { observeSessions, type SessionObservation } from '../stores/sessions-repository.ts';
-import type { SqlClient } from '../stores/sql-client.ts';
+import {
+  getTraceUsers, observeSessions, recordTraceUsers, type SessionObservation, type TraceUser,
+} from '../stores/sessions-repository.ts';
+import type { SqlClient, SqlExecutor } from '../stores/sql-client.ts';
 import { createSqlTelemetryStore } from '../stores/sql-telemetry-store.ts';
 import type { TelemetryStore } from '../stores/telemetry-store.ts';
 import { getBaseline } from '../stores/tenants-repository.ts';
@@ -45,17 +47,19 @@ export async function ingestBatch(
   }
   const telemetry = p.telemetry ?? createSqlTelemetryStore(db);
   const { result, staged, stagedFlows } = await db.transaction(async (tx) => {
-    const staged = await telemetry.stage(tx, { tenantId, batch: { calls, toolCalls, decisions } });
+    const traced = await attributeByTrace(tx, { tenantId, calls, toolCalls });
+    const staged = await telemetry.stage(tx, { tenantId, batch: { calls: traced.calls, toolCalls: traced.toolCalls, decisions } });
     const { calls: storedCalls, toolCalls: storedTools, decisions: storedDecisions } = staged;
     const stagedFlows = await telemetry.stageFlows(tx, { tenantId, flows });
     // a repeated id inside the batch is stored once: the first occurrence carries the effects
-    const fresh = firstOfEach(calls, storedCalls);
+    const fresh = firstOfEach(traced.calls, storedCalls);
+    const freshTools = firstOfEach(traced.toolCalls, storedTools);
     if (fresh.length > 0) {
       const baseline = await getBaseline(tx, { tenantId });
       const assets = await recordCallsAssets(tx, { tenantId, calls: fresh, baseline });
-      await observeSessions(tx, { tenantId, sessions: tallySessions(fresh) });
       await recordCallsFindings(tx, { tenantId, calls: fresh.map((call, i) => ({ call, assets: assets[i]! })) });
     }
+    if (fresh.length > 0 || freshTools.length > 0) await observeSessions(tx, { tenantId, sessions: tallySessions(fresh, freshTools) });
     await recordToolCallAndFlowEffects(tx, { tenantId, toolCalls, storedToolCalls: storedTools, flows, storedFlows: stagedFlows.ids });
     const enforced = await auditKernelEnforcements(tx, { tenantId, scannerId: batch.scannerId, events: kernelEnforcements });
     const accepted = storedCalls.size + storedTools.size + storedDecisions.size + enforced + stagedFlows.ids.size;
@@ -66,7 +70,7 @@ export async function ingestBatch(
   return result;
 }
 
-function firstOfEach(calls: readonly LlmCall[], stored: ReadonlySet<string>): LlmCall[] {
+function firstOfEach<T extends { id: string }>(calls: readonly T[], stored: ReadonlySet<string>): T[] {
   const seen = new Set<string>();
   return calls.filter((c) => {
     if (!stored.has(c.id) || seen.has(c.id)) return false;
@@ -75,28 +79,63 @@ function firstOfEach(calls: readonly LlmCall[], stored: ReadonlySet<string>): Ll
   });
 }
 
+/**
+ * Cross-hop attribution on the tenant side. The first event of a W3C trace that
+ * carries a user (its own header, JWT, baggage or provider field, or a user the
+ * scanner already stitched) names the trace's user in `trace_users`; every event
+ * of the same trace without a user of its own — from any scanner, in this batch
+ * or a later one — is attributed to that user with userSource 'trace' before it
+ * is stored. An event that arrives before any user-bearing hop of its trace keeps
+ * a null user; its session (t-<traceId>) still gets the user when the hop arrives.
+ */
+async function attributeByTrace(
+  tx: SqlExecutor, p: { tenantId: string; calls: LlmCall[]; toolCalls: ToolCall[] },
+): Promise<{ calls: LlmCall[]; toolCalls: ToolCall[] }> {
+  const events = [...p.calls, ...p.toolCalls];
+  const known = new Map<string, TraceUser>();
+  for (const e of events) {
+    const { traceId, userId, userSource } = e.attribution;
+    if (traceId === null || userId === null || userSource === null) continue;
+    const seen = known.get(traceId);
+    if (!seen || Date.parse(e.ts) < Date.parse(seen.firstSeen)) known.set(traceId, { traceId, userId, userSource, firstSeen: e.ts });
+  }
+  if (known.size > 0) await recordTraceUsers(tx, { tenantId: p.tenantId, traces: [...known.values()] });
+  const wanting = events.filter((e) => e.attribution.traceId !== null && e.attribution.userId === null).map((e) => e.attribution.traceId!);
+  if (wanting.length === 0) return p;
+  const users = await getTraceUsers(tx, { tenantId: p.tenantId, traceIds: wanting });
+  const attribute = <T extends LlmCall | ToolCall>(e: T): T => {
+    const user = e.attribution.userId === null && e.attribution.traceId !== null ? users.get(e.attribution.traceId) : undefined;
+    return user ? { ...e, attribution: { ...e.attribution, userId: user.userId, userSource: 'trace' } } : e;
+  };
+  return { calls: p.calls.map(attribute), toolCalls: p.toolCalls.map(attribute) };
+}
+
 /** One observation per session, as counting its calls one by one in batch order would leave it. */
-function tallySessions(calls: readonly LlmCall[]): SessionObservation[] {
+function tallySessions(calls: readonly LlmCall[], toolCalls: readonly ToolCall[] = []): SessionObservation[] {
   const byId = new Map<string, SessionObservation & { firstMs: number; lastMs: number }>();
-  for (const c of calls) {
+  const tally = (c: LlmCall | ToolCall, llm: boolean) => {
     const a = c.attribution;
     const ms = Date.parse(c.ts);
     const s = byId.get(a.sessionId);
     if (!s) {
       byId.set(a.sessionId, {
-        id: a.sessionId, traceId: a.traceId, userId: a.userId, namespace: c.source.namespace, app: c.source.app,
-        firstAt: c.ts, lastAt: c.ts, count: 1, firstMs: ms, lastMs: ms,
+        id: a.sessionId, traceId: a.traceId, userId: a.userId, userSource: a.userId === null ? null : a.userSource,
+        namespace: c.source.namespace, app: c.source.app,
+        firstAt: c.ts, lastAt: c.ts, count: llm ? 1 : 0, toolCount: llm ? 0 : 1, firstMs: ms, lastMs: ms,
       });
-      continue;
+      return;
     }
     s.traceId ??= a.traceId;
-    s.userId ??= a.userId;
+    if (s.userId === null && a.userId !== null) [s.userId, s.userSource] = [a.userId, a.userSource];
     s.namespace ??= c.source.namespace;
     s.app ??= c.source.app;
-    s.count += 1;
+    if (llm) s.count += 1;
+    else s.toolCount += 1;
     if (ms < s.firstMs) [s.firstMs, s.firstAt] = [ms, c.ts];
     if (ms > s.lastMs) [s.lastMs, s.lastAt] = [ms, c.ts];
-  }
+  };
+  for (const c of calls) tally(c, true);
+  for (const t of toolCalls) tally(t, false);
   return [...byId.values()].map(({ firstMs: _f, lastMs: _l, ...s }) => s);
 }
 

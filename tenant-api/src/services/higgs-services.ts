@@ -14,6 +14,7 @@ import type { ToolOutput } from '@higgs/schema';
 import { canonicalJson } from '@higgs/schema';
 import { sha256Hex } from '../sha256.ts';
 import { createAttributionServices } from './attribution-services.ts';
+import type { CostSettings } from '../cost/index.ts';
 import { createFindingsServices } from './findings-services.ts';
 import { createKernelServices } from './kernel-services.ts';
 import { createKnowledgeServices } from './knowledge-services.ts';
@@ -32,7 +33,7 @@ import {
 import { getActiveQuarantine, insertQuarantine, listQuarantines } from '../stores/quarantines-repository.ts';
 import { newId } from '../stores/rows.ts';
 import { countActiveRules, insertRule, listRules } from '../stores/rules-repository.ts';
-import { countSessions, getSession } from '../stores/sessions-repository.ts';
+import { countSessions } from '../stores/sessions-repository.ts';
 import type { SqlClient } from '../stores/sql-client.ts';
 import { createSqlTelemetryStore } from '../stores/sql-telemetry-store.ts';
 import type { TelemetryStore } from '../stores/telemetry-store.ts';
@@ -46,6 +47,8 @@ export interface ServicesDeps {
   notifier: PolicyNotifier;
   /** injectable for tests; defaults to the wall clock */
   now?: () => Date;
+  /** price overrides and the app/namespace → team mapping of the cost report (HIGGS_COST_FILE) */
+  cost?: CostSettings;
 }
 
 /** How many open findings the briefing lists for a decision. */
@@ -86,7 +89,7 @@ export function createHiggsServices(deps: ServicesDeps): HiggsServices {
 
   return {
     ...createFindingsServices(kit),
-    ...createAttributionServices(kit),
+    ...createAttributionServices(kit, { ...(deps.cost ? { cost: deps.cost } : {}) }),
     ...createSecurityServices(kit),
     ...createKernelServices(kit),
     ...createKnowledgeServices(kit),
@@ -127,13 +130,6 @@ export function createHiggsServices(deps: ServicesDeps): HiggsServices {
       return {
         finding, asset, obligations: obligationsFor(finding), suggestedAction: suggestedActionFor(finding), remediation: remediationFor(finding),
       };
-    },
-
-    async replaySession(ctx, input) {
-      const tenantId = tenantOf(ctx);
-      const session = await getSession(db, { tenantId, id: input.sessionId });
-      if (!session) throw new ToolError('NOT_FOUND', `session ${input.sessionId} not found`);
-      return { session, exchanges: await telemetry.listSessionExchanges({ tenantId, sessionId: input.sessionId }) };
     },
 
     async listAssets(ctx, input) {

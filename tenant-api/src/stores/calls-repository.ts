@@ -2,10 +2,12 @@
  * The embedded TelemetryStore: LLM calls, tool calls and enforcement decisions as
  * the scanner sent them. Inserts are idempotent on the event id.
  */
-import { EnforcementDecision, LlmCall, type SessionExchange, type ToolCall } from '@higgs/schema';
-import { toIso } from './rows.ts';
+import { EnforcementDecision, LlmCall, type SessionExchange, ToolCall } from '@higgs/schema';
+import { toInt, toIso } from './rows.ts';
 import type { SqlExecutor } from './sql-client.ts';
-import { toSessionExchange } from './telemetry-store.ts';
+import {
+  compareTrackKeys, keysetFor, toSessionExchange, TRACK_RANK, type TrackKey, type UsageRow, type UserEvent, userEventKey,
+} from './telemetry-store.ts';
 
 /** Rows per INSERT statement: 16 parameters a row stays far below Postgres' 65 535 bind parameters. */
 const ROWS_PER_STATEMENT = 1000;
@@ -50,10 +52,10 @@ export async function insertToolCalls(db: SqlExecutor, p: { tenantId: string; ca
   return insertRows(db, {
     tenantId: p.tenantId,
     table: 'tool_calls',
-    columns: ['id', 'scanner_id', 'ts', 'host', 'method', 'tool_name', 'namespace', 'app', 'session_id', 'verdict', 'body'],
-    casts: ['', '', '::timestamptz', '', '', '', '', '', '', '', '::jsonb'],
+    columns: ['id', 'scanner_id', 'ts', 'host', 'method', 'tool_name', 'namespace', 'app', 'session_id', 'user_id', 'verdict', 'body'],
+    casts: ['', '', '::timestamptz', '', '', '', '', '', '', '', '', '::jsonb'],
     rows: p.calls.map((c) => [c.id, c.scannerId, c.ts, c.host, c.method, c.toolName, c.source.namespace, c.source.app, c.attribution.sessionId,
-      c.verdict, JSON.stringify(c)]),
+      c.attribution.userId, c.verdict, JSON.stringify(c)]),
   });
 }
 
@@ -147,4 +149,77 @@ export async function listDecisions(
     [p.tenantId, p.from, p.to, p.limit],
   );
   return rows.map((r) => EnforcementDecision.parse(r.body));
+}
+
+/** The session's MCP tool calls in time order (at most 1000). */
+export async function listSessionToolCalls(db: SqlExecutor, p: { tenantId: string; sessionId: string }): Promise<ToolCall[]> {
+  const { rows } = await db.query<{ body: unknown }>(
+    'SELECT body FROM tool_calls WHERE tenant_id = $1 AND session_id = $2 ORDER BY ts, id LIMIT 1000',
+    [p.tenantId, p.sessionId],
+  );
+  return rows.map((r) => ToolCall.parse(r.body));
+}
+
+/** A user's LLM calls, tool calls and the decisions on their sessions, newest first after `after`; see TelemetryStore. */
+export async function listUserEvents(db: SqlExecutor, p: {
+  tenantId: string; userId: string; sessionIds: readonly string[]; from: string; to: string; after: TrackKey | null; limit: number;
+}): Promise<UserEvent[]> {
+  const page = async (table: string, rank: number, whose: (params: unknown[]) => string) => {
+    const params: unknown[] = [p.tenantId, p.from, p.to];
+    const where = [`tenant_id = $1`, `ts >= $2::timestamptz`, `ts < $3::timestamptz`, whose(params)];
+    if (p.after) {
+      const k = keysetFor(rank, p.after);
+      const ts = `$${params.push(p.after.ts)}::timestamptz`;
+      where.push(k.idBefore === null
+        ? `ts ${k.tsInclusive ? '<=' : '<'} ${ts}`
+        : `(ts < ${ts} OR (ts = ${ts} AND id COLLATE "C" < $${params.push(k.idBefore)} COLLATE "C"))`);
+    }
+    // table names come from the calls below, never from input
+    const { rows } = await db.query<{ body: unknown }>(
+      `SELECT body FROM ${table} WHERE ${where.join(' AND ')} ORDER BY ts DESC, id COLLATE "C" DESC LIMIT $${params.push(p.limit)}`, params,
+    );
+    return rows.map((r) => r.body);
+  };
+  const sessions = [...p.sessionIds];
+  const userOrSession = (params: unknown[]) => `(user_id = $${params.push(p.userId)} OR session_id = ANY($${params.push(sessions)}::text[]))`;
+  const [calls, tools, decisions] = await Promise.all([
+    page('llm_calls', TRACK_RANK.llm_call, userOrSession),
+    page('tool_calls', TRACK_RANK.tool_call, userOrSession),
+    sessions.length === 0 ? Promise.resolve([]) : page('decisions', TRACK_RANK.decision, (params) => `session_id = ANY($${params.push(sessions)}::text[])`),
+  ]);
+  const events: UserEvent[] = [
+    ...calls.map((b) => ({ kind: 'llm_call' as const, call: LlmCall.parse(b) })),
+    ...tools.map((b) => ({ kind: 'tool_call' as const, call: ToolCall.parse(b) })),
+    ...decisions.map((b) => ({ kind: 'decision' as const, decision: EnforcementDecision.parse(b) })),
+  ];
+  return events.sort((a, b) => compareTrackKeys(userEventKey(a), userEventKey(b))).slice(0, p.limit);
+}
+
+/** Token usage per UTC day × provider × model × user × workload within [from, to); see TelemetryStore. */
+export async function summarizeUsage(
+  db: SqlExecutor, p: { tenantId: string; from: string; to: string; userId?: string | undefined; app?: string | undefined },
+): Promise<UsageRow[]> {
+  const params: unknown[] = [p.tenantId, p.from, p.to];
+  const where = ['tenant_id = $1', 'ts >= $2::timestamptz', 'ts < $3::timestamptz'];
+  if (p.userId) where.push(`user_id = $${params.push(p.userId)}`);
+  if (p.app) where.push(`app = $${params.push(p.app)}`);
+  const { rows } = await db.query<{
+    day: string; provider: string; model: string | null; user_id: string | null; namespace: string | null; app: string | null;
+    calls: number | string; without_usage: number | string; input: number | string; output: number | string; cached: number | string;
+  }>(
+    `SELECT to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, provider, model, user_id, namespace, app,
+            count(*) AS calls,
+            count(*) FILTER (WHERE jsonb_typeof(body->'usage') IS DISTINCT FROM 'object') AS without_usage,
+            coalesce(sum((body->'usage'->>'inputTokens')::bigint), 0) AS input,
+            coalesce(sum((body->'usage'->>'outputTokens')::bigint), 0) AS output,
+            coalesce(sum((body->'usage'->>'cachedTokens')::bigint), 0) AS cached
+       FROM llm_calls WHERE ${where.join(' AND ')}
+      GROUP BY 1, provider, model, user_id, namespace, app`,
+    params,
+  );
+  return rows.map((r) => ({
+    day: r.day, provider: r.provider, model: r.model, userId: r.user_id, namespace: r.namespace, app: r.app,
+    calls: toInt(r.calls), callsWithoutUsage: toInt(r.without_usage),
+    inputTokens: toInt(r.input), outputTokens: toInt(r.output), cachedTokens: toInt(r.cached),
+  }));
 }

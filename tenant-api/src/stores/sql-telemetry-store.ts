@@ -6,6 +6,7 @@ import {
   countEnforcementActions, countLlmCalls, insertDecisions, insertLlmCalls, insertToolCalls, listDecisions, listPiiFlows,
   listSessionExchanges, summarizeCalls,
 } from './calls-repository.ts';
+import { listSessionToolCalls, listUserEvents, summarizeUsage } from './calls-repository.ts';
 import { insertFlows, summarizeFlows } from './flows-repository.ts';
 import type { SqlClient } from './sql-client.ts';
 import { dayStartMs, type TelemetryStore } from './telemetry-store.ts';
@@ -31,6 +32,9 @@ export function createSqlTelemetryStore(db: SqlClient): TelemetryStore {
     summarizeCalls: (p) => summarizeCalls(db, p),
     listPiiFlows: (p) => listPiiFlows(db, p),
     listDecisions: (p) => listDecisions(db, p),
+    listSessionToolCalls: (p) => listSessionToolCalls(db, p),
+    listUserEvents: (p) => listUserEvents(db, p),
+    summarizeUsage: (p) => summarizeUsage(db, p),
     async stageFlows(tx, p) {
       return { ids: await insertFlows(tx, p), commit: async () => undefined };
     },

@@ -46,6 +46,22 @@ export interface TelemetryStore {
   /** Calls carrying each PII type, per workload × provider/model, within [from, to). */
   listPiiFlows(p: { tenantId: string; from: string; to: string }): Promise<PiiFlowRow[]>;
   listDecisions(p: { tenantId: string; from: string; to: string; limit: number }): Promise<EnforcementDecision[]>;
+  /** The session's MCP tool calls in time order (at most 1000), as recorded (redactions applied by the scanner). */
+  listSessionToolCalls(p: { tenantId: string; sessionId: string }): Promise<ToolCall[]>;
+  /**
+   * A user's LLM calls, tool calls (theirs: `userId` on the call, or in one of
+   * `sessionIds`) and the decisions on those sessions, within [from, to), in
+   * TRACK_ORDER after `after` (the previous page's last key), at most `limit`.
+   */
+  listUserEvents(p: {
+    tenantId: string; userId: string; sessionIds: readonly string[]; from: string; to: string; after: TrackKey | null; limit: number;
+  }): Promise<UserEvent[]>;
+  /**
+   * Token usage of the LLM calls per UTC day × provider × model × user × workload,
+   * optionally for one user or app. The SQL store honours [from, to) exactly;
+   * ClickHouse reads its daily rollup, so there the range is whole UTC days.
+   */
+  summarizeUsage(p: { tenantId: string; from: string; to: string; userId?: string | undefined; app?: string | undefined }): Promise<UsageRow[]>;
   /**
    * Stages network flows as `stage` does the other kinds: idempotent on the flow id per tenant,
    * `ids` the new ones; `commit` after the state transaction committed.
@@ -59,6 +75,63 @@ export interface TelemetryStore {
    */
   dropDaysBefore(p: { day: string }): Promise<string[]>;
   close(): Promise<void>;
+}
+
+/** One event of a user's timeline as the telemetry holds it (findings come from the state store). */
+export type UserEvent =
+  | { kind: 'llm_call'; call: LlmCall }
+  | { kind: 'tool_call'; call: ToolCall }
+  | { kind: 'decision'; decision: EnforcementDecision };
+
+/** Where a timeline page ended: its last event's time, kind rank and id. */
+export interface TrackKey {
+  ts: string;
+  rank: number;
+  id: string;
+}
+
+/** Kind ranks of TRACK_ORDER: at the same millisecond a finding sorts before a decision, a tool call, an LLM call. */
+export const TRACK_RANK = { llm_call: 0, tool_call: 1, decision: 2, finding: 3 } as const;
+
+/** TRACK_ORDER: newest first, then higher rank, then greater id (bytewise). Negative when `a` comes first. */
+export function compareTrackKeys(a: TrackKey, b: TrackKey): number {
+  const dt = Date.parse(b.ts) - Date.parse(a.ts);
+  if (dt !== 0) return dt;
+  if (a.rank !== b.rank) return b.rank - a.rank;
+  return a.id === b.id ? 0 : a.id < b.id ? 1 : -1;
+}
+
+export function userEventKey(e: UserEvent): TrackKey {
+  const item = e.kind === 'decision' ? e.decision : e.call;
+  return { ts: item.ts, rank: TRACK_RANK[e.kind], id: item.id };
+}
+
+/**
+ * The keyset condition of one kind (rank) after `key`, as which bound applies
+ * to ts and whether ids at the same ts must be compared: kinds ranked below the
+ * key's continue at its ts (inclusive), the key's kind after its id, kinds ranked
+ * above it strictly before its ts.
+ */
+export function keysetFor(rank: number, key: TrackKey): { tsInclusive: boolean; idBefore: string | null } {
+  if (rank < key.rank) return { tsInclusive: true, idBefore: null };
+  if (rank === key.rank) return { tsInclusive: false, idBefore: key.id };
+  return { tsInclusive: false, idBefore: null };
+}
+
+/** Token usage of the LLM calls of one day × provider × model × user × workload. */
+export interface UsageRow {
+  day: string;
+  provider: string;
+  model: string | null;
+  userId: string | null;
+  namespace: string | null;
+  app: string | null;
+  calls: number;
+  /** calls that reported no usage (blocked, failed, unparsed) */
+  callsWithoutUsage: number;
+  inputTokens: number;
+  outputTokens: number;
+  cachedTokens: number;
 }
 
 /** An LLM call as session replay shows it. */

@@ -4,13 +4,18 @@
  * on tenant_id, the first column of every sorting key.
  */
 import { readFile } from 'node:fs/promises';
+import { ToolCall as ToolCallSchema } from '@higgs/schema';
 import { EnforcementDecision, LlmCall, type NetworkFlow, type ToolCall } from '@higgs/schema';
 import { TenantError } from '../../errors.ts';
 import { dayStartMs, toSessionExchange, type FlowSummaryRow, type PiiFlowRow, type TelemetryStore } from '../telemetry-store.ts';
+import type { ClickhouseValue } from './escape.ts';
 import { openClickhouse, type Clickhouse } from './query.ts';
+import {
+  compareTrackKeys, keysetFor, TRACK_RANK, type TrackKey, type UsageRow, type UserEvent, userEventKey,
+} from '../telemetry-store.ts';
 
-const MIGRATIONS = [{ version: 1, file: '0001_telemetry.sql' }, { version: 2, file: '0002_flows.sql' }] as const;
-const TELEMETRY_TABLES = ['llm_calls', 'tool_calls', 'decisions', 'llm_calls_daily', 'decisions_daily', 'network_flows'] as const;
+const MIGRATIONS = [{ version: 1, file: '0001_telemetry.sql' }, { version: 2, file: '0002_flows.sql' }, { version: 4, file: '0004_attribution.sql' }] as const;
+const TELEMETRY_TABLES = ['llm_calls', 'tool_calls', 'decisions', 'llm_calls_daily', 'decisions_daily', 'llm_usage_daily', 'network_flows'] as const;
 const SESSION_LIMIT = 1000;
 
 /** Applies the numbered ClickHouse migrations not yet recorded in `higgs_schema_migrations`. */
@@ -228,11 +233,11 @@ export function createClickhouseTelemetryStore(ch: Clickhouse): TelemetryStore {
       const fromDay = p.from.slice(0, 10);
       const toDay = new Date(Date.parse(p.to) - 1).toISOString().slice(0, 10);
       const rows = await ch.query<{
-        day: string; provider: string; model: string; user_id: string; namespace: string; app: string;
+        day_text: string; provider: string; model: string; user_id: string; namespace: string; app: string;
         calls: string; without_usage: string; input: string; output: string; cached: string;
       }>({
         tag: 'summarize-usage',
-        sql: `SELECT toString(day) AS day, provider, model, user_id, namespace, app, sum(calls) AS calls,
+        sql: `SELECT toString(day) AS day_text, provider, model, user_id, namespace, app, sum(calls) AS calls,
                      sum(calls_without_usage) AS without_usage, sum(input_tokens) AS input, sum(output_tokens) AS output,
                      sum(cached_tokens) AS cached
                 FROM llm_usage_daily
@@ -243,7 +248,7 @@ export function createClickhouseTelemetryStore(ch: Clickhouse): TelemetryStore {
       });
       const orNull = (v: string) => (v === '' ? null : v);
       return rows.map((r): UsageRow => ({
-        day: r.day, provider: r.provider, model: orNull(r.model), userId: orNull(r.user_id), namespace: orNull(r.namespace), app: orNull(r.app),
+        day: r.day_text, provider: r.provider, model: orNull(r.model), userId: orNull(r.user_id), namespace: orNull(r.namespace), app: orNull(r.app),
         calls: Number(r.calls), callsWithoutUsage: Number(r.without_usage),
         inputTokens: Number(r.input), outputTokens: Number(r.output), cachedTokens: Number(r.cached),
       }));
@@ -267,6 +272,51 @@ export function createClickhouseTelemetryStore(ch: Clickhouse): TelemetryStore {
 
     close: () => ch.close(),
   };
+}
+
+/**
+ * A user's events, one keyset query per table. tool_calls has no user column
+ * (18.16 cannot add one idempotently): the user is read from the stored call's
+ * `attribution.userId`, a key that appears once in the JSON (observed text is
+ * escaped inside strings, so it cannot forge one).
+ */
+async function listUserEventsOn(ch: Clickhouse, p: {
+  tenantId: string; userId: string; sessionIds: readonly string[]; from: string; to: string; after: TrackKey | null; limit: number;
+}): Promise<UserEvent[]> {
+  const page = async (table: string, rank: number, whose: string) => {
+    let keyset = '';
+    const params: Record<string, ClickhouseValue> = { tenantId: p.tenantId, ...range(p), limit: p.limit };
+    if (whose.includes('{userId}')) params.userId = p.userId;
+    if (whose.includes('{sessionIds}')) params.sessionIds = [...p.sessionIds];
+    if (p.after) {
+      const k = keysetFor(rank, p.after);
+      params.afterMs = msOf(p.after.ts);
+      if (k.idBefore !== null) params.afterId = k.idBefore;
+      keyset = k.idBefore === null
+        ? `AND ts_ms ${k.tsInclusive ? '<=' : '<'} {afterMs}`
+        : 'AND (ts_ms < {afterMs} OR (ts_ms = {afterMs} AND id < {afterId}))';
+    }
+    const rows = await ch.query<{ body: string }>({
+      tag: `user-track-${table}`,
+      // table names come from the calls below, never from input
+      sql: `SELECT body FROM ${table} WHERE ${RANGE_WHERE} AND ${whose} ${keyset} ORDER BY ts_ms DESC, id DESC LIMIT {limit}`,
+      params,
+    });
+    return rows.map((r) => JSON.parse(r.body) as unknown);
+  };
+  // 18.16 cannot type an empty array literal in has(): no sessions, no session condition
+  const inSessions = p.sessionIds.length === 0 ? '' : ' OR has({sessionIds}, session_id)';
+  const [calls, tools, decisions] = await Promise.all([
+    page('llm_calls', TRACK_RANK.llm_call, `(user_id = {userId}${inSessions})`),
+    page('tool_calls', TRACK_RANK.tool_call, `(visitParamExtractString(body, 'userId') = {userId}${inSessions})`),
+    p.sessionIds.length === 0 ? Promise.resolve([]) : page('decisions', TRACK_RANK.decision, `has({sessionIds}, ifNull(session_id, ''))`),
+  ]);
+  const events: UserEvent[] = [
+    ...calls.map((b) => ({ kind: 'llm_call' as const, call: LlmCall.parse(b) })),
+    ...tools.map((b) => ({ kind: 'tool_call' as const, call: ToolCallSchema.parse(b) })),
+    ...decisions.map((b) => ({ kind: 'decision' as const, decision: EnforcementDecision.parse(b) })),
+  ];
+  return events.sort((a, b) => compareTrackKeys(userEventKey(a), userEventKey(b))).slice(0, p.limit);
 }
 
 function llmCallRow(tenantId: string, c: LlmCall): Record<string, unknown> {
