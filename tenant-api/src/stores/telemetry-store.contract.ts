@@ -7,6 +7,7 @@
 import type { EnforcementDecision, LlmCall, ToolCall } from '@higgs/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventId, llmCall } from '../testing/fixtures.ts';
+import { flowsContractTests } from './flows.contract.ts';
 import { attributionContractTests } from './attribution.contract.ts';
 import type { SqlClient } from './sql-client.ts';
 import type { TelemetryBatch, TelemetryStore } from './telemetry-store.ts';
@@ -56,6 +57,8 @@ export function describeTelemetryStoreContract(name: string, open: () => Promise
       await staged.commit();
       return staged;
     }
+
+    flowsContractTests(() => h);
 
     attributionContractTests(() => h);
 
