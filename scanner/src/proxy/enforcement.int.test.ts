@@ -193,6 +193,45 @@ describe('response rules through the proxy', () => {
   });
 });
 
+describe('observe traffic is never held up by inspection', () => {
+  it('is forwarded before detection and rules run, and still recorded with its detections and alerts', async () => {
+    const order: string[] = [];
+    const real = compilePolicy(POLICY);
+    policy = () => ({ ...real, decide: (input, opts) => { order.push('decide'); return real.decide(input, opts); } });
+    const target = upstream.target;
+    upstream.target = (host, port) => { order.push('forward'); return target(host, port); };
+    try {
+      workload = { namespace: 'support', app: 'bot', mode: 'observe' };
+      const observed = await send(OPENAI, chat('forbidden-topic, mail me at jane.doe@example.com'));
+      expect(observed.status).toBe(200);
+      expect(order).toEqual(['forward', 'decide']);
+      const { calls, decisions } = await settled();
+      expect(calls[0]).toMatchObject({ verdict: 'alert', ruleIds: ['req-block'], detections: expect.arrayContaining([expect.objectContaining({ type: 'email', field: 'prompt' })]) });
+      expect(decisions).toMatchObject([{ ruleId: 'req-block', action: 'alert' }]);
+
+      // enforce traffic keeps inline inspection: decided before a byte goes upstream
+      order.length = 0;
+      recorded = [];
+      workload = { namespace: 'support', app: 'bot', mode: 'enforce' };
+      expect((await send(OPENAI, chat('hello there'))).status).toBe(200);
+      expect(order).toEqual(['decide', 'forward']);
+    } finally {
+      upstream.target = target;
+    }
+  });
+
+  it('counts a fail-open of observe traffic and records it uninspected, after forwarding', async () => {
+    const real = compilePolicy(POLICY);
+    policy = () => ({ ...real, decide: () => { throw new Error('evaluation fault'); } });
+    workload = { namespace: 'support', app: 'bot', mode: 'observe' };
+    expect((await send(OPENAI, chat('hello'))).status).toBe(200);
+    const { calls, decisions } = await settled();
+    expect(stats.failOpen).toBe(1);
+    expect(calls[0]).toMatchObject({ uninspected: true, verdict: 'allow' });
+    expect(decisions).toMatchObject([{ action: 'alert', matchedField: 'fail_open:error' }]);
+  });
+});
+
 describe('failure modes and limits', () => {
   const broken = (): CompiledPolicy => {
     const real = compilePolicy(POLICY);

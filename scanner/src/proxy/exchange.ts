@@ -10,7 +10,7 @@ import { parserFor, providerForHost } from '../providers/index.ts';
 import type { ParsedRequest, ParsedResponse, ProviderParser, StreamParser } from '../providers/types.ts';
 import type { CompiledPolicy, ResponseMatcher, RuleClass, RuleHit, RuleInput, RuleOutcome } from '../rules/index.ts';
 import type { SessionConnections } from '../sessions/connections.ts';
-import { attribute } from '../sessions/index.ts';
+import { type Attributor, createAttributor } from '../attribution/index.ts';
 import type { ScannerStats } from '../stats.ts';
 import { workloadRef, type WorkloadSource } from '../workloads/index.ts';
 import { DEFAULT_ENFORCEMENT, type EnforcementSettings, guardResponse } from './enforcement.ts';
@@ -31,6 +31,18 @@ export interface InspectContext {
   enforcement?: EnforcementSettings;
   /** which connections carry which session while a request is in flight: a kill resets them */
   sessions?: SessionConnections;
+  /** user and session of each call, stitched across hops on the trace; absent = one per context from identityHeader */
+  attributor?: Attributor;
+}
+
+const fallbackAttributors = new WeakMap<InspectContext, Attributor>();
+
+/** The context's attributor: the scanner wires one; a context built without one (tests) gets its own. */
+export function attributorOf(ctx: InspectContext): Attributor {
+  if (ctx.attributor) return ctx.attributor;
+  let a = fallbackAttributors.get(ctx);
+  if (!a) fallbackAttributors.set(ctx, (a = createAttributor({ identityHeader: ctx.identityHeader })));
+  return a;
 }
 
 /** The connection an inspected request arrived on. */
@@ -60,9 +72,6 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
     res.destroy();
     return; // the client went away before sending its request
   }
-  // The budget and the decision latency count inspection only: a slow client
-  // upload must not push a benign call past the deadline into fail-closed.
-  const inspectHr = process.hrtime.bigint();
   const method = req.method ?? 'GET';
   const settings = ctx.enforcement ?? DEFAULT_ENFORCEMENT;
   // an over-limit body is not parsed: refused on enforce, passed through uninspected on observe (below)
@@ -82,53 +91,28 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
 
   const workload = ctx.workloads.resolve(origin.srcIp);
   const source = workloadRef(origin.srcIp, workload);
-  const attribution = attribute({ headers: req.headers, srcIp: source.ip, providerUser: parsed?.providerUser ?? null, identityHeader: ctx.identityHeader });
+  const attribution = attributorOf(ctx).attribute({ headers: req.headers, srcIp: source.ip, providerUser: parsed?.providerUser ?? null });
   ctx.sessions?.track({ sessionId: attribution.sessionId, upstreamHost: ctx.upstream.target(origin.host, origin.port).host, req, res });
-  let inspected: Inspected | null = null;
-  const unavailable = new Set<RuleClass>();
-  if (parsed) {
-    try {
-      inspected = inspect(parsed, ctx.hashSalt);
-    } catch (err) {
-      // the rules that need detections cannot be decided: their class's fail mode decides (below)
-      unavailable.add('pii').add('injection');
-      ctx.logger.error({ err, path }, 'detectors failed on a request');
-    }
-  }
   const policy = ctx.policy();
   const callId = `call_${randomUUID()}`;
   const decisionBase = { scannerId: ctx.scannerId, callId, sessionId: attribution.sessionId, source };
-
-  // ---- decide
-  const ruleInput: RuleInput = {
-    provider, model: parsed?.model ?? null, host: origin.host, namespace: source.namespace, app: source.app, userId: attribution.userId,
-    promptText: inspected?.promptText ?? '', detections: inspected?.detections ?? [], injectionScore: inspected?.injectionScore ?? 0,
-    toolNames: parsed ? [...parsed.tools, ...parsed.messages.flatMap((m) => (m.toolName ? [m.toolName] : []))] : [],
-    toolInputText: parsed?.messages.filter((m) => m.toolName && m.role !== 'tool').map((m) => m.content).join('\n') ?? '',
-    toolOutputText: parsed?.messages.filter((m) => m.role === 'tool').map((m) => m.content).join('\n') ?? '',
-  };
-  let outcome: RuleOutcome = { hits: [], failures: [] };
-  if (policy) {
-    try {
-      outcome = policy.decide(ruleInput, { unavailable, deadlineNs: inspectHr + BigInt(Math.round(settings.evaluationBudgetUs * 1000)) });
-    } catch (err) {
-      ctx.logger.error({ err, path }, 'policy evaluation failed');
-      outcome = { hits: [], failures: [{ ruleId: '', ruleName: 'policy evaluation', action: 'block', ruleClass: 'content', reason: 'error' }] };
-    }
-  }
-  const hits = outcome.hits;
-  const latencyUs = Number(process.hrtime.bigint() - inspectHr) / 1000;
   const enforce = source.mode === 'enforce';
+  let inspected: Inspected | null = null;
+  let ruleInput: RuleInput | null = null;
+  let hits: RuleHit[] = [];
   let uninspected = overLimit;
   const responseRuleIds: string[] = [];
   const decisions: EnforcementDecision[] = [];
-  let verdict: Verdict = 'allow';
-  let refusal: { message: string; ruleId: string | null; decisionId: string; status?: number } | null = null;
+  // assigned inside evaluate(): declared wide so control-flow narrowing does not pin them to their initial values
+  let verdict = 'allow' as Verdict;
+  let refusal = null as { message: string; ruleId: string | null; decisionId: string; status?: number } | null;
+  let latencyUs = 0;
+  let redactTypes: Set<PiiType> | null | undefined;
 
-  const kernelPrimitive = policy?.isQuarantined(source.namespace) ? 'quarantine' : policy?.isSessionBlocked(attribution.sessionId) ? 'session_kill' : null;
+  const kernelPrimitive = kernelRefusal(policy, source.namespace, attribution.sessionId);
   if (kernelPrimitive) {
     // quarantine and session kill act on the namespace / session whatever the workload's inline-enforcement label
-    const d = decision(decisionBase, { ruleId: null, action: 'block', primitive: kernelPrimitive, latencyUs, matchedField: kernelPrimitive === 'quarantine' ? 'namespace' : 'session', matchedHash: null });
+    const d = decision(decisionBase, { ruleId: null, action: 'block', primitive: kernelPrimitive, latencyUs: 0, matchedField: kernelPrimitive === 'quarantine' ? 'namespace' : 'session', matchedHash: null });
     decisions.push(d);
     verdict = 'block';
     refusal = {
@@ -139,27 +123,86 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
       decisionId: d.id,
     };
   }
-  if (overLimit) {
-    const d = decision(decisionBase, { ruleId: null, action: enforce ? 'block' : 'alert', primitive: 'inline', latencyUs, matchedField: 'body_size', matchedHash: null });
-    decisions.push(d);
-    if (!enforce) ctx.logger.warn({ path, bytes: body.length }, 'request over the inspection limit passed uninspected (observe)');
-    else if (!refusal) refusal = { message: `Request blocked by Higgs policy: a body of ${body.length} bytes is over the ${settings.maxBodyBytes}-byte inspection limit`, ruleId: null, decisionId: d.id, status: 413 };
-  }
-  const failed = applyFailModes(ctx, settings, enforce, outcome.failures, decisionBase, latencyUs);
-  decisions.push(...failed.decisions);
-  if (failed.failedOpen) uninspected = true;
-  if (failed.refusal && !refusal) refusal = failed.refusal;
-  const top = hits[0];
-  let redactTypes: Set<PiiType> | null | undefined;
-  for (const hit of hits) {
-    const action = refusal ? 'alert' : appliedAction(hit, top!, enforce);
-    const matchedHash = hit.matchedHash ?? (hit.matchedText !== null ? hashValue(ctx.hashSalt, hit.matchedText.toLowerCase()) : null);
-    const d = decision(decisionBase, { ruleId: hit.ruleId, action, primitive: 'inline', latencyUs, matchedField: hit.matchedField, matchedHash });
-    decisions.push(d);
-    if (action === 'block' && !refusal) refusal = { message: `Request blocked by Higgs policy: ${hit.ruleName}`, ruleId: hit.ruleId, decisionId: d.id };
-    if (action === 'redact') redactTypes = hit.redactTypes === null || redactTypes === null ? null : new Set([...(redactTypes ?? []), ...hit.redactTypes]);
-  }
-  if (!kernelPrimitive && top) verdict = enforce ? top.action : 'alert';
+
+  // ---- detect and decide: inline for enforce traffic, after forwarding for observe traffic (below)
+  const evaluate = (): void => {
+    const inspectHr = process.hrtime.bigint();
+    const unavailable = new Set<RuleClass>();
+    if (parsed) {
+      try {
+        inspected = inspect(parsed, ctx.hashSalt);
+      } catch (err) {
+        // the rules that need detections cannot be decided: their class's fail mode decides (below)
+        unavailable.add('pii').add('injection');
+        ctx.logger.error({ err, path }, 'detectors failed on a request');
+      }
+    }
+    const input: RuleInput = {
+      provider, model: parsed?.model ?? null, host: origin.host, namespace: source.namespace, app: source.app, userId: attribution.userId,
+      promptText: inspected?.promptText ?? '', detections: inspected?.detections ?? [], injectionScore: inspected?.injectionScore ?? 0,
+      toolNames: parsed ? [...parsed.tools, ...parsed.messages.flatMap((m) => (m.toolName ? [m.toolName] : []))] : [],
+      toolInputText: parsed?.messages.filter((m) => m.toolName && m.role !== 'tool').map((m) => m.content).join('\n') ?? '',
+      toolOutputText: parsed?.messages.filter((m) => m.role === 'tool').map((m) => m.content).join('\n') ?? '',
+    };
+    ruleInput = input;
+    let outcome: RuleOutcome = { hits: [], failures: [] };
+    if (policy) {
+      try {
+        // the budget counts inspection only (from the body being read): a slow client upload must not push a benign call into fail-closed
+        outcome = policy.decide(input, { unavailable, deadlineNs: inspectHr + BigInt(Math.round(settings.evaluationBudgetUs * 1000)) });
+      } catch (err) {
+        ctx.logger.error({ err, path }, 'policy evaluation failed');
+        outcome = { hits: [], failures: [{ ruleId: '', ruleName: 'policy evaluation', action: 'block', ruleClass: 'content', reason: 'error' }] };
+      }
+    }
+    hits = outcome.hits;
+    latencyUs = Number(process.hrtime.bigint() - inspectHr) / 1000;
+    if (overLimit) {
+      const d = decision(decisionBase, { ruleId: null, action: enforce ? 'block' : 'alert', primitive: 'inline', latencyUs, matchedField: 'body_size', matchedHash: null });
+      decisions.push(d);
+      if (!enforce) ctx.logger.warn({ path, bytes: body.length }, 'request over the inspection limit passed uninspected (observe)');
+      else refusal ??= { message: `Request blocked by Higgs policy: a body of ${body.length} bytes is over the ${settings.maxBodyBytes}-byte inspection limit`, ruleId: null, decisionId: d.id, status: 413 };
+    }
+    const failed = applyFailModes(ctx, settings, enforce, outcome.failures, decisionBase, latencyUs);
+    decisions.push(...failed.decisions);
+    if (failed.failedOpen) uninspected = true;
+    refusal ??= failed.refusal;
+    const top = hits[0];
+    for (const hit of hits) {
+      const action = refusal ? 'alert' : appliedAction(hit, top!, enforce);
+      const matchedHash = hit.matchedHash ?? (hit.matchedText !== null ? hashValue(ctx.hashSalt, hit.matchedText.toLowerCase()) : null);
+      const d = decision(decisionBase, { ruleId: hit.ruleId, action, primitive: 'inline', latencyUs, matchedField: hit.matchedField, matchedHash });
+      decisions.push(d);
+      if (action === 'block') refusal ??= { message: `Request blocked by Higgs policy: ${hit.ruleName}`, ruleId: hit.ruleId, decisionId: d.id };
+      if (action === 'redact') redactTypes = hit.redactTypes === null || redactTypes === null ? null : new Set([...(redactTypes ?? []), ...hit.redactTypes]);
+    }
+    if (!kernelPrimitive && top) verdict = enforce ? top.action : 'alert';
+  };
+  // Observe traffic is never held up by inspection: it is forwarded as it came and inspected on the
+  // next turn of the event loop, recorded (alerts, fail-opens, detections) once both are done.
+  const inline = enforce || kernelPrimitive !== null;
+  const evaluated: Promise<void> = inline ? Promise.resolve(evaluate()) : new Promise((resolve) => setImmediate(() => {
+    try {
+      evaluate();
+    } catch (err) {
+      ctx.logger.error({ err, path }, 'observe-mode inspection failed');
+    }
+    resolve();
+  }));
+  /** the response rules whose request-side conditions hold (after evaluation), memoised */
+  let responseRules: ResponseMatcher | null | undefined;
+  const responseRulesNow = (): ResponseMatcher | null => {
+    if (responseRules !== undefined) return responseRules;
+    responseRules = null;
+    if (policy?.hasResponseRules && parsed && ruleInput) {
+      try {
+        responseRules = policy.responseRules(ruleInput);
+      } catch (err) {
+        ctx.logger.error({ err, path }, 'response rules failed');
+      }
+    }
+    return responseRules;
+  };
 
   const finish = (status: number, response: ParsedResponse | null, error: string | null, outcome: Verdict): void => {
     const scannedResponse = response ? scanResponse(response, ctx.hashSalt) : null;
@@ -243,24 +286,16 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
     } else {
       res.destroy();
     }
-    finish(502, null, `upstream: ${reason}`, verdict);
+    void evaluated.then(() => finish(502, null, `upstream: ${reason}`, verdict));
   });
   res.on('close', () => {
     if (!res.writableFinished) upReq.destroy();
   });
   // response rules act only on enforce traffic; on observe their matches are recorded as alerts once the call is done
-  let responseRules: ResponseMatcher | null = null;
-  if (policy?.hasResponseRules && parsed) {
-    try {
-      responseRules = policy.responseRules(ruleInput);
-    } catch (err) {
-      ctx.logger.error({ err, path }, 'response rules failed');
-    }
-  }
   upReq.on('response', (upRes) => {
     const status = upRes.statusCode ?? 502;
-    if (enforce && responseRules && route && status < 300) {
-      const guarded = responseRules;
+    const guarded = enforce ? responseRulesNow() : null;
+    if (guarded && route && status < 300) {
       const tap = responseTap(route.parser, upRes.headers['content-type'], undefined);
       res.on('close', () => { if (!res.writableFinished) upRes.destroy(); });
       void guardResponse(upRes, res, {
@@ -293,10 +328,11 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
     const end = (error: string | null): void => {
       if (settled) return;
       settled = true;
-      void (tap ? tap.end() : Promise.resolve(null)).then((response) => {
+      void Promise.all([tap ? tap.end() : Promise.resolve(null), evaluated]).then(([response]) => {
         // observe (or a non-2xx answer): response rules are recorded as alerts, traffic untouched
         let outcomeVerdict = verdict;
-        for (const m of response?.content && responseRules ? responseRules.find(response.content) : []) {
+        const rules = responseRulesNow();
+        for (const m of response?.content && rules ? rules.find(response.content) : []) {
           if (responseRuleIds.includes(m.ruleId)) continue;
           responseRuleIds.push(m.ruleId);
           decisions.push(decision(decisionBase, { ruleId: m.ruleId, action: 'alert', primitive: 'inline', latencyUs, matchedField: 'response', matchedHash: hashValue(ctx.hashSalt, m.text.toLowerCase()) }));
@@ -341,6 +377,18 @@ export function applyFailModes(
     ctx.logger.warn({ callId: base.callId, ruleId, ruleClass: f.ruleClass, reason: f.reason }, 'rule not evaluated: failing open');
   }
   return { decisions, refusal, failedOpen };
+}
+
+/**
+ * Quarantine and session kill act before inspection on every request,
+ * whatever the workload's mode. The hook point for per-session refusals
+ * (kill_session): a killed session is refused here for each new request,
+ * and its open connections are reset by the session tracker (`ctx.sessions`).
+ */
+function kernelRefusal(policy: CompiledPolicy | null, namespace: string | null, sessionId: string): 'quarantine' | 'session_kill' | null {
+  if (policy?.isQuarantined(namespace)) return 'quarantine';
+  if (policy?.isSessionBlocked(sessionId)) return 'session_kill';
+  return null;
 }
 
 function appliedAction(hit: RuleHit, top: RuleHit, enforce: boolean): Verdict {
