@@ -53,6 +53,28 @@ const SHADOW: Obligation[] = [
   { framework: 'NIST AI RMF', control: 'GOVERN 1.6', why: 'An inventory of AI systems is kept, and unsanctioned use is found and resolved.' },
 ];
 
+const AUTHENTICATION: Obligation[] = [
+  { framework: 'SOC 2', control: 'CC6.1', why: 'Access to systems that process company data must require authentication.' },
+  { framework: 'NIST SP 800-53', control: 'IA-2', why: 'Users and services reaching an MCP server or model endpoint must be identified and authenticated.' },
+  { framework: 'NIST SP 800-53', control: 'AC-3', why: 'Without authentication the endpoint cannot enforce who may invoke its tools or model.' },
+];
+
+const ACCESS: Obligation[] = [
+  { framework: 'SOC 2', control: 'CC6.6', why: 'Connections to external systems must be restricted to those that are authorised.' },
+  { framework: 'EU AI Act', control: 'Art. 26', why: 'A deployer must use AI systems as instructed and keep them under control, including where data goes.' },
+];
+
+const PROCESSOR: Obligation[] = [
+  { framework: 'GDPR', control: 'Art. 28', why: 'Personal data may only go to a processor bound by a data-processing agreement the controller approved.' },
+  GDPR_TRANSFER,
+  { framework: 'EU AI Act', control: 'Art. 10', why: 'Data reaching an AI system must be governed: known, minimised and fit for the purpose it is used for.' },
+];
+
+const CVE: Obligation[] = [
+  { framework: 'SOC 2', control: 'CC7.1', why: 'Vulnerabilities in system components must be identified and remediated.' },
+  { framework: 'EU AI Act', control: 'Art. 15', why: 'High-risk AI systems must be resilient against attempts to exploit their vulnerabilities.' },
+];
+
 /** The obligations a finding touches, most specific first. */
 export function obligationsFor(finding: Finding): Obligation[] {
   switch (finding.category) {
@@ -65,8 +87,14 @@ export function obligationsFor(finding: Finding): Obligation[] {
       return INJECTION;
     case 'shadow':
       return SHADOW;
-    default:
-      return [];
+    case 'authentication':
+      return AUTHENTICATION;
+    case 'access':
+      return ACCESS;
+    case 'compliance':
+      return PROCESSOR;
+    case 'cve':
+      return CVE;
   }
 }
 
@@ -87,11 +115,19 @@ export function remediationFor(finding: Finding): string {
       return `${where} uses AI outside the governance baseline (provider ${e.host ?? 'unknown'}). Decide: sanction it `
         + 'by adding it to the baseline, or quarantine the namespace until its owner registers the use.';
     case 'access':
-      return 'Block the target the finding names, then review which principals reached it and why.';
+      return `${where} reached ${e.host ?? 'a host'}, which is not on the egress allowlist. Block the target, or add it to `
+        + 'the allowlist if the use is approved; then review which principals reached it and why.';
     case 'authentication':
-      return 'Block unauthenticated calls to the endpoint and require credentials for it.';
-    default:
-      return 'Review the evidence and decide whether to block, accept or suppress.';
+      return `${e.host ?? 'The endpoint'} accepts calls without credentials. Require a token or mTLS on it, and block `
+        + 'calls to it until it does; review the listed sessions for use you do not recognise.';
+    case 'compliance':
+      return `Personal data (${e.piiType ?? 'several types'}) from ${where} reaches ${e.host ?? 'a provider'}, which is not a `
+        + 'sanctioned data processor. Either sign a data-processing agreement and sanction the provider, or block '
+        + 'personal data to it.';
+    case 'cve':
+      return e.cve
+        ? `${e.cve.id} affects ${e.cve.component}: ${e.cve.summary}. Upgrade the component to a fixed version, or isolate the asset until it is.`
+        : 'Upgrade the vulnerable component to a fixed version, or isolate the asset until it is.';
   }
 }
 
