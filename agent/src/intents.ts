@@ -22,9 +22,10 @@ export type Intent =
   | 'help';
 
 const PATTERNS: ReadonlyArray<readonly [Intent, RegExp]> = [
-  ['approve', /\b(approve|reject)\b|\b(execute|apply)\b (it|this|that|the proposal|now)\b|\bwithout (an |any )?approval\b/],
+  ['approve', /(?<![\w-])(approve|reject)(?![\w-])|\b(execute|apply)\b (it|this|that|the proposal|now)\b|\bwithout (an |any )?approval\b/],
   ['other', /^\s*(and |what about |how about )?(the )?other (one|finding)s?\b|\bthe next (one|finding)\b/],
-  ['act', /\b(kill|terminate)\b.*\bsession\b|\b(quarantine|isolate)\b|\b(disable|delete|remove)\b.*\brule\b|\brelease\b/],
+  // imperative only ("quarantine namespace x", "can you kill session y"): "what happens when I quarantine" is a question
+  ['act', /^\s*(please\s+|now\s+|just\s+)?(kill|terminate|quarantine|isolate|disable|delete|remove|release)\b|\b(can|could|would|will) you (please )?(kill|terminate|quarantine|isolate|disable|delete|remove|release)\b/],
   ['cost', /\bcost(s|ing)?\b|\bspend(ing)?\b|\bspent\b|\bhow much\b.*\b(pay|paying|money|usd|dollars)\b|\btokens?\b/],
   ['pii_flows', /\b(leak|leaks|leaking|send|sends|sending|flow|flows)\b.*\b(pii|personal data)\b.*\b(provider|providers|where|which)\b|\bdata tracks?\b|\bpii flows?\b|\bwhich apps?\b.*\bpii\b/],
   ['user_sent', /\bwhat (did|has|have)\b.*\b(send|sent|ask|asked|prompt|prompted)\b|\b(user track|timeline)\b|\bactivity of\b/],
@@ -89,7 +90,7 @@ export function userIn(message: string): string | null {
   const email = EMAIL.exec(message)?.[0];
   if (email !== undefined) return email;
   const named = USER_AFTER_WORD.exec(message)?.[1] ?? DID_SEND.exec(message)?.[1];
-  if (named === undefined || /^(this|that|the|it|they|he|she|we|i|you)$/i.test(named)) return null;
+  if (named === undefined || /^(this|that|the|it|they|he|she|we|i|you|send|sent|ask|asked|prompt|prompted|do|did)$/i.test(named)) return null;
   return named;
 }
 
@@ -104,7 +105,8 @@ export function costDimensionIn(message: string): 'user' | 'team' | 'app' | 'mod
 
 /** A session id the person typed (`t-<trace>` or `s-<hash>` as the scanner names them, or after the word session). */
 export function sessionIdIn(message: string): string | null {
-  return /\bsession\s+[`'"]?([A-Za-z0-9][A-Za-z0-9_.:-]{2,127})/i.exec(message)?.[1] ?? null;
+  // an id holds a digit, '_' or '-' ("s-bob-1", "t-4bf9…"): "kill every session now" names none
+  return /\bsession\s+[`'"]?((?=[A-Za-z0-9_.:-]*[0-9_-])[A-Za-z0-9][A-Za-z0-9_.:-]{2,127})/i.exec(message)?.[1] ?? null;
 }
 
 /** A namespace the person names: "namespace X", "the X namespace". */

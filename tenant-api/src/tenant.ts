@@ -1,5 +1,6 @@
 import { createAgent } from '@higgs/agent';
-import { createRegistry } from '@higgs/tools';
+import type { Principal } from '@higgs/schema';
+import { createRegistry, type ToolRegistry } from '@higgs/tools';
 import { createMcpHttpHandler } from '@higgs/tools/http';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
@@ -26,6 +27,9 @@ export interface Tenant {
   /** raw tokens when given or generated on this start; null when an earlier start created them */
   adminToken: string | null;
   scannerToken: string | null;
+  /** the tool registry every surface serves, and the agent's principal: for in-process evals of the agent */
+  registry: ToolRegistry;
+  agentPrincipal: Principal;
   close(): Promise<void>;
 }
 
@@ -98,6 +102,8 @@ export async function createTenant(options: TenantOptions = {}): Promise<Tenant>
       config,
       adminToken: boot.adminToken,
       scannerToken: boot.scannerToken,
+      registry,
+      agentPrincipal: boot.agentPrincipal,
       async close() {
         try {
           // Drain in-flight requests briefly, then cut what is left: a client that
