@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { ScannerPolicy } from '@higgs/schema';
+import { createAttributor } from './attribution/index.ts';
 import { jsonLogger, type Logger } from './logger.ts';
 import { startPolicyEndpoint } from './policy/endpoint.ts';
 import { PolicyClient } from './policy/client.ts';
@@ -46,6 +47,8 @@ export interface ScannerOptions {
   hashSalt: string;
   /** header carrying the end-user id (default x-user-id) */
   identityHeader?: string;
+  /** PEM public keys or HMAC secrets end-user JWTs are verified with; absent: claims are read unverified (userSource 'jwt') */
+  jwtVerifyKeys?: string[];
   uploadBatchSize?: number;
   uploadIntervalMs?: number;
   spoolMaxBytes?: number;
@@ -180,14 +183,16 @@ export async function startScanner(opts: ScannerOptions): Promise<ScannerHandle>
       report: (event) => uploader.enqueue({ kind: 'kernel_enforcement', event }),
     });
     closers.push(policy.subscribe((p) => {
-      killer.apply(p.policy);
+      void killer.apply(p.policy);
       // a quarantine order reaches the kernel maps now, not at the next reconciliation tick
       kernel?.sync();
     }));
     const upstream = createUpstream(opts.hostsOverride ?? {}, opts.upstreamCaPem ?? []);
     closers.push(() => upstream.close());
+    const identityHeader = (opts.identityHeader ?? 'x-user-id').toLowerCase();
     const inspect: InspectContext = {
-      scannerId: opts.scannerId, hashSalt: opts.hashSalt, identityHeader: (opts.identityHeader ?? 'x-user-id').toLowerCase(), workloads,
+      scannerId: opts.scannerId, hashSalt: opts.hashSalt, identityHeader, workloads,
+      attributor: createAttributor({ identityHeader, jwtKeys: opts.jwtVerifyKeys ?? [] }),
       policy: () => policy.current(), record: (e) => uploader.enqueue(e), upstream, stats, logger,
       ...(opts.enforcement ? { enforcement: opts.enforcement } : {}),
       sessions,

@@ -59,7 +59,7 @@ describe('session kill without a kernel: the proxy resets exactly the connection
     await until(() => a.state.chunks > 2 && b.state.chunks > 2);
     expect(connections.sessions().sort()).toEqual(['s-a', 's-b']);
 
-    const [outcome] = killer.apply(policy(['s-a']));
+    const [outcome] = await killer.apply(policy(['s-a']));
     expect(outcome).toMatchObject({ sessionId: 's-a', reset: 1, destroyed: 0 });
     await until(() => a.state.error !== null);
     expect(a.state.error).toBe('ECONNRESET');
@@ -69,7 +69,7 @@ describe('session kill without a kernel: the proxy resets exactly the connection
     expect(reports).toEqual([expect.objectContaining({ primitive: 'session_kill', target: 's-a', count: 1, orderedBy: 'sec-oncall', scannerId: 'n1' })]);
 
     // the same policy again (a re-poll) kills nothing more; a session killed with nothing in flight is not reported
-    expect(killer.apply(policy(['s-a', 's-idle']))).toEqual([]);
+    expect(await killer.apply(policy(['s-a', 's-idle']))).toEqual([]);
     expect(reports).toHaveLength(1);
     expect(connections.hosts()).toEqual(['api.example']);
     b.req.destroy();
