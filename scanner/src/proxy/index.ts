@@ -4,7 +4,7 @@ import { TLSSocket } from 'node:tls';
 import type { Logger } from '../logger.ts';
 import { isOpenAiCompatibleRequest } from '../providers/index.ts';
 import type { NodeCa } from '../tls/ca.ts';
-import { handleExchange, type InspectContext, type Origin } from './exchange.ts';
+import { attributorOf, handleExchange, type InspectContext, type Origin } from './exchange.ts';
 import { createMcpSessions, handleMcpExchange, type McpSessions } from './mcp-exchange.ts';
 import { forwardHeaders } from './upstream.ts';
 
@@ -132,6 +132,8 @@ function plainRequest(opts: ProxyOptions, req: IncomingMessage, res: ServerRespo
     void handleExchange(opts.inspect, origin, req, res, path).catch((err: unknown) => failed(opts.logger, res, err));
     return;
   }
+  // a service-to-service hop: the user it carries names its trace for the hops after it
+  attributorOf(opts.inspect).observeHop(req.headers);
   const upReq = httpRequest({ host, port, method: req.method, path, headers: forwardHeaders(req.headers), agent: opts.inspect.upstream.http });
   upReq.on('response', (upRes) => {
     res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, forwardHeaders(upRes.headers));

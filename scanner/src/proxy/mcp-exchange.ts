@@ -8,11 +8,10 @@ import {
   blockedToolResult, describeResult, type JsonRpcId, jsonRpcResponses, McpEventStream, type McpRequest, type McpResult, parseMcpRequests,
   redactMcpRequest, sseMessage,
 } from '../providers/mcp/index.ts';
-import { attribute } from '../sessions/index.ts';
 import { workloadRef } from '../workloads/index.ts';
 import type { RuleClass, RuleOutcome } from '../rules/index.ts';
 import { DEFAULT_ENFORCEMENT } from './enforcement.ts';
-import { applyFailModes, decision, dedupe, readBody, type InspectContext, type Origin } from './exchange.ts';
+import { applyFailModes, attributorOf, decision, dedupe, readBody, type InspectContext, type Origin } from './exchange.ts';
 import { forwardHeaders } from './upstream.ts';
 
 /**
@@ -63,7 +62,7 @@ export async function handleMcpExchange(
     return;
   }
   const source = workloadRef(origin.srcIp, ctx.workloads.resolve(origin.srcIp));
-  const attribution = attribute({ headers: req.headers, srcIp: source.ip, providerUser: null, identityHeader: ctx.identityHeader });
+  const attribution = attributorOf(ctx).attribute({ headers: req.headers, srcIp: source.ip, providerUser: null });
   ctx.sessions?.track({ sessionId: attribution.sessionId, upstreamHost: ctx.upstream.target(origin.host, origin.port).host, req, res });
   const method = req.method ?? 'GET';
 
