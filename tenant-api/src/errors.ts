@@ -8,6 +8,7 @@ export const TENANT_ERROR_CODES = [
   'BASELINE_INVALID', // HIGGS_BASELINE_FILE is unreadable or not the documented shape
   'UNAUTHENTICATED', // no bearer token, or an unknown one
   'WRONG_TOKEN_KIND', // a scanner token on /api, or a human token on /v1
+  'FORBIDDEN', // a person whose role is below the route's least role
   'INVALID_BATCH', // POST /v1/ingest body failed IngestBatch
   'INVALID_REQUEST', // any other request body or query that failed its schema
   'NOT_FOUND',
