@@ -29,8 +29,10 @@ const RETRYABLE_SERVER = new Set(['159', '202', '209', '210', '252']);
 function isRetryable(err: unknown, idempotent: boolean): boolean {
   const e = err as { code?: unknown; message?: unknown };
   const code = typeof e.code === 'string' ? e.code : '';
-  // an insert that may have reached the server is not retried: MergeTree would store it twice
-  if (!idempotent) return code === 'ECONNREFUSED';
+  // An insert that may have reached the server is not retried: MergeTree would store it twice. A refused
+  // connection or a write into a socket the server had already closed (EPIPE: a stale keep-alive
+  // socket, seen under load) cannot have delivered a whole body, and a partial JSONEachRow body is refused.
+  if (!idempotent) return code === 'ECONNREFUSED' || code === 'EPIPE';
   return RETRYABLE_SOCKET.has(code) || RETRYABLE_SERVER.has(code) || /socket hang up/i.test(String(e.message ?? ''));
 }
 
