@@ -16,6 +16,8 @@ export const GovernanceBaselineFile = z.object({
   sanctioned: z.object({
     namespaces: z.array(z.string().min(1)).default([]),
     providers: z.array(z.string().min(1)).default([]),
+    /** the egress allowlist (hosts or `*.suffix`); calls elsewhere raise access findings. Added in issue 5, optional. */
+    destinations: z.array(z.string().min(1)).optional(),
   }),
 });
 
@@ -44,8 +46,11 @@ export const TenantOptions = z.object({
   adminToken: Token.optional(),
   scannerToken: Token.optional(),
   /** the governance baseline applied when the tenant is first created */
-  baseline: z.object({ namespaces: z.array(z.string().min(1)), providers: z.array(z.string().min(1)) })
-    .default({ namespaces: [], providers: [] }),
+  baseline: z.object({
+    namespaces: z.array(z.string().min(1)),
+    providers: z.array(z.string().min(1)),
+    destinations: z.array(z.string().min(1)).optional(),
+  }).default({ namespaces: [], providers: [] }),
   uiDir: z.string().min(1).default(DEFAULT_UI_DIR),
   /** Origins allowed on /mcp (DNS-rebinding protection); empty means this server's own origin. */
   allowedOrigins: z.array(z.string().url()).default([]),
@@ -83,7 +88,7 @@ const ENV_NAMES: Record<string, string> = {
   retentionDays: 'HIGGS_RETENTION_DAYS',
 };
 
-function readBaseline(file: string): { namespaces: string[]; providers: string[] } {
+function readBaseline(file: string): { namespaces: string[]; providers: string[]; destinations?: string[] | undefined } {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));

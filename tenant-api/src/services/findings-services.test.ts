@@ -9,7 +9,7 @@ import { scoreRisk } from '../findings/risk.ts';
 import { ingestBatch } from '../ingest/ingest.ts';
 import { createPolicyNotifier } from '../policy/policy-notifier.ts';
 import { assetId } from '../registry/asset-registry.ts';
-import { addAllowedDestinations, getAsset, listAssets } from '../stores/assets-repository.ts';
+import { getAsset, listAssets } from '../stores/assets-repository.ts';
 import { listAudit } from '../stores/audit-repository.ts';
 import type { SqlClient } from '../stores/sql-client.ts';
 import { batchOf, createTestTenant, eventId, llmCall, openTestDb } from '../testing/fixtures.ts';
@@ -49,8 +49,8 @@ function mixedBatch(events: IngestBatch['events']): IngestBatch {
   return { scannerId: 'node-1', events };
 }
 
-async function tenant() {
-  const t = await createTestTenant(db, sanctioned);
+async function tenant(baseline: { namespaces: string[]; providers: string[]; destinations?: string[] } = sanctioned) {
+  const t = await createTestTenant(db, baseline);
   const ctx: ServiceContext = { principal: t.admin };
   const ingest = (batch: IngestBatch) => ingestBatch(db, { tenantId: t.tenantId, batch });
   return { ...t, ctx, ingest };
@@ -262,8 +262,8 @@ describe('findings services over PGlite', () => {
   });
 
   it('raises access findings outside the allowlist, compliance gaps for PII to unsanctioned processors, and CVE findings', async () => {
-    const t = await tenant();
-    await addAllowedDestinations(db, { tenantId: t.tenantId, destinations: ['*.openai.com'] });
+    // the allowlist comes from the tenant's baseline at bootstrap (HIGGS_BASELINE_FILE `sanctioned.destinations`)
+    const t = await tenant({ ...sanctioned, destinations: ['*.openai.com'] });
     await t.ingest(batchOf(
       llmCall(),
       llmCall({ provider: 'cohere', host: 'api.cohere.com', model: 'command', detections: [{ type: 'email', field: 'prompt', hash: 'eeee2222' }] }),

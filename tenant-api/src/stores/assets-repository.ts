@@ -236,11 +236,3 @@ export async function getDestinationAllowlist(db: SqlExecutor, p: { tenantId: st
   );
   return rows.map((r) => r.value);
 }
-
-export async function addAllowedDestinations(db: SqlExecutor, p: { tenantId: string; destinations: readonly string[] }): Promise<void> {
-  for (const value of p.destinations) {
-    await db.query(
-      `INSERT INTO governance_baseline (tenant_id, kind, value) VALUES ($1, 'destination', $2) ON CONFLICT DO NOTHING`, [p.tenantId, value],
-    );
-  }
-}

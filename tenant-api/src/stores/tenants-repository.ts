@@ -3,6 +3,8 @@ import type { SqlExecutor } from './sql-client.ts';
 export interface GovernanceBaseline {
   namespaces: string[];
   providers: string[];
+  /** the egress allowlist (hosts or `*.suffix`), written at bootstrap; read with getDestinationAllowlist */
+  destinations?: string[] | undefined;
 }
 
 /** True when the tenant row exists. */
@@ -26,6 +28,7 @@ export async function insertBaseline(db: SqlExecutor, p: { tenantId: string; bas
   const entries = [
     ...p.baseline.namespaces.map((value) => ['namespace', value] as const),
     ...p.baseline.providers.map((value) => ['provider', value] as const),
+    ...(p.baseline.destinations ?? []).map((value) => ['destination', value] as const),
   ];
   for (const [kind, value] of entries) {
     await db.query(
