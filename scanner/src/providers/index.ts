@@ -34,13 +34,20 @@ const PARSERS: readonly ProviderParser[] = [
   ...azureParsers, mistralParser, togetherParser, cohereParser,
 ];
 
+// compiled once per pattern: the proxy asks for every request, and a RegExp per call showed in profiles
+const HOST_PATTERNS = new Map<string, RegExp | string>();
+
 /** `*` in a host pattern stands for one or more DNS labels' worth of characters, never a dot-free suffix trick. */
 export function hostMatches(pattern: string, host: string): boolean {
-  const p = pattern.toLowerCase();
+  let compiled = HOST_PATTERNS.get(pattern);
+  if (compiled === undefined) {
+    const p = pattern.toLowerCase();
+    compiled = p.includes('*') ? new RegExp(`^${p.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[a-z0-9.-]+')}$`) : p;
+    // patterns come from configuration (a few dozen at most): the map stays small
+    HOST_PATTERNS.set(pattern, compiled);
+  }
   const h = host.toLowerCase();
-  if (!p.includes('*')) return p === h;
-  const re = new RegExp(`^${p.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[a-z0-9.-]+')}$`);
-  return re.test(h);
+  return typeof compiled === 'string' ? compiled === h : compiled.test(h);
 }
 
 /** The provider a host belongs to; an unknown host speaking a known wire format is `openai_compatible`, else `unknown`. */
@@ -68,10 +75,20 @@ export function isOpenAiCompatibleRequest(method: string, path: string): boolean
  */
 export function parserFor(method: string, path: string, host?: string): { parser: ProviderParser; endpoint: string } | null {
   const provider = host === undefined ? null : providerForHost(host);
-  const candidates = provider === null ? PARSERS : [...PARSERS.filter((p) => p.provider === provider), ...PARSERS.filter((p) => p.provider !== provider)];
-  for (const parser of candidates) {
+  for (const parser of provider === null ? PARSERS : candidatesFor(provider)) {
     const endpoint = parser.endpointFor(method, path);
     if (endpoint) return { parser, endpoint };
   }
   return null;
+}
+
+const CANDIDATES = new Map<Provider, readonly ProviderParser[]>();
+/** the provider's own parsers first, then the others; built once per provider */
+function candidatesFor(provider: Provider): readonly ProviderParser[] {
+  let c = CANDIDATES.get(provider);
+  if (!c) {
+    c = [...PARSERS.filter((p) => p.provider === provider), ...PARSERS.filter((p) => p.provider !== provider)];
+    CANDIDATES.set(provider, c);
+  }
+  return c;
 }
