@@ -14,6 +14,15 @@ describe('scanText', () => {
     expect(ssnHash).toMatch(/^[0-9a-f]{16}$/);
   });
 
+  it('in the structured pass, finds the validated types exactly as the full pass and no names or addresses', () => {
+    const text = 'Mail Maria Okonkwo at maria@example.com, 2249 College Street, card 4539 1488 0343 6467, ip 10.0.0.1 or fe80::1.';
+    const full = scanText(text, 'prompt', 's');
+    const structured = scanText(text, 'prompt', 's', { pass: 'structured' });
+    expect(full.spans.map((s) => s.type)).toEqual(['person', 'email', 'address', 'credit_card', 'ip_address', 'ip_address']);
+    expect(structured.spans).toEqual(full.spans.filter((s) => s.type !== 'person' && s.type !== 'address'));
+    expect(structured.masked).toContain('Maria Okonkwo');
+  });
+
   it('hashes with the salt, so another tenant salt gives another hash', () => {
     expect(hashValue('a', 'x')).not.toBe(hashValue('b', 'x'));
   });

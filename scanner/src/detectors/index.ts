@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Detection, PiiType } from '@higgs/schema';
-import { detectPii, type PiiSpan } from './pii.ts';
+import { detectPii, detectStructuredPii, type PiiSpan } from './pii.ts';
 
-export { detectPii, ibanValid, luhnValid } from './pii.ts';
+export { detectPii, detectStructuredPii, ibanValid, luhnValid } from './pii.ts';
 export type { PiiSpan } from './pii.ts';
 export { detectSecrets, entropy } from './secrets.ts';
 export type { SecretSpan } from './secrets.ts';
@@ -30,14 +30,25 @@ export interface ScannedText {
   spans: PiiSpan[];
 }
 
+/** Which detectors a scan runs. */
+export interface ScanOptions {
+  /**
+   * `full` (default): every PII type; `structured`: the validated types only
+   * (e-mail, secrets, IBAN, card, SSN, national ids, IP, phone), no person
+   * names or street addresses: the cheap pass for a caller on the hot path,
+   * which runs the full pass later, off the path
+   */
+  pass?: 'full' | 'structured';
+}
+
 /**
  * Detects PII in `text` and masks every value as `[TYPE:hash8]`
  * (`[SSN:3fa9c1d2]`), so the recorded text keeps its shape and a value seen
  * twice masks the same way. The hash is over the value's canonical form
  * (digits only, lower-case e-mail), so `123-45-6789` and `123456789` agree.
  */
-export function scanText(text: string, field: DetectionField, salt: string): ScannedText {
-  const spans = detectPii(text);
+export function scanText(text: string, field: DetectionField, salt: string, opts: ScanOptions = {}): ScannedText {
+  const spans = opts.pass === 'structured' ? detectStructuredPii(text) : detectPii(text);
   if (spans.length === 0) return { masked: text, detections: [], spans };
   const detections: Detection[] = [];
   let masked = '';

@@ -1,3 +1,4 @@
+import { hintGroup, hintsOf, type HintGroup } from './hints.ts';
 import INJECTION_MODEL from './injection-model.json' with { type: 'json' };
 
 /** One signal the injection scorer looked for, with its weight (points out of 100). */
@@ -60,13 +61,14 @@ export const INJECTION_FEATURES: readonly InjectionFeature[] = [
 
 /** The features that fired on `text`, for explaining a score. */
 export function injectionFeatures(text: string): InjectionFeature[] {
-  const lower = text.toLowerCase();
-  return INJECTION_FEATURES.filter((f) => fires(f, text, lower));
+  return INJECTION_FEATURES.filter((_f, i) => fires(i, text));
 }
 
-function fires(f: InjectionFeature, text: string, lower: string): boolean {
-  for (const h of f.hints) if (lower.includes(h)) return f.pattern.test(text);
-  return false;
+// the hints of every feature, found in the detectors' one shared pass over the text (hints.ts)
+const FEATURE_HINTS: readonly HintGroup[] = INJECTION_FEATURES.map((f) => hintGroup(f.hints));
+
+function fires(feature: number, text: string): boolean {
+  return hintsOf(text).present(FEATURE_HINTS[feature]!) && INJECTION_FEATURES[feature]!.pattern.test(text);
 }
 
 /**
@@ -169,7 +171,7 @@ function countFeatures(text: string): number {
     }
   }
   for (let f = 0; f < INJECTION_FEATURES.length; f++) {
-    if (!fires(INJECTION_FEATURES[f]!, text, lower)) continue;
+    if (!fires(f, text)) continue;
     const h = KEYWORD_BASE + f;
     n = touch(h, n);
     scratch.counts[h] = 4;

@@ -15,7 +15,9 @@ export interface PiiSpan {
   kind?: string;
 }
 
-const EMAIL = /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-])/g;
+// the domain after an '@' (the local part is found by walking back from the '@': a regex anchored
+// at every word start cost 70 us on a 4 KB prompt)
+const EMAIL_DOMAIN = /(?:[A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-])/y;
 // 13–19 digits, optionally grouped by single spaces or dashes
 const CARD = /(?<![\d-])\d(?:[ -]?\d){11,18}(?![\d-])/g;
 const SSN_DASHED = /(?<![\d-])(\d{3})-(\d{2})-(\d{4})(?![\d-])/g;
@@ -39,6 +41,7 @@ const CUED_PHONE = /[^\d+(\n]{0,16}\n?[ \t]{0,4}(\+?(?:\(\d{1,4}\)|\d)[\d .()/-]
 const IBAN = /(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ ]?[A-Za-z0-9]){11,30}(?![A-Za-z0-9])/g;
 const IPV4 = /(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?![\w]|\.\d)/g;
 const IPV6 = /(?<![\w:.])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:(?<=:)\d{1,3}(?:\.\d{1,3}){3})?(?![\w:])/g;
+const IPV4_CHARS = /\d\.\d/;
 // UK National Insurance number: prefix letters from HMRC's allowed set, six digits, suffix A–D
 const UK_NINO = /\b(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b/g;
 // Spanish DNI (8 digits + check letter) and NIE (X/Y/Z + 7 digits + check letter)
@@ -56,13 +59,45 @@ const ES_ID = /\b([XYZ]?)(\d{7,8})-?([A-Z])\b/g;
  * @example detectPii('mail bob@example.com') // [{ type: 'email', start: 5, end: 20, canonical: 'bob@example.com' }]
  */
 export function detectPii(text: string): PiiSpan[] {
-  const spans: PiiSpan[] = [];
-  const take = (span: PiiSpan): void => {
-    if (!spans.some((s) => span.start < s.end && s.start < span.end)) spans.push(span);
-  };
+  const spans = structured(text);
+  const take = taker(spans);
+  for (const a of detectAddresses(text)) take({ type: 'address', start: a.start, end: a.end, canonical: text.slice(a.start, a.end).toLowerCase().replace(/\s+/g, ' ') });
+  for (const n of detectNames(text)) take({ type: 'person', start: n.start, end: n.end, canonical: text.slice(n.start, n.end).toLowerCase() });
+  return spans.sort((a, b) => a.start - b.start);
+}
 
-  for (const m of text.matchAll(EMAIL)) {
-    take({ type: 'email', start: m.index, end: m.index + m[0].length, canonical: m[0].toLowerCase() });
+/**
+ * The cheap pass of `detectPii`: every validated type (e-mail, secrets, IBAN,
+ * card, SSN, national ids, IP, phone) and no street addresses or person names,
+ * which cost most of the time. For a caller that must decide fast and can
+ * leave the names and addresses to a later, off-path pass (observe-only
+ * traffic); the spans are exactly those `detectPii` reports for these types.
+ */
+export function detectStructuredPii(text: string): PiiSpan[] {
+  return structured(text).sort((a, b) => a.start - b.start);
+}
+
+function taker(spans: PiiSpan[]): (span: PiiSpan) => void {
+  return (span) => {
+    for (const s of spans) if (span.start < s.end && s.start < span.end) return;
+    spans.push(span);
+  };
+}
+
+function structured(text: string): PiiSpan[] {
+  const spans: PiiSpan[] = [];
+  const take = taker(spans);
+
+  for (let at = text.indexOf('@'), after = 0; at !== -1; at = text.indexOf('@', at + 1)) {
+    if (at < after) continue;
+    let start = at;
+    while (start > 0 && at - start < 64 && isLocalChar(text.charCodeAt(start - 1))) start--;
+    if (start === at || start < after || (start > 0 && isLocalChar(text.charCodeAt(start - 1)))) continue;
+    EMAIL_DOMAIN.lastIndex = at + 1;
+    const d = EMAIL_DOMAIN.exec(text);
+    if (!d) continue;
+    after = d.index + d[0].length;
+    take({ type: 'email', start, end: after, canonical: text.slice(start, after).toLowerCase() });
   }
   for (const s of detectSecrets(text)) take({ type: 'secret', start: s.start, end: s.end, canonical: s.value, kind: s.kind });
   for (const m of text.matchAll(IBAN)) {
@@ -105,11 +140,25 @@ export function detectPii(text: string): PiiSpan[] {
       take({ type: 'national_id', start: m.index, end: m.index + m[0].length, canonical: m[0].replace('-', ''), kind: prefix === '' ? 'es_dni' : 'es_nie' });
     }
   }
-  for (const m of text.matchAll(IPV4)) {
-    if (isIPv4(m[0])) take({ type: 'ip_address', start: m.index, end: m.index + m[0].length, canonical: m[0] });
+  if (IPV4_CHARS.test(text)) {
+    for (const m of text.matchAll(IPV4)) {
+      if (isIPv4(m[0])) take({ type: 'ip_address', start: m.index, end: m.index + m[0].length, canonical: m[0] });
+    }
   }
-  for (const m of text.matchAll(IPV6)) {
-    if (m[0].length >= 3 && isIPv6(m[0])) take({ type: 'ip_address', start: m.index, end: m.index + m[0].length, canonical: m[0].toLowerCase() });
+  // an IPv6 address has two colons at most five characters apart with only hex digits between:
+  // the pattern runs from such places only (anchored at every position it cost 50 us on 4 KB)
+  for (let colon = text.indexOf(':'), after = 0; colon !== -1; colon = text.indexOf(':', colon + 1)) {
+    if (colon < after) continue;
+    let j = colon + 1;
+    while (j < text.length && j - colon <= 5 && isHex(text.charCodeAt(j))) j++;
+    if (text.charCodeAt(j) !== 58) continue;
+    let from = colon;
+    while (from > 0 && colon - from < 4 && isHex(text.charCodeAt(from - 1))) from--;
+    IPV6.lastIndex = Math.max(from, after);
+    const m = IPV6.exec(text);
+    if (!m || m.index > colon) continue;
+    after = m.index + m[0].length;
+    if (m[0].length >= 3 && isIPv6(m[0])) take({ type: 'ip_address', start: m.index, end: after, canonical: m[0].toLowerCase() });
   }
   for (const m of text.matchAll(NANP)) {
     const [, plusOne, open, , close, sep1, , sep2] = m;
@@ -139,9 +188,16 @@ export function detectPii(text: string): PiiSpan[] {
     const digits = m[1]!.replace(/\D/g, '');
     if (digits.length >= 6 && digits.length <= 15) take({ type: 'phone', start: m.index, end: m.index + m[1]!.length, canonical: digits });
   }
-  for (const a of detectAddresses(text)) take({ type: 'address', start: a.start, end: a.end, canonical: text.slice(a.start, a.end).toLowerCase().replace(/\s+/g, ' ') });
-  for (const n of detectNames(text)) take({ type: 'person', start: n.start, end: n.end, canonical: text.slice(n.start, n.end).toLowerCase() });
-  return spans.sort((a, b) => a.start - b.start);
+  return spans;
+}
+
+// the characters of an e-mail local part: A-Z a-z 0-9 . _ % + -
+function isLocalChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 46 || c === 95 || c === 37 || c === 43 || c === 45;
+}
+
+function isHex(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
 }
 
 /** The Luhn (mod 10) check every payment card number satisfies. */
