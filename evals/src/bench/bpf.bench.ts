@@ -2,9 +2,17 @@ import { availability, cgroupIdOf, findCgroup2Root, loadPrograms } from '@higgs/
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { loadNative, objectPath } from '@higgs/bpf/native';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { createServer as createHttpServer } from 'node:http';
+import { createInterface } from 'node:readline';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { startScanner } from '@higgs/scanner';
+import { createTenant } from '@higgs/tenant-api';
 import type { BenchResult } from './types.ts';
 
 const PROVIDER = '127.0.9.1';
@@ -92,6 +100,203 @@ async function tlsOverhead(): Promise<BenchResult> {
   }
 }
 
+const epochMs = () => performance.timeOrigin + performance.now();
+
+// One client process; on each stdin line "<traceId>" it opens a streaming request through the proxy with that
+// session and prints {trace, event, at} lines, `at` in epoch ms (the same clock as this process).
+const STREAMER = `
+const http = require('node:http');
+const [proxyHost, proxyPort] = process.argv.slice(1);
+const at = () => performance.timeOrigin + performance.now();
+const say = (o) => console.log(JSON.stringify({ ...o, at: at() }));
+require('node:readline').createInterface({ input: process.stdin }).on('line', (trace) => {
+  const req = http.request({ host: proxyHost, port: Number(proxyPort), method: 'POST', path: 'http://api.openai.com/v1/chat/completions',
+    agent: new http.Agent({ keepAlive: false }),
+    headers: { host: 'api.openai.com', 'content-type': 'application/json', traceparent: '00-' + trace + '-' + '1'.repeat(16) + '-01' } });
+  req.on('response', (res) => {
+    res.once('data', () => say({ trace, event: 'flowing' }));
+    res.on('error', (e) => say({ trace, event: 'error', code: e.code }));
+    res.on('end', () => say({ trace, event: 'end' }));
+  });
+  req.on('error', (e) => say({ trace, event: 'error', code: e.code }));
+  req.end(JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'count' }] }));
+});`;
+
+/**
+ * Through the whole product: tenant (PGlite in memory), scanner with kernel
+ * enforcement, MCP tool calls. Kill order -> client error (from the tool call,
+ * and from the policy reaching the scanner) with and without the proxy's
+ * user-space reset; quarantine tool call -> first refused connect.
+ */
+async function endToEnd(base: string, proxyReset: boolean, samples: number): Promise<BenchResult[]> {
+  const tag = proxyReset ? 'proxy reset + kernel' : 'kernel destroy only';
+  const dir = mkdtempSync(join(tmpdir(), 'higgs-bench-e2e-'));
+  const cgroup = `${base}/e2e-payments-${proxyReset ? 'r' : 'k'}`;
+  mkdirSync(cgroup, { recursive: true });
+  const pinDir = `/sys/fs/bpf/higgs-bench-e2e-${process.pid}`;
+  const upstream = createHttpServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const timer = setInterval(() => res.write('data: {"id":"c","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":{"content":"x"},"finish_reason":null}]}\n\n'), 20);
+      res.on('close', () => clearInterval(timer));
+    });
+  });
+  upstream.listen(0, '127.0.9.5');
+  await once(upstream, 'listening');
+  const provider = createServer((s) => s.on('error', () => {}));
+  provider.listen(0, '127.0.9.6');
+  await once(provider, 'listening');
+  const providerPort = (provider.address() as { port: number }).port;
+  const adminToken = randomBytes(24).toString('base64url');
+  const scannerToken = randomBytes(24).toString('base64url');
+  const tenant = await createTenant({ host: '127.0.0.1', port: 0, dataDir: 'memory://', adminToken, scannerToken, logLevel: 'silent' });
+  const policyAt: number[] = [];
+  const logger = { info: (_o: object, msg: string) => { if (msg === 'policy applied') policyAt.push(epochMs()); }, warn: () => {}, error: () => {} };
+  const workloadsFile = join(dir, 'workloads.json');
+  writeFileSync(workloadsFile, JSON.stringify({ workloads: [{ namespace: 'payments', app: 'api', cgroup }] }));
+  const scanner = await startScanner({
+    scannerId: 'bench', dataDir: join(dir, 'scanner'), proxyPort: 0, policyPort: 0, tenantUrl: tenant.url, scannerToken, logger,
+    hostsOverride: { 'api.openai.com': `127.0.9.5:${(upstream.address() as { port: number }).port}` }, workloadsFile, hashSalt: 'bench',
+    kernelEnforcement: { providers: ['127.0.9.6/32'], pinDir, proxyReset },
+  });
+  const mcp = new Client({ name: 'bench', version: '1.0.0' });
+  const proxy = new URL(scanner.proxyUrl);
+  const client = spawn(process.execPath, ['-e', STREAMER, proxy.hostname, proxy.port], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const dialerChild = spawn(process.execPath, ['-e', `require('node:readline').createInterface({ input: process.stdin }).on('line', (l) => {
+    const s = require('node:net').connect({ host: '127.0.9.6', port: Number(l) });
+    s.once('connect', () => { console.log('ok'); s.destroy(); }); s.once('error', (e) => console.log(e.code)); });`], { stdio: ['pipe', 'pipe', 'inherit'] });
+  try {
+    await scanner.waitForPolicy(() => true, 10_000);
+    await mcp.connect(new StreamableHTTPClientTransport(new URL(`${tenant.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${adminToken}` } } }));
+    const tool = async (name: string, args: Record<string, unknown>) => {
+      const r = await mcp.callTool({ name, arguments: args });
+      if (r.isError) throw new Error(`${name}: ${JSON.stringify(r.content)}`);
+    };
+    const events = new Map<string, { event: string; at: number; code?: string }[]>();
+    const waiters = new Set<() => void>();
+    createInterface({ input: client.stdout! }).on('line', (l) => {
+      const e = JSON.parse(l) as { trace: string; event: string; at: number; code?: string };
+      events.set(e.trace, [...(events.get(e.trace) ?? []), e]);
+      for (const w of [...waiters]) w();
+    });
+    const waitEvent = (trace: string, event: string) => new Promise<{ at: number; code?: string }>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${event} for ${trace}`)), 10_000);
+      const check = () => {
+        const hit = events.get(trace)?.find((e) => e.event === event);
+        if (hit) { clearTimeout(timer); waiters.delete(check); resolve(hit); }
+      };
+      waiters.add(check);
+      check();
+    });
+    const fromTool: number[] = [];
+    const fromPolicy: number[] = [];
+    for (let i = 0; i < samples; i++) {
+      const trace = randomBytes(16).toString('hex');
+      client.stdin!.write(`${trace}\n`);
+      await waitEvent(trace, 'flowing');
+      const before = policyAt.length;
+      const t0 = epochMs();
+      await tool('kill_session', { sessionId: `t-${trace}`, reason: 'bench' });
+      const err = await waitEvent(trace, 'error');
+      fromTool.push(err.at - t0);
+      const applied = policyAt.slice(before).find((t) => t >= t0);
+      if (applied !== undefined) fromPolicy.push(err.at - applied);
+    }
+    fromTool.sort((a, b) => a - b);
+    fromPolicy.sort((a, b) => a - b);
+    const results: BenchResult[] = [
+      { name: `kill: policy at the scanner -> client error (${tag}), p50`, value: +percentile(fromPolicy, 0.5).toFixed(3), unit: 'ms' },
+      { name: `kill: policy at the scanner -> client error (${tag}), p99`, value: +percentile(fromPolicy, 0.99).toFixed(3), unit: 'ms', target: 'p99 <= 5 ms', pass: percentile(fromPolicy, 0.99) <= 5 },
+      { name: `kill: kill_session tool call -> client error (${tag}), p50`, value: +percentile(fromTool, 0.5).toFixed(3), unit: 'ms' },
+      { name: `kill: kill_session tool call -> client error (${tag}), p99`, value: +percentile(fromTool, 0.99).toFixed(3), unit: 'ms' },
+    ];
+    if (!proxyReset) return results;
+
+    // quarantine: tool call -> the first refused connect of a process in the workload's cgroup
+    writeFileSync(`${cgroup}/cgroup.procs`, String(dialerChild.pid));
+    const lines = createInterface({ input: dialerChild.stdout! });
+    const dialQ = async () => {
+      const answer = once(lines, 'line') as Promise<[string]>;
+      dialerChild.stdin!.write(`${providerPort}\n`);
+      return (await answer)[0];
+    };
+    const toRefusal: number[] = [];
+    const toolMs: number[] = [];
+    const toPolicy: number[] = [];
+    for (let i = 0; i < Math.max(5, Math.floor(samples / 3)); i++) {
+      if ((await dialQ()) !== 'ok') throw new Error('the provider is not reachable before the quarantine');
+      const before = policyAt.length;
+      const t0 = epochMs();
+      await tool('quarantine_namespace', { namespace: 'payments', reason: 'bench' });
+      toolMs.push(epochMs() - t0);
+      await scanner.waitForPolicy((p) => p.quarantinedNamespaces.includes('payments'), 5_000);
+      toPolicy.push((policyAt.slice(before).find((t) => t >= t0) ?? Number.NaN) - t0);
+      while ((await dialQ()) !== 'EPERM') if (epochMs() - t0 > 5_000) throw new Error('no refusal within 5 s');
+      toRefusal.push(epochMs() - t0);
+      await tool('release_quarantine', { namespace: 'payments', reason: 'bench' });
+      const t1 = epochMs();
+      while ((await dialQ()) !== 'ok') if (epochMs() - t1 > 5_000) throw new Error('not released within 5 s');
+    }
+    toRefusal.sort((a, b) => a - b);
+    results.push(
+      { name: 'quarantine: the tool call itself (MCP over HTTP, tenant transaction), median', value: +median(toolMs).toFixed(3), unit: 'ms' },
+      { name: 'quarantine: tool call -> policy applied at the scanner (long-poll), median', value: +median(toPolicy).toFixed(3), unit: 'ms' },
+    );
+    results.push(
+      { name: 'quarantine: quarantine_namespace tool call -> first refused connect, p50', value: +percentile(toRefusal, 0.5).toFixed(3), unit: 'ms' },
+      { name: 'quarantine: quarantine_namespace tool call -> first refused connect, max', value: +toRefusal.at(-1)!.toFixed(3), unit: 'ms', target: '<= 100 ms', pass: toRefusal.at(-1)! <= 100 },
+    );
+    return results;
+  } finally {
+    client.kill('SIGKILL');
+    dialerChild.kill('SIGKILL');
+    await mcp.close().catch(() => undefined);
+    await scanner.close();
+    await tenant.close();
+    upstream.closeAllConnections();
+    upstream.close();
+    provider.close();
+    const pinned = loadPrograms({ pinDir, flows: false });
+    pinned.quarantine.unload();
+    pinned.close();
+    rmSync(pinDir, { recursive: true, force: true });
+    await new Promise((r) => setTimeout(r, 100)); // the killed dialer leaves the cgroup
+    rmdirSync(cgroup);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Where a kill's kernel time goes: object load (once), iterator link (once), and each iter/tcp pass. */
+function killProfile(): BenchResult[] {
+  const native = loadNative();
+  if (!('binding' in native)) return [];
+  const b = native.binding;
+  const t0 = process.hrtime.bigint();
+  const obj = b.openObject(objectPath('kill'));
+  b.loadObject(obj);
+  const loaded = micros(t0);
+  const t1 = process.hrtime.bigint();
+  const iter = b.attachIter(obj, 'higgs_kill');
+  const attached = micros(t1);
+  const passes: number[] = [];
+  for (let i = 0; i < 50; i++) {
+    const t = process.hrtime.bigint();
+    b.iterRun(iter);
+    passes.push(micros(t));
+  }
+  b.destroyLink(iter);
+  b.closeObject(obj);
+  passes.sort((a, b) => a - b);
+  const buckets = Number(readFileSync('/proc/sys/net/ipv4/tcp_ehash_entries', 'utf8').trim());
+  return [
+    { name: 'kill profile: load kill.bpf.o (once per scanner)', value: +(loaded / 1000).toFixed(3), unit: 'ms' },
+    { name: 'kill profile: create the iter/tcp link (once per scanner)', value: +(attached / 1000).toFixed(3), unit: 'ms' },
+    { name: `kill profile: one iter/tcp pass over ${Math.abs(buckets)} ehash buckets, p50`, value: +(percentile(passes, 0.5) / 1000).toFixed(3), unit: 'ms' },
+    { name: 'kill profile: one iter/tcp pass, p99', value: +(percentile(passes, 0.99) / 1000).toFixed(3), unit: 'ms' },
+  ];
+}
+
 /**
  * Kernel primitives (issue 4): kill order → client error, quarantine order →
  * refused connect, and connect() overhead with the programs attached. The
@@ -177,6 +382,8 @@ export async function run(): Promise<BenchResult[]> {
     } finally {
       bpf.close();
     }
+    results.push(...killProfile());
+    for (const proxyReset of [true, false]) results.push(...await endToEnd(base, proxyReset, 30));
     results.push(await tlsOverhead());
   } finally {
     writeFileSync(`${root}${home}/cgroup.procs`, String(process.pid));
