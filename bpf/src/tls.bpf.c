@@ -39,6 +39,47 @@ struct {
 	__type(value, struct read_args);
 } tls_reads SEC(".maps");
 
+/* Which processes may be read at all: when tls_config[0] is 1, only those
+ * whose cgroup v2 id is in tls_cgroups (the scanner keeps it equal to its
+ * labelled workload pods). Checked before any plaintext is copied, so an
+ * unlabelled process's TLS never leaves the kernel. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u8);
+} tls_cgroups SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} tls_config SEC(".maps");
+
+/* SSL calls not captured because the caller's cgroup is not allowed (per CPU). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} tls_filtered SEC(".maps");
+
+static __always_inline int allowed(void)
+{
+	__u32 zero = 0;
+	__u32 *on = bpf_map_lookup_elem(&tls_config, &zero);
+	if (!on || !*on)
+		return 1;
+	__u64 cg = bpf_get_current_cgroup_id();
+	if (bpf_map_lookup_elem(&tls_cgroups, &cg))
+		return 1;
+	__u64 *n = bpf_map_lookup_elem(&tls_filtered, &zero);
+	if (n)
+		*n += 1;
+	return 0;
+}
+
 static __always_inline void emit(__u64 ssl, const void *buf, __u64 len, __u8 direction)
 {
 	__u32 zero = 0;
@@ -72,7 +113,7 @@ static __always_inline void emit(__u64 ssl, const void *buf, __u64 len, __u8 dir
 SEC("uprobe")
 int BPF_KPROBE(higgs_ssl_write, void *ssl, const void *buf, int num)
 {
-	if (num > 0)
+	if (num > 0 && allowed())
 		emit((__u64)ssl, buf, (__u64)num, 0);
 	return 0;
 }
@@ -80,13 +121,16 @@ int BPF_KPROBE(higgs_ssl_write, void *ssl, const void *buf, int num)
 SEC("uprobe")
 int BPF_KPROBE(higgs_ssl_write_ex, void *ssl, const void *buf, size_t num)
 {
-	if (num > 0)
+	if (num > 0 && allowed())
 		emit((__u64)ssl, buf, num, 0);
 	return 0;
 }
 
 static __always_inline void stash_read(void *ssl, void *buf, void *readbytes)
 {
+	/* not stashed: the return probe then finds nothing and copies nothing */
+	if (!allowed())
+		return;
 	__u64 id = bpf_get_current_pid_tgid();
 	struct read_args a = { .ssl = (__u64)ssl, .buf = (__u64)buf, .readbytes = (__u64)readbytes };
 	if (bpf_map_update_elem(&tls_reads, &id, &a, BPF_ANY))

@@ -1,12 +1,12 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireOrSkip } from '@higgs/evals/testing';
-import { availability, type TlsEvent } from './index.ts';
+import { availability, cgroupIdOf, findCgroup2Root, type TlsEvent } from './index.ts';
 import { loadNative } from './native.ts';
 import { defaultTlsTargets, openTlsObservation, type TlsObservation } from './tls.ts';
 
@@ -99,5 +99,41 @@ print(urllib.request.urlopen(req, context=ssl._create_unverified_context()).read
     expect(viaFetch.written).toContain('{"prompt":"node-fetch-prompt"}');
     expect(viaFetch.read).toContain('server-plaintext-reply');
     expect(tls.counters().ringbuf_full).toBe(0n);
+  });
+
+  it('restricted to a pod cgroup, copies plaintext only from processes in it: another process is counted as filtered, never read', async () => {
+    const root = findCgroup2Root();
+    if (!root) throw new Error('no cgroup v2 hierarchy');
+    const pod = join(root, `higgs-test-${process.pid}-tls-pod`);
+    mkdirSync(pod, { recursive: true });
+    try {
+      tls.setCgroups([cgroupIdOf(pod)]);
+      expect(tls.cgroups()).toEqual([cgroupIdOf(pod)]);
+      const before = tls.filtered();
+      // outside the pod: the call works, no event of it reaches user space
+      const outside = spawn('/usr/bin/curl', ['-sk', '--http1.1', '-d', '{"prompt":"outside-prompt"}', `https://127.0.0.1:${port}${PATH}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      outside.stdout!.on('data', (d) => (out += d.toString()));
+      expect((await once(outside, 'exit'))[0]).toBe(0);
+      expect(out).toContain('server-plaintext-reply');
+      // inside: the shell moves itself into the pod before exec'ing curl
+      const inside = await capture('inside-prompt', '/bin/sh', ['-c', `echo $$ > ${pod}/cgroup.procs && exec /usr/bin/curl -sk --http1.1 -d '{"prompt":"inside-prompt"}' https://127.0.0.1:${port}${PATH}`]);
+      expect(inside.written).toContain('{"prompt":"inside-prompt"}');
+      expect(inside.event.cgroupId).toBe(cgroupIdOf(pod));
+      expect(seen.filter((e) => e.pid === outside.pid)).toEqual([]);
+      expect(seen.some((e) => e.data.toString('latin1').includes('outside-prompt'))).toBe(false);
+      expect(tls.filtered()).toBeGreaterThanOrEqual(before + 2n); // its SSL_write and SSL_read at least
+    } finally {
+      tls.setCgroups(null);
+      expect(tls.cgroups()).toBeNull();
+      for (let i = 0; i < 50; i++) {
+        try {
+          rmdirSync(pod);
+          break;
+        } catch {
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
+    }
   });
 });

@@ -2,7 +2,7 @@ import { existsSync, realpathSync, statSync } from 'node:fs';
 import { BpfError, BpfErrorCode } from './errors.ts';
 import { EventStream } from './event-stream.ts';
 import { decodeTlsEvent, type CounterName, type TlsEvent } from './layout.ts';
-import { readCounters } from './maps.ts';
+import { mapKeys, mapOp, readCounters } from './maps.ts';
 import { objectPath, type LinkHandle, type NativeBinding, type ObjectHandle } from './native.ts';
 
 /** A binary the TLS uprobes were attached to, and which OpenSSL functions took. */
@@ -22,6 +22,17 @@ export interface TlsObservation {
   readonly events: EventStream<TlsEvent>;
   readonly targets: TlsTarget[];
   counters(): Record<CounterName, bigint>;
+  /**
+   * Restricts capture to processes in these cgroup v2 ids (checked in the
+   * kernel before any plaintext is copied), or lifts the restriction with
+   * null (every process using the probed binaries; the default). The map is
+   * made equal to the set: ids not in it are removed.
+   */
+  setCgroups(ids: Iterable<bigint> | null): void;
+  /** The cgroup ids capture is restricted to, or null when unrestricted. */
+  cgroups(): bigint[] | null;
+  /** SSL calls not captured because the caller's cgroup was not allowed (summed over CPUs). */
+  filtered(): bigint;
   close(): void;
 }
 
@@ -78,12 +89,54 @@ export function openTlsObservation(native: NativeBinding, targets: string[] = de
   });
   const events = new EventStream(native, maps.tls_events!, decodeTlsEvent);
   let closed = false;
+  const zero = Buffer.alloc(4);
+  const u64 = (v: bigint): Buffer => {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64LE(v);
+    return b;
+  };
+  const live = (): void => {
+    if (closed) throw new BpfError(BpfErrorCode.CLOSED, 'TLS observation is closed');
+  };
   return {
     events,
     targets: report,
     counters() {
       if (closed) throw new BpfError(BpfErrorCode.CLOSED, 'TLS observation is closed');
       return readCounters(native, maps.counters!);
+    },
+    setCgroups(ids) {
+      live();
+      const fd = maps.tls_cgroups!;
+      if (ids === null) {
+        mapOp('tls_config update', () => native.mapUpdate(maps.tls_config!, zero, Buffer.alloc(4), 0));
+        for (const k of mapKeys(native, fd, 8)) mapOp('tls_cgroups delete', () => native.mapDelete(fd, k));
+        return;
+      }
+      const wanted = new Set([...ids].map((id) => {
+        if (typeof id !== 'bigint' || id <= 0n) throw new BpfError(BpfErrorCode.INVALID_ARGUMENT, `not a cgroup id: ${String(id)}`);
+        return id;
+      }));
+      // add first, then switch the filter on, then remove: a wanted cgroup is never missed meanwhile
+      for (const id of wanted) mapOp('tls_cgroups update', () => native.mapUpdate(fd, u64(id), Buffer.from([1]), 0));
+      const on = Buffer.alloc(4);
+      on.writeUInt32LE(1);
+      mapOp('tls_config update', () => native.mapUpdate(maps.tls_config!, zero, on, 0));
+      for (const k of mapKeys(native, fd, 8)) if (!wanted.has(k.readBigUInt64LE())) mapOp('tls_cgroups delete', () => native.mapDelete(fd, k));
+    },
+    cgroups() {
+      live();
+      const on = mapOp('tls_config lookup', () => native.mapLookup(maps.tls_config!, zero, 4));
+      if (!on || on.readUInt32LE() === 0) return null;
+      return mapKeys(native, maps.tls_cgroups!, 8).map((k) => k.readBigUInt64LE());
+    },
+    filtered() {
+      live();
+      const cpus = native.possibleCpus();
+      const values = mapOp('tls_filtered lookup', () => native.mapLookup(maps.tls_filtered!, zero, 8 * cpus));
+      let sum = 0n;
+      for (let cpu = 0; values && cpu < cpus; cpu++) sum += values.readBigUInt64LE(cpu * 8);
+      return sum;
     },
     close() {
       if (closed) return;

@@ -30,6 +30,7 @@ describe.runIf(run)('TLS uprobes and flow tracing feed the scanner (observe-only
   const suffix = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const base = join(findCgroup2Root() ?? '/nonexistent', `higgs-e2e-${suffix}`);
   const pod = join(base, 'notebook');
+  const unlabelled = join(base, 'unlabelled');
   let dir: string;
   let tenant: RecordingTenant;
   let upstreams: MockUpstreams;
@@ -38,6 +39,7 @@ describe.runIf(run)('TLS uprobes and flow tracing feed the scanner (observe-only
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'higgs-kobs-'));
     mkdirSync(pod, { recursive: true });
+    mkdirSync(unlabelled, { recursive: true });
     tenant = await startRecordingTenant({ scannerId: 'node-k', policy });
     upstreams = await startMockUpstreams({ host: PROVIDER_IP, chunkDelayMs: 1 });
     const workloadsFile = join(dir, 'workloads.json');
@@ -58,7 +60,7 @@ describe.runIf(run)('TLS uprobes and flow tracing feed the scanner (observe-only
     await upstreams?.close();
     await tenant?.close();
     rmSync(`/sys/fs/bpf/higgs-test-${suffix}`, { recursive: true, force: true });
-    for (const d of [pod, base]) {
+    for (const d of [pod, unlabelled, base]) {
       try {
         rmdirSync(d);
       } catch {
@@ -69,8 +71,8 @@ describe.runIf(run)('TLS uprobes and flow tracing feed the scanner (observe-only
   });
 
   /** Runs a command inside the pod's cgroup: the shell moves itself in, then execs the client. */
-  async function inPod(cmd: string[], stdin?: string): Promise<string> {
-    const child = spawn('/bin/sh', ['-c', `echo $$ > ${pod}/cgroup.procs && exec "$@"`, 'sh', ...cmd], { stdio: ['pipe', 'pipe', 'pipe'] });
+  async function inPod(cmd: string[], stdin?: string, cgroup = pod): Promise<string> {
+    const child = spawn('/bin/sh', ['-c', `echo $$ > ${cgroup}/cgroup.procs && exec "$@"`, 'sh', ...cmd], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -131,5 +133,25 @@ req.end(body);`;
     expect(k.flows).toBeGreaterThanOrEqual(3);
     expect(k).toHaveProperty('ringbufFull');
     expect(k).toHaveProperty('userDropped');
+  });
+
+  it('an unlabelled process: its HTTPS call is a NetworkFlow (shadow AI discovery) but no LlmCall, and its plaintext never leaves the kernel', async () => {
+    const before = scanner.stats().kernel!;
+    const out = await inPod(['/usr/bin/curl', '-sk', '--http1.1', '-H', 'host: api.openai.com', '-H', 'authorization: Bearer sk-test',
+      '-H', 'content-type: application/json', '-d', body('unlabelled-marker'), url()], undefined, unlabelled);
+    expect(out).toContain('chat.completion');
+    await expect.poll(() => flows().find((f) => f.comm === 'curl' && f.dstIp === PROVIDER_IP && f.source.namespace === null), { timeout: 5000 }).toMatchObject({
+      dstHost: 'api.openai.com', provider: 'openai', state: 'SYN_SENT', source: { namespace: null, app: null, mode: null },
+    });
+    // a labelled call after it: once it is recorded, anything of the unlabelled call would have been too
+    await inPod(['/usr/bin/curl', '-sk', '--http1.1', '-H', 'host: api.openai.com', '-H', 'content-type: application/json', '-d', body('after-marker'), url()]);
+    await callWith('after-marker');
+    await new Promise((r) => setTimeout(r, 700)); // past idleMs: every session ended
+    expect(JSON.stringify(tenant.ingested)).not.toContain('unlabelled-marker');
+    expect(calls().filter((c) => c.source.namespace !== 'research')).toEqual([]);
+    const after = scanner.stats().kernel!;
+    // filtered in the kernel (at least the SSL_write and SSL_read of the request and answer) ...
+    expect(after.tlsFiltered - before.tlsFiltered).toBeGreaterThanOrEqual(2);
+    expect(calls().filter((c) => c.messages.some((m) => m.content.includes('after-marker')))).toHaveLength(1);
   });
 });

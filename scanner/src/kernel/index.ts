@@ -20,6 +20,12 @@ export interface KernelObservationStats {
   tlsPartial: number;
   /** responses seen with no request (capture began mid-connection): counted, not recorded */
   tlsOrphans: number;
+  /**
+   * SSL calls not captured because the process is not in a labelled workload
+   * cgroup (or is the scanner): refused in the kernel before any plaintext is
+   * copied, plus any event that reached user space before the allow set did
+   */
+  tlsFiltered: number;
   /** connect attempts to provider addresses recorded as NetworkFlows */
   flows: number;
   /** kernel ring-buffer reservations that failed (events lost in the kernel) */
@@ -76,7 +82,7 @@ export interface KernelObservation {
  * returns an inert handle: the scanner runs proxy-only.
  */
 export function startKernelObservation(opts: KernelObservationOptions): KernelObservation {
-  const stats: KernelObservationStats = { tlsEvents: 0, tlsExchanges: 0, tlsCalls: 0, tlsPartial: 0, tlsOrphans: 0, flows: 0, ringbufFull: 0, userDropped: 0, redirected: 0 };
+  const stats: KernelObservationStats = { tlsEvents: 0, tlsExchanges: 0, tlsCalls: 0, tlsPartial: 0, tlsOrphans: 0, tlsFiltered: 0, flows: 0, ringbufFull: 0, userDropped: 0, redirected: 0 };
   const inert = (reasons: string[]): KernelObservation => {
     opts.logger.warn({ reasons }, 'kernel observation unavailable; running proxy-only (no TLS tap, no flow tap, no transparent redirect)');
     return { available: false, reasons, stats: () => ({ ...stats }), setRedirectTarget: () => {}, redirectOrigin: () => null, syncRedirects: () => {}, close: async () => {} };
@@ -102,12 +108,54 @@ export function startKernelObservation(opts: KernelObservationOptions): KernelOb
   const tapCtx = { scannerId: opts.scannerId, hashSalt: opts.hashSalt, identityHeader: opts.identityHeader, wallMs };
   const pending: Promise<void>[] = [];
 
+  // ---- TLS scope: plaintext only from labelled workload pods (observe, or
+  // enforce whose provider traffic the kernel does not redirect to the proxy),
+  // never from unlabelled processes or the scanner. The kernel checks the
+  // allow map before copying; user space checks the same set again before
+  // reassembly (covering the moment between attach and the first sync).
+  const selfCgroup = (() => {
+    try {
+      return cgroupIdOf(cgroupOfPid(process.pid, cg2.root));
+    } catch {
+      return null;
+    }
+  })();
+  let tlsAllowed = new Set<bigint>();
+  let userFiltered = 0;
+  let kernelFiltered = 0;
+  const redirected = new Set<bigint>();
+  const syncTlsScope = (): void => {
+    if (!bpf.tls) return;
+    const wanted = new Set<bigint>();
+    for (const w of opts.workloads.list()) {
+      if (!w.mode || !w.cgroup) continue;
+      let id: bigint;
+      try {
+        id = cgroupIdOf(w.cgroup);
+      } catch {
+        continue; // the pod's cgroup does not exist (yet)
+      }
+      if (id === selfCgroup) continue;
+      if (w.mode === 'enforce' && redirected.has(id)) continue; // the proxy records those
+      wanted.add(id);
+    }
+    if (wanted.size === tlsAllowed.size && [...wanted].every((id) => tlsAllowed.has(id))) return;
+    bpf.tls.setCgroups(wanted);
+    tlsAllowed = wanted;
+    opts.logger.info({ cgroups: [...wanted].map(String) }, 'TLS capture scoped to labelled workload cgroups');
+  };
+
   // ---- TLS: events → sessions → exchanges → LlmCalls
   const sessions = new Map<string, { conn: HttpConnection; cgroupId: bigint; pid: number; comm: string }>();
   const onTls = (e: TlsEvent): void => {
     stats.tlsEvents++;
-    // the scanner's own TLS (uploads, the proxy's upstream legs) is not a workload's
-    if (e.pid === process.pid) return;
+    // the scanner's own TLS (uploads, the proxy's upstream legs) is not a workload's;
+    // an unlabelled process's plaintext is dropped here, before any reassembly
+    if (e.pid === process.pid || !tlsAllowed.has(e.cgroupId)) {
+      userFiltered++;
+      e.data.fill(0);
+      return;
+    }
     const key = `${e.pid}:${e.ssl}`;
     let s = sessions.get(key);
     if (!s) {
@@ -116,8 +164,10 @@ export function startKernelObservation(opts: KernelObservationOptions): KernelOb
       const conn = new HttpConnection((ex) => {
         stats.tlsExchanges++;
         const w = workload();
-        // enforce-labelled workloads pass the proxy, which records them: not twice
-        if (w?.mode === 'enforce') return;
+        // a label removed meanwhile: not recorded
+        if (!w?.mode) return;
+        // enforce-labelled workloads redirected to the proxy are recorded by it: not twice
+        if (w.mode === 'enforce' && redirected.has(e.cgroupId)) return;
         try {
           const call = tlsCall(tapCtx, ex, { ...src, workload: w });
           if (!call) return;
@@ -136,6 +186,7 @@ export function startKernelObservation(opts: KernelObservationOptions): KernelOb
     else s.conn.read(e.data, missing, e.tsNs);
   };
   if (bpf.tls) {
+    syncTlsScope();
     const events = bpf.tls.events;
     pending.push((async () => {
       for await (const e of events) onTls(e);
@@ -170,7 +221,6 @@ export function startKernelObservation(opts: KernelObservationOptions): KernelOb
   }
 
   // ---- redirect: enforce-labelled cgroups → the transparent listener
-  const redirected = new Set<bigint>();
   let target = false;
   const syncRedirects = (): void => {
     if (!opts.redirect || !target) return;
@@ -199,8 +249,9 @@ export function startKernelObservation(opts: KernelObservationOptions): KernelOb
   const syncTimer = setInterval(() => {
     try {
       syncRedirects();
+      syncTlsScope();
     } catch (err) {
-      opts.logger.error({ err }, 'redirect sync failed');
+      opts.logger.error({ err }, 'redirect or TLS scope sync failed');
     }
   }, opts.syncIntervalMs ?? 100);
   syncTimer.unref();
@@ -219,6 +270,8 @@ export function startKernelObservation(opts: KernelObservationOptions): KernelOb
         stats.ringbufFull = counters();
         stats.userDropped = (bpf.tls?.events.dropped ?? 0) + (bpf.flows?.events.dropped ?? 0);
         stats.redirected = Number(bpf.quarantine.counters().connect_redirected);
+        kernelFiltered = bpf.tls ? Number(bpf.tls.filtered()) : 0;
+        stats.tlsFiltered = kernelFiltered + userFiltered;
       }
       return { ...stats };
     },
@@ -228,9 +281,13 @@ export function startKernelObservation(opts: KernelObservationOptions): KernelOb
       bpf.redirect.setTarget({ ...t, proxyCgroupId: cgroupIdOf(self) });
       target = true;
       syncRedirects();
+      syncTlsScope();
     },
     redirectOrigin: (client) => (closed ? null : bpf.redirect.origin(client)),
-    syncRedirects,
+    syncRedirects() {
+      syncRedirects();
+      syncTlsScope();
+    },
     async close() {
       if (closed) return;
       clearInterval(sweep);
