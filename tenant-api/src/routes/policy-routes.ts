@@ -26,15 +26,17 @@ async function readPolicy(db: SqlClient, tenantId: string): Promise<ScannerPolic
     const quarantines = await listQuarantines(tx, { tenantId, activeOnly: true });
     const kills = await listSessionKills(tx, { tenantId });
     const blockedSessions = [...new Set([...await listBlockedSessionIds(tx, { tenantId }), ...kills.map((k) => k.sessionId)])].sort();
+    const orders = [
+      ...quarantines.map((q) => ({ primitive: 'quarantine' as const, target: q.namespace, orderedBy: q.createdBy, orderedAt: q.createdAt })),
+      ...kills.map((k) => ({ primitive: 'session_kill' as const, target: k.sessionId, orderedBy: k.killedBy, orderedAt: k.killedAt })),
+    ];
     return {
       version: String(version),
       rules,
       quarantinedNamespaces: [...new Set(quarantines.map((q) => q.namespace))].sort(),
       blockedSessions,
-      orders: [
-        ...quarantines.map((q) => ({ primitive: 'quarantine' as const, target: q.namespace, orderedBy: q.createdBy, orderedAt: q.createdAt })),
-        ...kills.map((k) => ({ primitive: 'session_kill' as const, target: k.sessionId, orderedBy: k.killedBy, orderedAt: k.killedAt })),
-      ],
+      // optional on the wire (rolling upgrade): sent only when there is an order to attribute
+      ...(orders.length > 0 ? { orders } : {}),
     };
   });
 }
