@@ -1,3 +1,7 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadScannerConfig } from './config.ts';
 import { ScannerError } from './errors.ts';
@@ -20,6 +24,21 @@ describe('loadScannerConfig', () => {
   it('reads the MCP hosts to inspect', () => {
     expect(loadScannerConfig({ ...base, HIGGS_MCP_HOSTS: 'mcp.internal, *.mcp.example.com' }).mcpHosts).toEqual(['mcp.internal', '*.mcp.example.com']);
     expect(loadScannerConfig(base).mcpHosts).toBeUndefined();
+  });
+
+  it('reads the JWT verification keys: PEM public keys, or one HMAC secret per file; refuses unusable ones', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'higgs-jwt-'));
+    const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const files = { pem: join(dir, 'idp.pem'), secret: join(dir, 'hs.key'), short: join(dir, 'short.key'), bad: join(dir, 'bad.pem') };
+    writeFileSync(files.pem, pem);
+    writeFileSync(files.secret, 'a-shared-secret-of-enough-length\n');
+    writeFileSync(files.short, 'short');
+    writeFileSync(files.bad, '-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----\n');
+    expect(loadScannerConfig({ ...base, HIGGS_JWT_VERIFY_KEY_FILES: `${files.pem},${files.secret}` }).jwtVerifyKeys)
+      .toEqual([pem.trim(), 'a-shared-secret-of-enough-length']);
+    expect(loadScannerConfig(base).jwtVerifyKeys).toBeUndefined();
+    expect(() => loadScannerConfig({ ...base, HIGGS_JWT_VERIFY_KEY_FILES: `${files.short},${files.bad},${join(dir, 'missing')}` }))
+      .toThrow(/short[\s\S]*does not parse[\s\S]*cannot read/);
   });
 
   it('lists every bad key at once', () => {

@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ScannerError } from './errors.ts';
@@ -27,6 +28,8 @@ const Env = z.object({
   HIGGS_UPSTREAM_CA_FILES: list.optional(),
   HIGGS_WORKLOADS_FILE: z.string().min(1).optional(),
   HIGGS_IDENTITY_HEADER: z.string().min(1).optional(),
+  /** comma-separated files of keys end-user JWTs are verified with: PEM public keys, or a file holding one HMAC secret */
+  HIGGS_JWT_VERIFY_KEY_FILES: list.optional(),
   HIGGS_UPLOAD_BATCH_SIZE: positiveInt.max(5000).optional(),
   HIGGS_UPLOAD_INTERVAL_MS: positiveInt.optional(),
   HIGGS_SPOOL_MAX_BYTES: positiveInt.optional(),
@@ -73,6 +76,28 @@ export function loadScannerConfig(env: NodeJS.ProcessEnv = process.env): Readonl
       problems.push(`HIGGS_UPSTREAM_CA_FILES: cannot read ${file}`);
     }
   }
+  const jwtVerifyKeys: string[] = [];
+  for (const file of e.HIGGS_JWT_VERIFY_KEY_FILES ?? []) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      problems.push(`HIGGS_JWT_VERIFY_KEY_FILES: cannot read ${file}`);
+      continue;
+    }
+    const pems = text.match(/-----BEGIN [A-Z ]*PUBLIC KEY-----[\s\S]+?-----END [A-Z ]*PUBLIC KEY-----/g) ?? [];
+    if (pems.length === 0 && text.includes('-----BEGIN')) problems.push(`HIGGS_JWT_VERIFY_KEY_FILES: ${file} holds no public key`);
+    else if (pems.length === 0 && text.trim().length < 16) problems.push(`HIGGS_JWT_VERIFY_KEY_FILES: the secret in ${file} is shorter than 16 characters`);
+    for (const pem of pems) {
+      try {
+        createPublicKey(pem);
+        jwtVerifyKeys.push(pem);
+      } catch {
+        problems.push(`HIGGS_JWT_VERIFY_KEY_FILES: ${file} holds a key that does not parse`);
+      }
+    }
+    if (pems.length === 0 && !text.includes('-----BEGIN') && text.trim().length >= 16) jwtVerifyKeys.push(text.trim());
+  }
   if (problems.length > 0) throw new ScannerError('CONFIG_INVALID', `invalid scanner settings:\n  ${problems.join('\n  ')}`);
   return Object.freeze({
     scannerId: e.HIGGS_SCANNER_ID,
@@ -89,6 +114,7 @@ export function loadScannerConfig(env: NodeJS.ProcessEnv = process.env): Readonl
     ...(e.HIGGS_AI_HOSTS ? { aiHosts: e.HIGGS_AI_HOSTS } : {}),
     ...(e.HIGGS_MCP_HOSTS ? { mcpHosts: e.HIGGS_MCP_HOSTS } : {}),
     ...(e.HIGGS_IDENTITY_HEADER ? { identityHeader: e.HIGGS_IDENTITY_HEADER } : {}),
+    ...(jwtVerifyKeys.length > 0 ? { jwtVerifyKeys } : {}),
     ...(e.HIGGS_UPLOAD_BATCH_SIZE ? { uploadBatchSize: e.HIGGS_UPLOAD_BATCH_SIZE } : {}),
     ...(e.HIGGS_UPLOAD_INTERVAL_MS ? { uploadIntervalMs: e.HIGGS_UPLOAD_INTERVAL_MS } : {}),
     ...(e.HIGGS_SPOOL_MAX_BYTES ? { spoolMaxBytes: e.HIGGS_SPOOL_MAX_BYTES } : {}),
