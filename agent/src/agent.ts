@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import Anthropic from '@anthropic-ai/sdk';
 import { ChatRequest } from '@higgs/schema';
 import type { ChatEvent, Principal } from '@higgs/schema';
 import type { ToolRegistry } from '@higgs/tools';
 import { createConversationStore } from './conversations.ts';
+import { claudeTurn } from './claude-loop.ts';
 import { AgentError } from './errors.ts';
 import type { Intent } from './intents.ts';
 import { planTurn } from './planner.ts';
@@ -15,10 +17,13 @@ export interface AgentOptions {
   /** kind 'agent', role 'agent': it can read and propose, never act */
   agentPrincipal: Principal;
   /**
-   * Reserved for the Claude tool-use loop (issue 6). Not read yet: until then
-   * the offline planner answers whether or not a key is set.
+   * With a key, Claude answers through the tool-use loop (claude-loop.ts);
+   * without, the offline planner. `baseURL` points at a gateway or a test mock;
+   * `maxSteps` is the per-turn budget of model calls (default 8).
    */
-  anthropic?: { apiKey: string; model: string; baseURL?: string };
+  anthropic?: { apiKey: string; model: string; baseURL?: string; maxSteps?: number };
+  /** Called with each Claude turn's token usage, so the host can record the agent's own cost. */
+  onUsage?: (usage: Extract<ChatEvent, { type: 'usage' }>, user: Principal) => void;
   now?: () => Date;
   /** Called with every fault a chat stream reports as an `error` event, so the host can log it with context. */
   onError?: (error: unknown) => void;
@@ -40,6 +45,8 @@ export interface Agent {
 }
 
 const DEFAULT_MAX_CONVERSATIONS = 1000;
+/** Earlier messages (user and assistant) the Claude loop sees: the last few exchanges. */
+const MAX_HISTORY = 12;
 const DEFAULT_CONVERSATION_TTL_MS = 24 * 60 * 60 * 1000;
 
 /**
@@ -57,6 +64,9 @@ export function createAgent(opts: AgentOptions): Agent {
     ttlMs: opts.conversationTtlMs ?? DEFAULT_CONVERSATION_TTL_MS,
   });
   let connection: Promise<ToolClient> | null = null;
+  const claude = opts.anthropic
+    ? new Anthropic({ apiKey: opts.anthropic.apiKey, ...(opts.anthropic.baseURL ? { baseURL: opts.anthropic.baseURL } : {}), maxRetries: 1 })
+    : null;
   let closed = false;
 
   const tools = (): Promise<ToolClient> => {
@@ -83,16 +93,37 @@ export function createAgent(opts: AgentOptions): Agent {
       if (user.tenantId !== opts.agentPrincipal.tenantId) throw new AgentError('FORBIDDEN', 'user is not in the agent\'s tenant');
       const key = { tenantId: user.tenantId, userId: user.id, conversationId };
       const state = conversations.get(key, now().getTime());
-      const outcome = yield* planTurn(await tools(), {
-        message: req.message,
-        contextFindingId: req.context.findingId ?? null,
-        conversationFindingId: state?.findingId ?? null,
-        user,
-        now: now(),
-        previousIntent: (state?.intent ?? null) as Intent | null,
-        candidates: state?.candidates ?? [],
-      });
-      conversations.set(key, { findingId: outcome.findingId, intent: outcome.intent, candidates: outcome.candidates, updatedAt: now().getTime() });
+      if (claude !== null && opts.anthropic) {
+        const history = state?.history ?? [];
+        let outcome: { answer: string; findingId: string | null } | undefined;
+        const run = claudeTurn(claude, await tools(), opts.anthropic, {
+          message: req.message, history, contextFindingId: req.context.findingId ?? state?.findingId ?? null, user,
+        });
+        for (let step = await run.next(); ; step = await run.next()) {
+          if (step.done === true) {
+            outcome = step.value;
+            break;
+          }
+          if (step.value.type === 'usage') opts.onUsage?.(step.value, user);
+          yield step.value;
+        }
+        conversations.set(key, {
+          findingId: outcome.findingId,
+          history: [...history, { role: 'user' as const, text: req.message }, { role: 'assistant' as const, text: outcome.answer }].slice(-MAX_HISTORY),
+          updatedAt: now().getTime(),
+        });
+      } else {
+        const outcome = yield* planTurn(await tools(), {
+          message: req.message,
+          contextFindingId: req.context.findingId ?? null,
+          conversationFindingId: state?.findingId ?? null,
+          user,
+          now: now(),
+          previousIntent: (state?.intent ?? null) as Intent | null,
+          candidates: state?.candidates ?? [],
+        });
+        conversations.set(key, { findingId: outcome.findingId, intent: outcome.intent, candidates: outcome.candidates, updatedAt: now().getTime() });
+      }
       yield { type: 'done' };
     } catch (error) {
       opts.onError?.(error);
@@ -122,5 +153,6 @@ function publicMessage(error: unknown): string {
       case 'TOOL_FAILED': return 'A tool failed; the agent stopped.';
     }
   }
+  if (error instanceof Anthropic.APIError) return 'The model API failed; try again, or unset the key to use the offline planner.';
   return 'The agent failed unexpectedly.';
 }

@@ -10,6 +10,8 @@ export interface ConversationState {
   intent?: string | null;
   /** the findings the last turn listed or chose among */
   candidates?: string[];
+  /** the last few exchanges as text, for the Claude loop's context */
+  history?: Array<{ role: 'user' | 'assistant'; text: string }>;
   /** ms since the epoch of the last turn */
   updatedAt: number;
 }

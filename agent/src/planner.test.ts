@@ -26,6 +26,8 @@ async function setup(options: FixtureOptions = {}) {
   const results: unknown[] = [];
   const tools: ToolClient = {
     has: (name) => client.has(name),
+    definitions: () => client.definitions(),
+    callChosen: (name, args) => client.callChosen(name, args),
     async call(name, args) {
       const output = await client.call(name, args);
       results.push(output);

@@ -13,9 +13,23 @@ import { AgentError } from './errors.ts';
 export interface ToolClient {
   /** Whether the server offers `name` (tools land area by area; the planner uses what is there). */
   has(name: string): boolean;
+  /** The tools the server lists, as MCP describes them (name, description, JSON Schema input, annotations). */
+  definitions(): readonly ToolDescription[];
+  /**
+   * Calls a tool a model chose: never throws for the tool's own refusal, which
+   * comes back as `{ ok: false, error }` text the model can read.
+   */
+  callChosen(name: string, args: Record<string, unknown>): Promise<{ ok: true; output: unknown } | { ok: false; error: string }>;
   /** Calls `name` over MCP and parses its structuredContent with the tool's output contract. */
   call<N extends ToolName>(name: N, args: ToolInput<N>): Promise<ToolOutput<N>>;
   close(): Promise<void>;
+}
+
+export interface ToolDescription {
+  name: string;
+  description: string;
+  inputSchema: Record<string, unknown>;
+  readOnly: boolean;
 }
 
 const CLIENT_INFO = { name: 'higgs-agent', version: '0.1.0' };
@@ -33,11 +47,18 @@ export async function connectToolClient(registry: ToolRegistry, principal: Princ
   }
 
   const offered = new Set<string>();
+  const described: ToolDescription[] = [];
   try {
     let cursor: string | undefined;
     do {
       const page = await client.listTools(cursor === undefined ? {} : { cursor });
-      for (const t of page.tools) offered.add(t.name);
+      for (const t of page.tools) {
+        offered.add(t.name);
+        described.push({
+          name: t.name, description: t.description ?? '', inputSchema: t.inputSchema as Record<string, unknown>,
+          readOnly: t.annotations?.readOnlyHint === true,
+        });
+      }
       cursor = page.nextCursor;
     } while (cursor !== undefined);
   } catch (cause) {
@@ -48,6 +69,16 @@ export async function connectToolClient(registry: ToolRegistry, principal: Princ
 
   return {
     has: (name) => offered.has(name),
+    definitions: () => described,
+    async callChosen(name, args) {
+      if (!offered.has(name)) return { ok: false, error: `UNKNOWN_TOOL: there is no tool ${name}` };
+      const result = await client.callTool({ name, arguments: args });
+      if (result.isError === true) return { ok: false, error: textOf(result.content) };
+      const contract = (ToolContracts as Record<string, { output: { safeParse(v: unknown): { success: boolean; data?: unknown; error?: unknown } } }>)[name];
+      const parsed = contract?.output.safeParse(result.structuredContent);
+      if (!parsed?.success) throw new AgentError('BAD_TOOL_OUTPUT', `${name} returned output outside its contract`, { cause: parsed?.error });
+      return { ok: true, output: parsed.data };
+    },
     async call(name, args) {
       const result = await client.callTool({ name, arguments: args as Record<string, unknown> });
       if (result.isError === true) {

@@ -8,3 +8,5 @@ export type { ThreeHopOptions, ThreeHops } from './hops/index.ts';
 export type { MockMcpServer, ReceivedToolCall } from './upstreams/mcp.ts';
 export { DEMO_WORKLOADS, callOnce, createSdkClients, runWorkloads, workloadsFileContent } from './workloads/index.ts';
 export type { CallOutcome, DemoWorkload, SdkClients } from './workloads/index.ts';
+export { keywordModel, lastUserTurn, startMockMessagesApi } from './upstreams/anthropic-agent.ts';
+export type { MockMessagesApi, MockMessagesRequest, MockModel, MockModelReply } from './upstreams/anthropic-agent.ts';

@@ -21,6 +21,16 @@ export const ChatEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('text'), delta: z.string() }),
   z.object({ type: z.literal('proposal'), proposal: Proposal }),
   z.object({ type: z.literal('refs'), refs: z.array(AgentRef) }),
+  /** what the turn cost in model tokens (the Claude loop; the offline planner uses none) */
+  z.object({
+    type: z.literal('usage'),
+    model: z.string(),
+    steps: z.number().int().nonnegative(),
+    inputTokens: z.number().int().nonnegative(),
+    outputTokens: z.number().int().nonnegative(),
+    cacheReadTokens: z.number().int().nonnegative(),
+    cacheWriteTokens: z.number().int().nonnegative(),
+  }),
   z.object({ type: z.literal('done') }),
   z.object({ type: z.literal('error'), message: z.string() }),
 ]);

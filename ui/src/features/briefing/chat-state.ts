@@ -21,6 +21,8 @@ export interface ChatTurn {
   proposals: Proposal[];
   status: 'streaming' | 'done' | 'error';
   error: string | null;
+  /** model tokens the answer used, when a model answered */
+  usage?: { model: string; inputTokens: number; outputTokens: number; cacheReadTokens: number };
 }
 
 export function startTurn(id: string, question: string, findingId: string | null): ChatTurn {
@@ -48,6 +50,8 @@ export function applyChatEvent(turn: ChatTurn, event: ChatEvent): ChatTurn {
     }
     case 'proposal':
       return { ...turn, proposals: [...turn.proposals.filter((p) => p.id !== event.proposal.id), event.proposal] };
+    case 'usage':
+      return { ...turn, usage: { model: event.model, inputTokens: event.inputTokens, outputTokens: event.outputTokens, cacheReadTokens: event.cacheReadTokens } };
     case 'done':
       return { ...turn, status: turn.status === 'error' ? 'error' : 'done' };
     case 'error':
