@@ -10,7 +10,7 @@ import { batchOf, createTestTenant, llmCall, openTestDb } from '../testing/fixtu
 import { RETENTION_ACTOR, RETENTION_FIRST_RUN_DELAY_MS, RETENTION_INTERVAL_MS, retentionCutoffDay, startRetention } from './index.ts';
 
 let db: SqlClient;
-beforeAll(async () => { db = await openTestDb(); }, 60_000);
+beforeAll(async () => { db = await openTestDb(); }, 180_000);
 afterAll(async () => { await db?.close(); });
 
 /** A timer the test fires by hand, recording what was asked for. */

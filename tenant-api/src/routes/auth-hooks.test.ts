@@ -8,7 +8,7 @@ import { createTestTenant, openTestDb } from '../testing/fixtures.ts';
 import { PEOPLE_AND_AGENT, principalFor, SCANNER_ONLY } from './auth-hooks.ts';
 
 let db: SqlClient;
-beforeAll(async () => { db = await openTestDb(); }, 60_000);
+beforeAll(async () => { db = await openTestDb(); }, 180_000);
 afterAll(async () => { await db?.close(); });
 
 const request = (token: string) => ({ headers: { authorization: `Bearer ${token}` } }) as FastifyRequest;

@@ -17,7 +17,7 @@ let registry: ToolRegistry;
 beforeAll(async () => {
   db = await openTestDb();
   registry = createRegistry(createHiggsServices({ db, notifier: createPolicyNotifier() }), { logger: { error: () => undefined } });
-}, 60_000);
+}, 180_000);
 afterAll(async () => { await db?.close(); });
 
 function ok(result: ToolCallResult): unknown {
@@ -89,6 +89,8 @@ describe('principals and tokens', () => {
       expect((await registry.call('verify_audit_chain', {}, p)).ok, `${role} verify_audit_chain`).toBe(canAudit);
     }
     expect(await registry.call('issue_token', { principalId: 'admin', label: 'x' }, t.agent)).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    // read-only, so the registry admits the agent; the service does not
+    expect(await registry.call('list_principals', {}, t.agent)).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
     expect(await registry.call('create_principal', { id: 'x', name: 'x', role: 'admin' }, t.scanner)).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
   });
 });

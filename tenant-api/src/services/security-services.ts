@@ -26,6 +26,10 @@ export function createSecurityServices(kit: ServiceKit): SecurityServices {
     },
 
     async listPrincipals(ctx) {
+      // the registry admits the agent to every read tool; who holds which token is for admins only
+      if (ctx.principal.kind !== 'human' || ctx.principal.role !== 'admin') {
+        throw new ToolError('FORBIDDEN', 'list_principals needs a person with the admin role');
+      }
       const tenantId = tenantOf(ctx);
       const [principals, tokens] = await Promise.all([listPrincipals(db, { tenantId }), listTokens(db, { tenantId })]);
       return { principals: principals.map((p) => ({ ...p, tokens: tokens.filter((t) => t.principalId === p.id) })) };

@@ -5,7 +5,7 @@ import { AUDIT_GENESIS_HASH, appendAudit, computeAuditHash, listAudit, listAudit
 import type { SqlClient } from './sql-client.ts';
 
 let db: SqlClient;
-beforeAll(async () => { db = await openTestDb(); }, 60_000);
+beforeAll(async () => { db = await openTestDb(); }, 180_000);
 afterAll(async () => { await db?.close(); });
 
 const entry = (n: number) => ({ actor: 'admin', action: 'add_inline_rule', target: `rul_${n}`, details: { n, nested: { b: 2, a: [1, 'x'] } } });
