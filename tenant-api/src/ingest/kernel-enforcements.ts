@@ -1,6 +1,7 @@
 import type { KernelEnforcement } from '@higgs/schema';
 import { appendAudit } from '../stores/audit-repository.ts';
 import { insertKernelEnforcements } from '../stores/kernel-enforcements-repository.ts';
+import { markQuarantineEnforced } from '../stores/quarantines-repository.ts';
 import type { SqlExecutor } from '../stores/sql-client.ts';
 
 const ACTIONS: Record<KernelEnforcement['primitive'], string> = {
@@ -13,7 +14,8 @@ const ACTIONS: Record<KernelEnforcement['primitive'], string> = {
  * Puts each new kernel enforcement report into the tenant's audit chain, in the
  * ingest transaction: the scanner is the actor, the principal who ordered it is
  * in `details.orderedBy`. An event id seen before (a re-sent batch) is stored
- * and audited once. Returns how many reports were new.
+ * and audited once; a refused connect marks the namespace's active quarantine
+ * `enforced`. Returns how many reports were new.
  */
 export async function auditKernelEnforcements(
   tx: SqlExecutor, p: { tenantId: string; scannerId: string; events: readonly KernelEnforcement[] },
@@ -33,6 +35,7 @@ export async function auditKernelEnforcements(
       },
     });
     audited += 1;
+    if (e.primitive === 'quarantine') await markQuarantineEnforced(tx, { tenantId: p.tenantId, namespace: e.target });
   }
   return audited;
 }

@@ -112,6 +112,9 @@ describe('kernel tools over PGlite', () => {
         method: 'POST', url: '/v1/ingest', headers: { authorization: `Bearer ${token}` },
         payload: { scannerId: 'node-1', events: events.map((event) => ({ kind: 'kernel_enforcement', event })) },
       });
+      await call('quarantine_namespace', { namespace: 'payments', reason: 'exfiltration' }, t.admin);
+      const listed = async () => ListQuarantinesOutput.parse(await call('list_quarantines', {}, t.admin)).quarantines.map((q) => q.enforcement);
+      expect(await listed()).toEqual(['recorded']);
       const first = await post([report, report, refused]);
       expect(first.statusCode).toBe(200);
       expect(IngestResult.parse(first.json())).toEqual({ accepted: 2, duplicates: 1 });
@@ -119,12 +122,13 @@ describe('kernel tools over PGlite', () => {
       // another tenant may use the same event id: ids are per tenant
       expect(IngestResult.parse((await post([report], other.scannerToken)).json())).toEqual({ accepted: 1, duplicates: 0 });
 
-      const audit = await listAudit(db, { tenantId: t.tenantId });
+      expect(await listed()).toEqual(['enforced']);
+      const audit = (await listAudit(db, { tenantId: t.tenantId })).filter((a) => a.actor.startsWith('scanner:'));
       expect(audit.map((a) => [a.actor, a.action, a.target, a.details.orderedBy, a.details.count])).toEqual([
         ['scanner:node-1', 'kernel_session_killed', 't-abc', 'sec-oncall', 2],
         ['scanner:node-1', 'kernel_quarantine_enforced', 'payments', 'sec-oncall', 1],
       ]);
-      expect(await verifyAuditChain(db, { tenantId: t.tenantId })).toMatchObject({ ok: true, records: 2 });
+      expect(await verifyAuditChain(db, { tenantId: t.tenantId })).toMatchObject({ ok: true, records: 3 });
     } finally {
       await app.close();
     }

@@ -98,3 +98,11 @@ export async function releaseActiveQuarantines(
   );
   return rows.map(toRecord).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 }
+
+/** The scanner reported the kernel refusing a connection of this namespace: its active quarantine is enforced there. */
+export async function markQuarantineEnforced(db: SqlExecutor, p: { tenantId: string; namespace: string }): Promise<void> {
+  await db.query(
+    `UPDATE quarantines SET enforcement = 'enforced' WHERE tenant_id = $1 AND namespace = $2 AND active AND enforcement <> 'enforced'`,
+    [p.tenantId, p.namespace],
+  );
+}
