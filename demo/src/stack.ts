@@ -9,6 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startScanner, type ScannerHandle } from '@higgs/scanner';
 import { createTenant, type Tenant } from '@higgs/tenant-api';
+import { HOP_WORKLOADS, startThreeHops } from './hops/index.ts';
 import { startMockUpstreams, type MockUpstreams } from './upstreams/index.ts';
 import { DEMO_WORKLOADS, runWorkloads, workloadsFileContent, type CallOutcome, type DemoWorkload } from './workloads/index.ts';
 
@@ -27,6 +28,8 @@ export interface StackOptions {
   /** drive the simulated workloads; default true */
   traffic?: boolean;
   trafficIntervalMs?: number;
+  /** with traffic, also run the three-hop attribution path (frontdoor → orders-api → summariser → LLM); default true */
+  hops?: boolean;
   workloads?: readonly DemoWorkload[];
   adminToken?: string;
   scannerToken?: string;
@@ -78,12 +81,15 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       scannerToken,
       baseline: { namespaces: [...DEMO_BASELINE.namespaces], providers: [...DEMO_BASELINE.providers] },
       logLevel: opts.logLevel ?? 'silent',
+      // the demo's teams, for cost_report by team
+      cost: { teams: { apps: {}, namespaces: { support: 'customer-care', rag: 'knowledge', sandbox: 'research', web: 'web', orders: 'orders' } } },
       ...(opts.uiDir ? { uiDir: opts.uiDir } : {}),
       ...(opts.anthropicApiKey ? { anthropicApiKey: opts.anthropicApiKey } : {}),
     });
     closers.push(() => tenant.close());
 
-    const workloads = opts.workloads ?? DEMO_WORKLOADS;
+    const hops = (opts.traffic ?? true) && (opts.hops ?? true);
+    const workloads = opts.workloads ?? (hops ? [...DEMO_WORKLOADS, ...HOP_WORKLOADS] : DEMO_WORKLOADS);
     const workloadsFile = join(scannerDir, 'workloads.json');
     await writeFile(workloadsFile, workloadsFileContent(workloads));
     const upstreamAddr = `${upstreams.host}:${upstreams.port}`;
@@ -114,6 +120,21 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         abort.abort();
         await running;
       });
+    }
+
+    if (hops) {
+      // a user signs in to the frontdoor now and then; the summariser's LLM call is attributed to them through the trace
+      const path = await startThreeHops({ proxyUrl: scanner.proxyUrl, caCertPem: scanner.caCertPem });
+      closers.push(() => path.close());
+      const users = ['dana@example.com', 'erin@example.com'];
+      let n = 0;
+      const timer = setInterval(() => {
+        const user = users[(n += 1) % users.length]!;
+        void fetch(`${path.frontdoorUrl}/orders/o-${1000 + n}/summary`, {
+          method: 'POST', headers: { authorization: `Bearer ${path.tokenFor(user)}` },
+        }).then((r) => r.arrayBuffer(), () => undefined);
+      }, (opts.trafficIntervalMs ?? 2000) * 3);
+      closers.push(async () => clearInterval(timer));
     }
 
     return {
