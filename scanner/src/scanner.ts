@@ -205,7 +205,7 @@ export async function startScanner(opts: ScannerOptions): Promise<ScannerHandle>
       await providers.refresh();
       observation = startKernelObservation({
         scannerId: opts.scannerId, hashSalt: opts.hashSalt, identityHeader: (opts.identityHeader ?? 'x-user-id').toLowerCase(),
-        record: (e) => uploader.enqueue(e), providers, tls: k.tls, flows: k.flows, redirect: k.redirect, logger,
+        record: (e) => uploader.enqueue(e), providers, tls: k.tls, flows: k.flows, redirect: k.redirect, logger, policy: () => policy.current(),
         workloads: { list: () => cgroupWorkloads?.list() ?? [], resolveCgroup: (id) => cgroupWorkloads?.resolveCgroup(id) ?? null },
         ...(k.providerCidrs ? { providerCidrs: k.providerCidrs } : {}), ...(k.pinDir ? { pinDir: k.pinDir } : {}),
         ...(k.cgroupRoot ? { cgroupRoot: k.cgroupRoot } : {}), ...(k.idleMs ? { idleMs: k.idleMs } : {}),

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { availability, findCgroup2Root } from '@higgs/bpf';
 import { startMockUpstreams, type MockUpstreams } from '@higgs/demo';
 import { startScanner, type ScannerHandle } from '@higgs/scanner';
-import type { LlmCall, NetworkFlow, ScannerPolicy } from '@higgs/schema';
+import type { EnforcementDecision, LlmCall, NetworkFlow, ScannerPolicy } from '@higgs/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireOrSkip } from '../testing/require.ts';
 import { startRecordingTenant, type RecordingTenant } from '../testing/recording-tenant.ts';
@@ -24,7 +24,10 @@ const avail = availability();
 const run = requireOrSkip('BPF', avail.available ? null : avail.reasons.join('; '));
 const PROVIDER_IP = `127.0.9.${10 + Math.floor(Math.random() * 200)}`;
 const quiet = { info: () => {}, warn: () => {}, error: () => {} };
-const policy: ScannerPolicy = { version: 'v1', quarantinedNamespaces: [], blockedSessions: [], rules: [] };
+const policy: ScannerPolicy = {
+  version: 'v1', quarantinedNamespaces: [], blockedSessions: [],
+  rules: [{ id: 'r_tap', name: 'no python markers', action: 'block', match: { promptContains: ['python-marker'] }, enabled: true, createdBy: 'test', createdAt: '2026-01-01T00:00:00.000Z', sourceFindingId: null }],
+};
 
 describe.runIf(run)('TLS uprobes and flow tracing feed the scanner (observe-only, no proxy, no CA)', () => {
   const suffix = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
@@ -117,6 +120,10 @@ print(urllib.request.urlopen(req, context=ssl._create_unverified_context()).read
     const call = await callWith('python-marker');
     expect(call).toMatchObject({ tap: 'tls', stream: true, parsed: true, status: 200, source: { namespace: 'research' } });
     expect(call.response?.content).toBeTruthy();
+    // the block rule ran on the tap's call: recorded as an alert saying what it would have done (the tap cannot block)
+    expect(call).toMatchObject({ verdict: 'alert', ruleIds: ['r_tap'] });
+    await expect.poll(() => tenant.ingested.find((e) => e.kind === 'decision' && (e.event as EnforcementDecision).callId === call.id)?.event, { timeout: 5000 })
+      .toMatchObject({ ruleId: 'r_tap', action: 'alert', primitive: 'inline', matchedField: 'tls_tap:would_block:prompt', source: { namespace: 'research' } });
   });
 
   it('Node https: the call is observed, and the scanner counts what it reassembled', async () => {

@@ -1,6 +1,7 @@
 import { availability, cgroupIdOf, cgroupOfPid, loadPrograms, type Endpoint, type HiggsPrograms, type RedirectOrigin, type TlsEvent } from '@higgs/bpf';
 import type { IngestEvent } from '@higgs/schema';
 import type { Logger } from '../logger.ts';
+import type { CompiledPolicy } from '../rules/index.ts';
 import { ensureCgroup2 } from '../workloads/cgroups.ts';
 import type { Workload } from '../workloads/index.ts';
 import { flowFromEvent, ProviderAddresses } from './flows.ts';
@@ -18,6 +19,8 @@ export interface KernelObservationStats {
   tlsCalls: number;
   /** of those, calls whose capture missed bytes: recorded, marked uninspected */
   tlsPartial: number;
+  /** of those, calls on which a rule matched: recorded as alert decisions (the tap cannot block) */
+  tlsAlerts: number;
   /** responses seen with no request (capture began mid-connection): counted, not recorded */
   tlsOrphans: number;
   /**
@@ -52,6 +55,8 @@ export interface KernelObservationOptions {
   /** keep enforce-labelled cgroups redirected to the transparent listener (set with setRedirectTarget) */
   redirect: boolean;
   logger: Logger;
+  /** the compiled policy the proxy enforces: evaluated on every TLS-tap call, its matches recorded as alerts */
+  policy?: () => CompiledPolicy | null;
   pinDir?: string;
   /** cgroup v2 directory the connect programs attach to (default: the hierarchy root) */
   cgroupRoot?: string;
@@ -82,7 +87,7 @@ export interface KernelObservation {
  * returns an inert handle: the scanner runs proxy-only.
  */
 export function startKernelObservation(opts: KernelObservationOptions): KernelObservation {
-  const stats: KernelObservationStats = { tlsEvents: 0, tlsExchanges: 0, tlsCalls: 0, tlsPartial: 0, tlsOrphans: 0, tlsFiltered: 0, flows: 0, ringbufFull: 0, userDropped: 0, redirected: 0 };
+  const stats: KernelObservationStats = { tlsEvents: 0, tlsExchanges: 0, tlsCalls: 0, tlsPartial: 0, tlsAlerts: 0, tlsOrphans: 0, tlsFiltered: 0, flows: 0, ringbufFull: 0, userDropped: 0, redirected: 0 };
   const inert = (reasons: string[]): KernelObservation => {
     opts.logger.warn({ reasons }, 'kernel observation unavailable; running proxy-only (no TLS tap, no flow tap, no transparent redirect)');
     return { available: false, reasons, stats: () => ({ ...stats }), setRedirectTarget: () => {}, redirectOrigin: () => null, syncRedirects: () => {}, close: async () => {} };
@@ -105,7 +110,7 @@ export function startKernelObservation(opts: KernelObservationOptions): KernelOb
 
   const origin = Date.now() - Number(process.hrtime.bigint() / 1_000_000n); // both clocks: CLOCK_MONOTONIC
   const wallMs = (tsNs: bigint): number => origin + Number(tsNs / 1_000_000n);
-  const tapCtx = { scannerId: opts.scannerId, hashSalt: opts.hashSalt, identityHeader: opts.identityHeader, wallMs };
+  const tapCtx = { scannerId: opts.scannerId, hashSalt: opts.hashSalt, identityHeader: opts.identityHeader, wallMs, ...(opts.policy ? { policy: opts.policy } : {}) };
   const pending: Promise<void>[] = [];
 
   // ---- TLS scope: plaintext only from labelled workload pods (observe, or
@@ -169,11 +174,13 @@ export function startKernelObservation(opts: KernelObservationOptions): KernelOb
         // enforce-labelled workloads redirected to the proxy are recorded by it: not twice
         if (w.mode === 'enforce' && redirected.has(e.cgroupId)) return;
         try {
-          const call = tlsCall(tapCtx, ex, { ...src, workload: w });
-          if (!call) return;
+          const observed = tlsCall(tapCtx, ex, { ...src, workload: w });
+          if (!observed) return;
           stats.tlsCalls++;
-          if (call.uninspected) stats.tlsPartial++;
-          opts.record(llmCallEvent(call));
+          if (observed.call.uninspected) stats.tlsPartial++;
+          if (observed.decisions.length) stats.tlsAlerts++;
+          opts.record(llmCallEvent(observed.call));
+          for (const d of observed.decisions) opts.record({ kind: 'decision', event: d });
         } catch (err) {
           opts.logger.error({ err, pid: e.pid }, 'TLS exchange could not be recorded');
         }

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
-import type { Detection, IngestEvent, LlmCall } from '@higgs/schema';
-import { injectionScore, scanText } from '../detectors/index.ts';
+import type { Detection, EnforcementDecision, IngestEvent, LlmCall } from '@higgs/schema';
+import { hashValue, injectionScore, scanText } from '../detectors/index.ts';
+import { decision } from '../proxy/exchange.ts';
+import type { CompiledPolicy, RuleInput } from '../rules/index.ts';
 import { parserFor, providerForHost } from '../providers/index.ts';
 import type { ParsedRequest, ParsedResponse, ProviderParser } from '../providers/types.ts';
 import { attribute } from '../sessions/index.ts';
@@ -15,7 +17,23 @@ export interface TlsTapContext {
   identityHeader: string;
   /** converts a CLOCK_MONOTONIC ns stamp to wall-clock ms */
   wallMs(tsNs: bigint): number;
+  /** the compiled policy the proxy enforces (the same object), or null before the first one arrives */
+  policy?: () => CompiledPolicy | null;
 }
+
+/** A call seen by the TLS tap and the decisions the policy took on it (recorded, never applied). */
+export interface TlsObserved {
+  call: LlmCall;
+  decisions: EnforcementDecision[];
+}
+
+/**
+ * The note every tap decision carries in `matchedField`: the tap reads
+ * plaintext after the fact and cannot block or redact, so a `block` or
+ * `redact` rule is recorded as action `alert` with what it would have done,
+ * e.g. `tls_tap:would_block:prompt`.
+ */
+export const tapNote = (wouldDo: string, field: string | null): string => `tls_tap:would_${wouldDo}${field ? `:${field}` : ''}`.slice(0, 64);
 
 /** Where the exchange came from, as the uprobe events said. */
 export interface TlsSource {
@@ -27,13 +45,16 @@ export interface TlsSource {
 
 /**
  * An LlmCall (`tap: 'tls'`) from one exchange reassembled from TLS plaintext,
- * through the same provider parsers and detectors as the proxy. Observe-only:
- * the verdict is always `allow` (nothing could have been changed). Returns
+ * through the same provider parsers, detectors and compiled policy as the
+ * proxy. Observe-only: nothing could have been changed, so every matching rule
+ * (request or response) is an `alert` decision noting what it would have done
+ * (`tapNote`), and the call's verdict is `alert` when one matched, else
+ * `allow`. Returns
  * null for an exchange that is not an AI API call (no parser knows its path).
  * A capture that missed bytes is still recorded: `uninspected` and an `error`
  * saying how many bytes were not seen.
  */
-export function tlsCall(ctx: TlsTapContext, ex: HttpExchange, src: TlsSource): LlmCall | null {
+export function tlsCall(ctx: TlsTapContext, ex: HttpExchange, src: TlsSource): TlsObserved | null {
   const [method = '', path = ''] = ex.request.startLine.split(' ');
   const host = (ex.request.headers.host ?? '').replace(/:\d+$/, '').replace(/^\[|\]$/g, '').toLowerCase();
   const route = method && path ? parserFor(method, path, host || undefined) : null;
@@ -58,6 +79,7 @@ export function tlsCall(ctx: TlsTapContext, ex: HttpExchange, src: TlsSource): L
   };
   const system = parsed?.system != null ? scan(parsed.system, 'system') : null;
   const messages = (parsed?.messages ?? []).map((m) => ({ ...m, content: scan(m.content, m.role === 'tool' ? 'tool_output' : m.toolName ? 'tool_input' : 'prompt') }));
+  const requestDetections = dedupe(detections);
   const content = response?.content != null ? scan(response.content, 'response') : null;
   const toolCalls = (response?.toolCalls ?? []).map((t) => ({ ...t, input: scan(t.input, 'tool_input') }));
   const source = workloadRef('', src.workload);
@@ -67,8 +89,53 @@ export function tlsCall(ctx: TlsTapContext, ex: HttpExchange, src: TlsSource): L
     partial ? `tls capture incomplete: ${missing} bytes not captured${ex.response ? '' : ', no response seen'}` : null,
     response?.error ?? null,
   ].filter((e): e is string => e !== null);
-  return {
-    id: `call_${randomUUID()}`,
+  const attribution = attribute({ headers: ex.request.headers, srcIp: source.ip, providerUser: parsed?.providerUser ?? null, identityHeader: ctx.identityHeader });
+  const promptText = (parsed?.messages ?? []).map((m) => m.content).join('\n');
+  const score = injectionScore(promptText);
+  const id = `call_${randomUUID()}`;
+
+  // ---- the policy, as the proxy decides it, recorded as alerts
+  const decisions: EnforcementDecision[] = [];
+  const ruleIds = new Set<string>();
+  const policy = ctx.policy?.() ?? null;
+  if (policy) {
+    const base = { scannerId: ctx.scannerId, callId: id, sessionId: attribution.sessionId, source };
+    const input: RuleInput = {
+      provider, model: parsed?.model ?? null, host: host || 'unknown', namespace: source.namespace, app: source.app, userId: attribution.userId,
+      promptText, detections: requestDetections, injectionScore: score,
+      toolNames: parsed ? [...parsed.tools, ...parsed.messages.flatMap((m) => (m.toolName ? [m.toolName] : []))] : [],
+      toolInputText: parsed?.messages.filter((m) => m.toolName && m.role !== 'tool').map((m) => m.content).join('\n') ?? '',
+      toolOutputText: parsed?.messages.filter((m) => m.role === 'tool').map((m) => m.content).join('\n') ?? '',
+    };
+    const t0 = process.hrtime.bigint();
+    const us = () => Number(process.hrtime.bigint() - t0) / 1000;
+    try {
+      const outcome = policy.decide(input);
+      const latencyUs = us();
+      for (const hit of outcome.hits) {
+        const matchedHash = hit.matchedHash ?? (hit.matchedText !== null ? hashValue(ctx.hashSalt, hit.matchedText.toLowerCase()) : null);
+        decisions.push(decision(base, { ruleId: hit.ruleId, action: 'alert', primitive: 'inline', latencyUs, matchedField: tapNote(hit.action, hit.matchedField), matchedHash }));
+        ruleIds.add(hit.ruleId);
+      }
+      for (const f of outcome.failures) {
+        decisions.push(decision(base, { ruleId: f.ruleId || null, action: 'alert', primitive: 'inline', latencyUs, matchedField: tapNote('not_evaluated', f.reason), matchedHash: null }));
+      }
+      const text = response?.content ?? null;
+      const matcher = text !== null && policy.hasResponseRules ? policy.responseRules(input) : null;
+      const seen = new Set<string>();
+      for (const m of matcher?.find(text!) ?? []) {
+        if (seen.has(m.ruleId)) continue; // one decision per rule, as the proxy records
+        seen.add(m.ruleId);
+        decisions.push(decision(base, { ruleId: m.ruleId, action: 'alert', primitive: 'inline', latencyUs: us(), matchedField: tapNote(m.action, 'response'), matchedHash: hashValue(ctx.hashSalt, m.text.toLowerCase()) }));
+        ruleIds.add(m.ruleId);
+      }
+    } catch (err) {
+      decisions.push(decision(base, { ruleId: null, action: 'alert', primitive: 'inline', latencyUs: us(), matchedField: tapNote('not_evaluated', 'error'), matchedHash: null }));
+      errors.push(`policy evaluation failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  const call: LlmCall = {
+    id,
     scannerId: ctx.scannerId,
     ts: new Date(started).toISOString(),
     durationMs: Math.max(0, ended - started),
@@ -88,13 +155,14 @@ export function tlsCall(ctx: TlsTapContext, ex: HttpExchange, src: TlsSource): L
     status,
     error: errors.length ? errors.join('; ').slice(0, 4096) : null,
     source,
-    attribution: attribute({ headers: ex.request.headers, srcIp: source.ip, providerUser: parsed?.providerUser ?? null, identityHeader: ctx.identityHeader }),
+    attribution,
     detections: dedupe(detections),
-    injectionScore: injectionScore((parsed?.messages ?? []).map((m) => m.content).join('\n')),
-    verdict: 'allow',
-    ruleIds: [],
+    injectionScore: score,
+    verdict: ruleIds.size ? 'alert' : 'allow',
+    ruleIds: [...ruleIds],
     ...(partial ? { uninspected: true } : {}),
   };
+  return { call, decisions };
 }
 
 /** The ingest event for a call. */
