@@ -1,5 +1,6 @@
 import { createPublicKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ScannerError } from './errors.ts';
 import { DEFAULT_ENFORCEMENT } from './proxy/enforcement.ts';
@@ -47,6 +48,15 @@ const Env = z.object({
   HIGGS_KERNEL_ENFORCEMENT: z.enum(['true', 'false']).default('false'),
   /** comma-separated AI-provider CIDRs the kernel quarantine covers */
   HIGGS_PROVIDER_CIDRS: list.optional(),
+  /** kernel observation (@higgs/bpf): comma list of `tls` (uprobe plaintext of labelled pods), `flows` (connects to providers), `redirect` (enforce pods to the transparent listener) */
+  HIGGS_KERNEL_OBSERVE: list.pipe(z.array(z.enum(['tls', 'flows', 'redirect'], { message: 'expected tls, flows or redirect' }))).optional(),
+  /** `ip=hostname,…`: provider addresses DNS does not give (overrides, local upstreams), for flows and the redirect */
+  HIGGS_PROVIDER_ADDRESSES: list.optional(),
+  /** comma list of binaries the TLS uprobes attach to (default: the system libssl.so.3 and node) */
+  HIGGS_TLS_BINARIES: list.optional(),
+  /** transparent listener ports for redirected connections (default 0: ephemeral) */
+  HIGGS_REDIRECT_TLS_PORT: port.optional(),
+  HIGGS_REDIRECT_PLAIN_PORT: port.optional(),
 });
 
 /**
@@ -68,6 +78,14 @@ export function loadScannerConfig(env: NodeJS.ProcessEnv = process.env): Readonl
     if (!host || !addr || !/^[^:]+:\d+$|^\[[0-9a-fA-F:]+\]:\d+$/.test(addr)) problems.push(`HIGGS_HOSTS_OVERRIDE: "${pair}" is not host=addr:port`);
     else hostsOverride[host.toLowerCase()] = addr;
   }
+  const providerAddresses: Record<string, string> = {};
+  for (const pair of e.HIGGS_PROVIDER_ADDRESSES ?? []) {
+    const [ip = '', host = '', ...rest] = pair.split('=');
+    if (!isIP(ip) || !/^[a-z0-9.-]+$/i.test(host) || rest.length) problems.push(`HIGGS_PROVIDER_ADDRESSES: "${pair}" is not ip=hostname`);
+    else providerAddresses[ip] = host.toLowerCase();
+  }
+  for (const file of e.HIGGS_TLS_BINARIES ?? []) if (!existsSync(file)) problems.push(`HIGGS_TLS_BINARIES: ${file} does not exist`);
+  const observe = new Set(e.HIGGS_KERNEL_OBSERVE ?? []);
   const upstreamCaPem: string[] = [];
   for (const file of e.HIGGS_UPSTREAM_CA_FILES ?? []) {
     try {
@@ -125,5 +143,16 @@ export function loadScannerConfig(env: NodeJS.ProcessEnv = process.env): Readonl
       evaluationBudgetUs: e.HIGGS_RULES_BUDGET_US ?? DEFAULT_ENFORCEMENT.evaluationBudgetUs,
     }),
     ...(e.HIGGS_KERNEL_ENFORCEMENT === 'true' ? { kernelEnforcement: { providers: e.HIGGS_PROVIDER_CIDRS ?? [] } } : {}),
+    ...(observe.size ? {
+      kernelObservation: {
+        tls: observe.has('tls') ? (e.HIGGS_TLS_BINARIES?.length ? e.HIGGS_TLS_BINARIES : true) : false,
+        flows: observe.has('flows'),
+        redirect: observe.has('redirect'),
+        providerAddresses,
+        ...(e.HIGGS_PROVIDER_CIDRS ? { providerCidrs: e.HIGGS_PROVIDER_CIDRS } : {}),
+        ...(e.HIGGS_REDIRECT_TLS_PORT !== undefined ? { redirectTlsPort: e.HIGGS_REDIRECT_TLS_PORT } : {}),
+        ...(e.HIGGS_REDIRECT_PLAIN_PORT !== undefined ? { redirectPlainPort: e.HIGGS_REDIRECT_PLAIN_PORT } : {}),
+      },
+    } : {}),
   });
 }
