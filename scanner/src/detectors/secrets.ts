@@ -1,3 +1,5 @@
+import { hintGroup, hintsOf } from './hints.ts';
+
 /** One detected credential: where it sits, which family it belongs to, and the value itself (held in memory, never stored). */
 export interface SecretSpan {
   start: number;
@@ -65,6 +67,11 @@ const RULES: readonly SecretRule[] = [
   { kind: 'jwt', hints: ['eyJ'], pattern: /(?<![\w-])eyJ[\w-]{10,}\.eyJ[\w-]{4,}\.[\w-]*(?![\w-])/g, valid: validJwt },
 ];
 
+// every rule's hints in the detectors' shared hint pass (case-folded there: a superset of the
+// case-sensitive hints, so still only a prefilter)
+const RULE_HINTS = RULES.map((r) => hintGroup(r.hints.map((h) => h.toLowerCase())));
+const KEY_HINTS = hintGroup(['api', 'key', 'secret', 'token', 'passw', 'pwd', 'credential', 'auth']);
+
 // identifiers naming a credential: `api_key`, `clientSecret`, `DB_PASSWORD`, `auth_token`…
 const KEY_WORD = /api[_-]?key|apikey|secret|token|passw(?:or)?d|pwd|credential|auth|access[_-]?key|private[_-]?key/gi;
 // after the identifier: an assignment in any common syntax, then the value
@@ -82,8 +89,10 @@ const NOT_A_VALUE_NAME = /(?:id|ids|name|names|file|path|url|uri|size|length|len
  */
 export function detectSecrets(text: string): SecretSpan[] {
   const spans: SecretSpan[] = [];
-  for (const rule of RULES) {
-    if (!rule.hints.some((h) => text.includes(h))) continue;
+  const hints = hintsOf(text);
+  for (let r = 0; r < RULES.length; r++) {
+    const rule = RULES[r]!;
+    if (!hints.present(RULE_HINTS[r]!) || !rule.hints.some((h) => text.includes(h))) continue;
     for (const m of text.matchAll(rule.pattern)) {
       const value = m[rule.group ?? 0];
       if (value === undefined || (rule.valid && !rule.valid(value))) continue;
@@ -91,6 +100,7 @@ export function detectSecrets(text: string): SecretSpan[] {
       spans.push({ start, end: start + value.length, kind: rule.kind, value });
     }
   }
+  if (!hints.present(KEY_HINTS)) return spans;
   for (const m of text.matchAll(KEY_WORD)) {
     let idEnd = m.index + m[0].length;
     while (idEnd < text.length && isIdentChar(text.charCodeAt(idEnd))) idEnd++;
