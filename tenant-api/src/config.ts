@@ -56,6 +56,12 @@ export const TenantOptions = z.object({
   allowedOrigins: z.array(z.string().url()).default([]),
   anthropicApiKey: z.string().min(1).optional(),
   agentModel: z.string().min(1).default('claude-sonnet-4-5'),
+  /** the Messages API the agent calls (a gateway, or a local mock in tests); default Anthropic's */
+  anthropicBaseUrl: urlWithScheme(['http:', 'https:']).optional(),
+  /** an OpenAI-compatible embeddings API for the knowledge base (`{url}/embeddings`); default: the local hashed embedder */
+  embeddingsUrl: urlWithScheme(['http:', 'https:']).optional(),
+  embeddingsModel: z.string().min(1).default('text-embedding-3-small'),
+  embeddingsApiKey: z.string().min(1).optional(),
   /** telemetry older than this many whole UTC days is removed once a day (day partitions dropped); 0 keeps everything */
   retentionDays: z.number().int().min(0).max(3650).default(30),
   /** price overrides and the app/namespace → team mapping of cost_report (HIGGS_COST_FILE) */
@@ -85,7 +91,8 @@ const ENV_NAMES: Record<string, string> = {
   clickhouseUrl: 'HIGGS_CLICKHOUSE_URL', adminToken: 'HIGGS_ADMIN_TOKEN',
   scannerToken: 'HIGGS_SCANNER_TOKEN', baseline: 'HIGGS_BASELINE_FILE', uiDir: 'HIGGS_UI_DIR', allowedOrigins: 'HIGGS_ALLOWED_ORIGINS',
   anthropicApiKey: 'ANTHROPIC_API_KEY', cost: 'HIGGS_COST_FILE', agentModel: 'HIGGS_AGENT_MODEL', logLevel: 'HIGGS_LOG_LEVEL',
-  retentionDays: 'HIGGS_RETENTION_DAYS',
+  retentionDays: 'HIGGS_RETENTION_DAYS', anthropicBaseUrl: 'ANTHROPIC_BASE_URL', embeddingsUrl: 'HIGGS_EMBEDDINGS_URL',
+  embeddingsModel: 'HIGGS_EMBEDDINGS_MODEL', embeddingsApiKey: 'HIGGS_EMBEDDINGS_API_KEY',
 };
 
 function readBaseline(file: string): { namespaces: string[]; providers: string[]; destinations?: string[] | undefined } {
@@ -134,6 +141,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TenantConfig {
     anthropicApiKey: blankToUndefined(env.ANTHROPIC_API_KEY),
     cost: costFile === undefined ? undefined : readCostFile(costFile),
     agentModel: blankToUndefined(env.HIGGS_AGENT_MODEL),
+    anthropicBaseUrl: blankToUndefined(env.ANTHROPIC_BASE_URL),
+    embeddingsUrl: blankToUndefined(env.HIGGS_EMBEDDINGS_URL),
+    embeddingsModel: blankToUndefined(env.HIGGS_EMBEDDINGS_MODEL),
+    embeddingsApiKey: blankToUndefined(env.HIGGS_EMBEDDINGS_API_KEY),
     logLevel: blankToUndefined(env.HIGGS_LOG_LEVEL) ?? 'info',
     retentionDays: retentionDays === undefined ? undefined : /^\d+$/.test(retentionDays) ? Number(retentionDays) : retentionDays,
   };

@@ -8,6 +8,7 @@ import { bootstrapTenant } from './auth/bootstrap.ts';
 import { parseTenantOptions, type TenantConfig, type TenantOptions } from './config.ts';
 import { createPolicyNotifier } from './policy/policy-notifier.ts';
 import { startRetention, type RetentionScheduler } from './retention/index.ts';
+import { createProviderEmbedder } from './knowledge/embedder.ts';
 import { createHiggsServices } from './services/higgs-services.ts';
 import { openClickhouseTelemetry } from './stores/clickhouse/index.ts';
 import { listSkippedMigrations, migrate } from './stores/migrate.ts';
@@ -67,13 +68,20 @@ export async function createTenant(options: TenantOptions = {}): Promise<Tenant>
       adminToken: config.adminToken, scannerToken: config.scannerToken,
     });
     const notifier = createPolicyNotifier();
-    const services = createHiggsServices({ db, telemetry, notifier, cost: config.cost });
+    const embedder = config.embeddingsUrl
+      ? createProviderEmbedder({ baseUrl: config.embeddingsUrl, model: config.embeddingsModel, apiKey: config.embeddingsApiKey ?? '' })
+      : undefined;
+    const services = createHiggsServices({ db, telemetry, notifier, cost: config.cost, ...(embedder ? { knowledge: { embedder } } : {}) });
     const registry = createRegistry(services);
     const agent = createAgent({
       registry,
       agentPrincipal: boot.agentPrincipal,
       onError: (err) => app?.log.error({ err }, 'agent chat failed'),
-      ...(config.anthropicApiKey ? { anthropic: { apiKey: config.anthropicApiKey, model: config.agentModel } } : {}),
+      ...(config.anthropicApiKey ? {
+        anthropic: { apiKey: config.anthropicApiKey, model: config.agentModel, ...(config.anthropicBaseUrl ? { baseURL: config.anthropicBaseUrl } : {}) },
+      } : {}),
+      // the agent's own token cost, per turn and user, in the tenant log
+      onUsage: (usage, user) => app?.log.info({ agentUsage: usage, user: user.id }, 'agent turn usage'),
     });
     agentToClose = agent;
     const ownOrigins = (port: number) => [`http://${config.host}:${port}`, `http://localhost:${port}`, `http://127.0.0.1:${port}`];

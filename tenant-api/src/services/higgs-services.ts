@@ -17,7 +17,7 @@ import { createAttributionServices } from './attribution-services.ts';
 import type { CostSettings } from '../cost/index.ts';
 import { createFindingsServices } from './findings-services.ts';
 import { createKernelServices } from './kernel-services.ts';
-import { createKnowledgeServices } from './knowledge-services.ts';
+import { createKnowledgeServices, type KnowledgeServiceOptions } from './knowledge-services.ts';
 import { createSecurityServices } from './security-services.ts';
 import { createServiceKit } from './service-kit.ts';
 import { obligationsFor, remediationFor, suggestedActionFor } from '../compliance/control-map.ts';
@@ -49,6 +49,8 @@ export interface ServicesDeps {
   now?: () => Date;
   /** price overrides and the app/namespace → team mapping of the cost report (HIGGS_COST_FILE) */
   cost?: CostSettings;
+  /** the knowledge base's embedder (HIGGS_EMBEDDINGS_*); default the local hashed one */
+  knowledge?: KnowledgeServiceOptions;
 }
 
 /** How many open findings the briefing lists for a decision. */
@@ -92,7 +94,7 @@ export function createHiggsServices(deps: ServicesDeps): HiggsServices {
     ...createAttributionServices(kit, { ...(deps.cost ? { cost: deps.cost } : {}) }),
     ...createSecurityServices(kit),
     ...createKernelServices(kit),
-    ...createKnowledgeServices(kit),
+    ...createKnowledgeServices(kit, deps.knowledge ?? {}),
     async briefingSummary(ctx) {
       const tenantId = tenantOf(ctx);
       const [assets, sessions, calls, byCategory, enforcementActions, evidencePacks, activeRules, pendingProposals, open] = await Promise.all([
