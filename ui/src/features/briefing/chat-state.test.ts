@@ -57,6 +57,14 @@ describe('applyChatEvent', () => {
   });
 });
 
+describe('usage', () => {
+  it('keeps the model and tokens a Claude turn reports', () => {
+    const turn = fold([{ type: 'usage', model: 'claude-sonnet-4-5', steps: 2, inputTokens: 120, outputTokens: 40, cacheReadTokens: 900, cacheWriteTokens: 0 }, { type: 'done' }]);
+    expect(turn.usage).toEqual({ model: 'claude-sonnet-4-5', inputTokens: 120, outputTokens: 40, cacheReadTokens: 900 });
+    expect(turn.status).toBe('done');
+  });
+});
+
 describe('failTurn', () => {
   it('marks a cut-off turn failed, and its unfinished tool steps with it', () => {
     const turn = failTurn(fold([{ type: 'tool_call', name: 'get_finding', args: {} }]), 'NETWORK: connection reset');

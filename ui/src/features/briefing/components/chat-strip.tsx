@@ -159,6 +159,12 @@ function Turn({ turn, onSelectFinding }: { turn: ChatTurn; onSelectFinding: (fin
           Proposed {turn.proposals.map((p) => `“${p.title}”`).join(', ')}: review it under Pending proposals.
         </p>
       )}
+      {turn.usage !== undefined && (
+        <p data-testid="chat-usage" className="font-mono text-[11px] text-muted-foreground">
+          {turn.usage.model} · {turn.usage.inputTokens} in / {turn.usage.outputTokens} out tokens
+          {turn.usage.cacheReadTokens > 0 ? ` · ${turn.usage.cacheReadTokens} from cache` : ''}
+        </p>
+      )}
     </div>
   );
 }
