@@ -155,11 +155,19 @@ const median = (xs: readonly number[]): number => percentile([...xs].sort((a, b)
 
 interface Target { dispatcher: Dispatcher; origin: string }
 
-/** Requests not answered 200 (a fail-closed rule timeout answers 403), with the first answer kept for the report. */
+/** Requests not answered 200 (a fail-closed rule timeout answers 403) or failed, with the first answer kept for the report. */
 const failures = { count: 0, first: '' };
 
 async function once(t: Target, body = BODY): Promise<boolean> {
-  const res = await request(`${t.origin}${URL_PATH}`, { dispatcher: t.dispatcher, method: 'POST', headers: HEADERS, body });
+  let res: Awaited<ReturnType<typeof request>>;
+  try {
+    res = await request(`${t.origin}${URL_PATH}`, { dispatcher: t.dispatcher, method: 'POST', headers: HEADERS, body });
+  } catch (err) {
+    // a reset kept-alive socket (a server closing it as the client reuses it, under heavy load) is counted, not fatal
+    failures.count += 1;
+    failures.first ||= `request failed: ${err instanceof Error ? err.message : String(err)}`;
+    return false;
+  }
   if (res.statusCode === 200) {
     await res.body.dump();
     return true;

@@ -244,3 +244,47 @@ describe('MCP fail modes (enforce traffic, as on the LLM path)', () => {
     expect(decisionsOf(call!.id).map((d) => [d.action, d.matchedField])).toEqual(Array.from({ length: failedOpen }, () => ['alert', 'fail_open:timeout']));
   });
 });
+
+describe('MCP observe traffic', () => {
+  let observing: ScannerHandle;
+  let client: Client;
+  beforeAll(async () => {
+    const workloadsFile = join(dir, 'workloads-observe.json');
+    writeFileSync(workloadsFile, JSON.stringify({ workloads: [
+      { namespace: 'support', app: 'support-agent', ips: ['127.0.0.1'], labels: { 'higgs.scan': 'enabled' } },
+    ] }));
+    observing = await startScanner({
+      scannerId: 'node-1', dataDir: join(dir, 'scanner-observe'), proxyPort: 0, policyPort: 0,
+      tenantUrl: tenant.url, scannerToken: 'scanner-token', hashSalt: 'salt',
+      mcpHosts: [MCP_HOST], hostsOverride: { [MCP_HOST]: `127.0.0.1:${mcp.port}` }, workloadsFile, uploadIntervalMs: 60_000, policyWaitMs: 1000, logger: quiet,
+    });
+    await observing.waitForPolicy((p) => p.version === 'v1', 10_000);
+    const agent = new ProxyAgent({ uri: observing.proxyUrl, proxyTunnel: false });
+    const transport = new StreamableHTTPClientTransport(new URL('/mcp', `http://${MCP_HOST}`), {
+      fetch: ((input: Parameters<typeof fetch>[0], init?: RequestInit) => undiciFetch(input as never, { ...(init as object), dispatcher: agent } as never)) as unknown as typeof fetch,
+    });
+    client = new Client({ name: 'higgs-e2e-observe', version: '1.0.0' });
+    clients.push(client);
+    await client.connect(transport);
+  });
+  afterAll(async () => {
+    await observing?.close();
+  });
+
+  it('forwards a call a rule would block, inspects it off the hot path and records the match as an alert', async () => {
+    const before = mcp.received.length;
+    const r = await client.callTool({ name: 'run_sql', arguments: { query: `select 1 -- observe-marker ${SSN}` } });
+    expect(r.isError).toBeFalsy();
+    expect(mcp.received.length).toBe(before + 1);
+    expect(JSON.stringify(mcp.received.at(-1)!.arguments)).toContain(SSN); // observe never alters traffic
+    await observing.flush();
+    const [call] = ingested.flatMap((e) => (e.kind === 'tool_call' ? [e.event] : [])).filter((c) => (c.input ?? '').includes('observe-marker'));
+    expect(call).toMatchObject({ toolName: 'run_sql', verdict: 'alert', isError: false, source: { mode: 'observe' } });
+    expect(call!.ruleIds).toEqual(expect.arrayContaining(['no-raw-sql', 'redact-ssn']));
+    expect(call!.input).not.toContain(SSN);
+    expect(call!.detections).toContainEqual(expect.objectContaining({ type: 'ssn', field: 'tool_input' }));
+    const decisions = ingested.flatMap((e) => (e.kind === 'decision' && e.event.callId === call!.id ? [e.event] : []));
+    expect(decisions.length).toBeGreaterThan(0);
+    expect(decisions.every((d) => d.action === 'alert')).toBe(true);
+  });
+});

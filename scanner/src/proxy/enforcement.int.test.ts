@@ -32,6 +32,12 @@ const POLICY: ScannerPolicy = {
 let upstreamBodies: string[] = [];
 function provider(req: { url?: string; headers: IncomingHttpHeaders }, body: string, res: import('node:http').ServerResponse): void {
   upstreamBodies.push(body);
+  if (req.url === '/mcp') {
+    // an MCP server: answers every JSON-RPC request with a text result
+    const rpc = JSON.parse(body) as { id: number };
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: rpc.id, result: { content: [{ type: 'text', text: 'done' }], isError: false } }));
+    return;
+  }
   let j: { stream?: boolean; messages: Array<{ content: string }> };
   try {
     j = JSON.parse(body) as typeof j;
@@ -82,7 +88,8 @@ beforeAll(async () => {
     });
   });
   await new Promise<void>((r) => upstreamServer.listen(0, '127.0.0.1', () => r()));
-  upstream = createUpstream({ 'api.openai.com': `127.0.0.1:${(upstreamServer.address() as AddressInfo).port}`, 'api.anthropic.com': `127.0.0.1:${(upstreamServer.address() as AddressInfo).port}` }, []);
+  const at = `127.0.0.1:${(upstreamServer.address() as AddressInfo).port}`;
+  upstream = createUpstream({ 'api.openai.com': at, 'api.anthropic.com': at, 'mcp.internal': at }, []);
   const ctx: InspectContext = {
     scannerId: 'node-1', hashSalt: 'salt-for-tests', identityHeader: 'x-user-id',
     workloads: { resolve: () => workload, close: () => {} },
@@ -90,7 +97,7 @@ beforeAll(async () => {
     get stats() { return stats; },
     get enforcement() { return enforcement; },
   };
-  proxy = await startProxy({ host: '127.0.0.1', port: 0, ca: await loadOrCreateCa(join(dir, 'ca'), 'test'), isAiHost: (h) => h.startsWith('api.'), inspect: ctx, logger });
+  proxy = await startProxy({ host: '127.0.0.1', port: 0, ca: await loadOrCreateCa(join(dir, 'ca'), 'test'), isAiHost: (h) => h.startsWith('api.'), isMcpHost: (h) => h === 'mcp.internal', inspect: ctx, logger });
   proxyPort = Number(new URL(proxy.url).port);
 });
 
@@ -215,6 +222,31 @@ describe('observe traffic is never held up by inspection', () => {
       workload = { namespace: 'support', app: 'bot', mode: 'enforce' };
       expect((await send(OPENAI, chat('hello there'))).status).toBe(200);
       expect(order).toEqual(['decide', 'forward']);
+    } finally {
+      upstream.target = target;
+    }
+  });
+
+  it('forwards an observe MCP tools/call before deciding it; enforce decides first', async () => {
+    const order: string[] = [];
+    const real = compilePolicy(POLICY);
+    policy = () => ({ ...real, decide: (input, opts) => { order.push('decide'); return real.decide(input, opts); } });
+    const target = upstream.target;
+    upstream.target = (host, port) => { order.push('forward'); return target(host, port); };
+    const call = (id: number) => JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'lookup', arguments: { q: 'forbidden-topic' } } });
+    try {
+      workload = { namespace: 'support', app: 'bot', mode: 'observe' };
+      const observed = await send('http://mcp.internal/mcp', call(1), { accept: 'application/json, text/event-stream' });
+      expect(JSON.parse(observed.body)).toMatchObject({ id: 1, result: { content: [{ text: 'done' }] } });
+      expect(order).toEqual(['forward', 'decide']);
+      for (let i = 0; i < 50 && !recorded.some((e) => e.kind === 'tool_call'); i++) await new Promise((r) => setTimeout(r, 10));
+      expect(recorded.find((e) => e.kind === 'tool_call')?.event).toMatchObject({ verdict: 'alert', ruleIds: ['req-block'] });
+
+      order.length = 0;
+      workload = { namespace: 'support', app: 'bot', mode: 'enforce' };
+      const refused = await send('http://mcp.internal/mcp', call(2), { accept: 'application/json, text/event-stream' });
+      expect(JSON.parse(refused.body)).toMatchObject({ id: 2, result: { isError: true } });
+      expect(order).toEqual(['decide']);
     } finally {
       upstream.target = target;
     }

@@ -84,7 +84,7 @@ export async function handleMcpExchange(
   const settings = ctx.enforcement ?? DEFAULT_ENFORCEMENT;
   const enforce = source.mode === 'enforce';
   const kernel = policy?.isQuarantined(source.namespace) ? 'quarantine' : policy?.isSessionBlocked(attribution.sessionId) ? 'session_kill' : null;
-  const decided = requests.map((r) => {
+  const decideOne = (r: McpRequest) => {
     const unavailable = new Set<RuleClass>();
     let scanned: ReturnType<typeof scanText> | null = null;
     let score = 0;
@@ -142,9 +142,14 @@ export async function handleMcpExchange(
       if (verdict === 'block') blockMessage = `Blocked by Higgs policy: ${top.ruleName}`;
     }
     return { request: r, scanned, hits, decisions, verdict, blockMessage, redactTypes, callId, uninspected: failed.failedOpen };
-  });
+  };
+  // Observe traffic is never held up by inspection: forwarded as it came, inspected on the next
+  // event-loop turn, each call recorded once both its answer and its inspection are done.
+  const inline = enforce || kernel !== null;
+  const decided = inline ? requests.map(decideOne) : [];
+  const evaluated: Promise<Array<ReturnType<typeof decideOne>>> = inline ? Promise.resolve(decided) : new Promise((resolve) => setImmediate(() => resolve(requests.map(decideOne))));
 
-  const record = (d: (typeof decided)[number], result: McpResult | null, statusError: string | null): void => {
+  const record = (d: ReturnType<typeof decideOne>, result: McpResult | null, statusError: string | null): void => {
     const out = result?.output == null ? null : scanText(result.output, 'tool_output', ctx.hashSalt);
     const call: ToolCall = {
       id: d.callId,
@@ -200,14 +205,14 @@ export async function handleMcpExchange(
   }
   if (method !== 'GET' && method !== 'HEAD') headers['content-length'] = String(outBody.length);
 
-  const pending = new Map<string, Pending>(decided.map((d) => {
+  const pending = new Map<string, Pending>(requests.map((r, i) => {
     let done = false;
-    return [String(d.request.id), {
-      request: d.request,
+    return [String(r.id), {
+      request: r,
       finish: (result: McpResult | null, statusError: string | null = null): void => {
         if (done) return;
         done = true;
-        record(d, result, statusError);
+        void evaluated.then((ds) => record(ds[i]!, result, statusError));
       },
     }];
   }));
