@@ -7,6 +7,9 @@
  * NODE_EXTRA_CA_CERTS) for the SNI, and inspects the call like the explicit
  * proxy: it is recorded as an LlmCall of that pod and a block rule refuses it.
  * Flipping the pod's label to observe takes it off the redirect at once.
+ * The official `openai` SDK with its defaults (api.openai.com:443, resolved
+ * to the mock provider as cluster DNS would) is redirected the same way and
+ * raises its own PermissionDeniedError (403, code higgs_blocked) on a block.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -126,5 +129,50 @@ req.end(process.argv[2]);`;
     expect(reached('flip-observe-marker')).toBe(true);
     label('enforce');
     await expect.poll(async () => (await callFromPod('forbidden-topic flip-enforce-marker')).status, { timeout: 8000, interval: 300 }).toBe(403);
+  });
+
+  it('the official openai SDK, unconfigured (no proxy, default baseURL), is redirected: observed as the pod\'s call, and a block rule raises its clean 403 error', async () => {
+    // cluster DNS, as the pod would see it: api.openai.com is the mock provider's address (port 443)
+    const hosts = join(dir, 'hosts.cjs');
+    writeFileSync(hosts, `const dns = require('node:dns');
+const lookup = dns.lookup;
+dns.lookup = (name, opts, cb) => {
+  if (typeof opts === 'function') [cb, opts] = [opts, {}];
+  if (name !== 'api.openai.com') return lookup(name, opts, cb);
+  const all = typeof opts === 'object' && opts && opts.all;
+  return process.nextTick(() => (all ? cb(null, [{ address: ${JSON.stringify(PROVIDER_IP)}, family: 4 }]) : cb(null, ${JSON.stringify(PROVIDER_IP)}, 4)));
+};`);
+    const script = `import OpenAI from 'openai';
+const client = new OpenAI({ apiKey: 'sk-test', maxRetries: 0 });
+const out = {};
+for (const [k, prompt] of [['ok', 'hello sdk-ok-marker'], ['blocked', 'forbidden-topic sdk-block-marker']]) {
+  try {
+    const r = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: prompt }] });
+    out[k] = { content: r.choices[0].message.content };
+  } catch (e) {
+    out[k] = { error: e.constructor.name, status: e.status, message: e.message, code: e.code ?? null };
+  }
+}
+console.log(JSON.stringify(out));`;
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/_proxy$|^OPENAI_/i.test(k)));
+    const child = spawn('/bin/sh', ['-c', `echo $$ > ${pod}/cgroup.procs && exec "$@"`, 'sh', process.execPath, '-r', hosts, '--input-type=module', '-e', script],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, NODE_EXTRA_CA_CERTS: caFile } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const [code] = (await once(child, 'exit')) as [number];
+    expect({ code, err }).toEqual({ code: 0, err: '' });
+    const r = JSON.parse(out) as { ok: { content?: string }; blocked: { error?: string; status?: number; message?: string; code?: string } };
+    expect(r.ok.content).toBeTruthy();
+    expect(r.blocked).toMatchObject({ error: 'PermissionDeniedError', status: 403, code: 'higgs_blocked', message: expect.stringContaining('Higgs policy') });
+    expect(reached('sdk-ok-marker')).toBe(true);
+    expect(reached('sdk-block-marker')).toBe(false);
+    await expect.poll(() => calls().find((c) => c.messages.some((m) => m.content.includes('sdk-ok-marker'))), { timeout: 5000 }).toMatchObject({
+      tap: 'proxy', provider: 'openai', host: 'api.openai.com', status: 200, verdict: 'allow', source: { namespace: 'support', app: 'support-bot', mode: 'enforce' },
+    });
+    await expect.poll(() => calls().find((c) => c.messages.some((m) => m.content.includes('sdk-block-marker'))), { timeout: 5000 }).toMatchObject({
+      verdict: 'block', ruleIds: ['no-forbidden'], source: { namespace: 'support', mode: 'enforce' },
+    });
   });
 });
