@@ -35,6 +35,8 @@ const TENANT_ERROR_STATUS: Record<TenantErrorCode, number> = {
   INVALID_REQUEST: 400,
   NOT_FOUND: 404,
   STORE_FAILED: 500,
+  // the configured embeddings provider failed: a server-side fault, reported generically like every 5xx
+  EMBEDDINGS_FAILED: 500,
 };
 
 const API_PREFIXES = ['/api/', '/v1/', '/mcp', '/healthz'];
