@@ -146,11 +146,10 @@ export function guardResponse(upRes: IncomingMessage, res: ServerResponse, opts:
         finish({ status, matches: [], blocked: null, uninspected: false, error: null });
         return;
       }
+      // read without copying; the answer is rebuilt only when something is redacted (rare), not for every inspected answer
       const matches: ResponseMatch[] = [];
-      const redacted = mapStrings(json, (text) => {
-        const found = opts.matcher.find(text);
-        matches.push(...found);
-        return redactSpans(text, found.filter((m) => m.action === 'redact'));
+      forEachString(json, (text) => {
+        for (const m of opts.matcher.find(text)) matches.push(m);
       });
       const blocked = matches.find((m) => m.action === 'block') ?? null;
       if (blocked) {
@@ -160,7 +159,9 @@ export function guardResponse(upRes: IncomingMessage, res: ServerResponse, opts:
         finish({ status: 403, matches, blocked, uninspected: false, error: `response blocked by rule ${blocked.ruleId}` });
         return;
       }
-      const out = matches.some((m) => m.action === 'redact') ? Buffer.from(JSON.stringify(redacted)) : body;
+      const out = matches.some((m) => m.action === 'redact')
+        ? Buffer.from(JSON.stringify(mapStrings(json, (text) => redactSpans(text, opts.matcher.find(text).filter((m) => m.action === 'redact')))))
+        : body;
       reply(status, { ...headers, 'content-length': out.length }, out);
       finish({ status, matches, blocked: null, uninspected: false, error: null });
     });
@@ -178,6 +179,12 @@ export function redactSpans(text: string, spans: ReadonlyArray<{ start: number; 
     at = Math.max(at, s.end);
   }
   return out + text.slice(at);
+}
+
+function forEachString(v: unknown, f: (s: string) => void): void {
+  if (typeof v === 'string') f(v);
+  else if (Array.isArray(v)) for (const x of v) forEachString(x, f);
+  else if (typeof v === 'object' && v !== null) for (const k in v) forEachString((v as Record<string, unknown>)[k], f);
 }
 
 function mapStrings(v: unknown, f: (s: string) => string): unknown {
