@@ -218,8 +218,13 @@ async function pglite(): Promise<BenchResult[]> {
 
 export async function run(): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
-  if (clickhouseMissing() === null) results.push(...await clickhouse());
+  // each store takes minutes: show its figures as soon as they are in
+  const show = (rows: BenchResult[]) => {
+    for (const r of rows) process.stderr.write(`tenant-scale: ${r.name}: ${r.value} ${r.unit}\n`);
+    return rows;
+  };
+  if (clickhouseMissing() === null) results.push(...show(await clickhouse()));
   else process.stderr.write(`tenant-scale: ClickHouse skipped: ${clickhouseMissing()}\n`);
-  if (process.env.HIGGS_BENCH_SKIP_PGLITE !== '1') results.push(...await pglite());
+  if (process.env.HIGGS_BENCH_SKIP_PGLITE !== '1') results.push(...show(await pglite()));
   return results;
 }
