@@ -26,7 +26,7 @@ import {
   matchesAllowlist, recordFlowsAssets, recordToolCallsAssets, type CallAssets, type FlowAssets, type ToolCallAssets,
 } from '../registry/asset-registry.ts';
 import { getDestinationAllowlist } from '../stores/assets-repository.ts';
-import { getFindingByKeyForUpdate, insertFinding, updateFindingOccurrence } from '../stores/findings-repository.ts';
+import { getFindingsByKeysForUpdate, insertFindings, updateFindingOccurrences } from '../stores/findings-repository.ts';
 import { newId } from '../stores/rows.ts';
 import type { SqlExecutor } from '../stores/sql-client.ts';
 import { getBaseline } from '../stores/tenants-repository.ts';
@@ -226,22 +226,25 @@ function mergeEvidence(previous: FindingEvidence | null, s: Sighting): FindingEv
 
 /**
  * Records occurrences in order; returns the findings they created or touched.
- * Each finding is read once and written once per batch, however many
- * occurrences hit it, with the same result as one at a time.
+ * A batch reads its findings in one statement and writes them in two (new,
+ * updated), however many occurrences hit them, with the same result as one at a time.
  */
 export async function recordOccurrences(
   db: SqlExecutor, p: { tenantId: string; occurrences: readonly Occurrence[] },
 ): Promise<Finding[]> {
   const { tenantId } = p;
+  const keyOf = (o: { assetId: string; detector: string }) => `${o.assetId}\u0000${o.detector}`;
+  const distinct = new Map(p.occurrences.map((o) => [keyOf(o), { assetId: o.assetId, detector: o.detector }]));
+  const existing = await getFindingsByKeysForUpdate(db, { tenantId, keys: [...distinct.values()] });
   const touched = new Map<string, { finding: Finding; isNew: boolean }>();
   for (const o of p.occurrences) {
     // the scanner may send any offset; compare instants in one notation
     const at = new Date(o.at).toISOString();
-    const key = `${o.assetId}\u0000${o.detector}`;
+    const key = keyOf(o);
     let entry = touched.get(key);
     if (!entry) {
-      const existing = await getFindingByKeyForUpdate(db, { tenantId, assetId: o.assetId, detector: o.detector });
-      if (!existing) {
+      const stored = existing.get(key);
+      if (!stored) {
         const created: Finding = {
           id: newId('fnd'), category: o.category, severity: o.severity, status: 'open', title: o.title,
           assetId: o.assetId, detector: o.detector, count: 1, firstSeen: at, lastSeen: at,
@@ -250,7 +253,7 @@ export async function recordOccurrences(
         touched.set(key, { finding: created, isNew: true });
         continue;
       }
-      entry = { finding: existing, isNew: false };
+      entry = { finding: stored, isNew: false };
       touched.set(key, entry);
     }
     const f = entry.finding;
@@ -264,10 +267,9 @@ export async function recordOccurrences(
       evidence: mergeEvidence(f.evidence, o.sighting),
     };
   }
-  for (const { finding, isNew } of touched.values()) {
-    if (isNew) await insertFinding(db, { tenantId, finding });
-    else await updateFindingOccurrence(db, { tenantId, finding });
-  }
+  const all = [...touched.values()];
+  await insertFindings(db, { tenantId, findings: all.filter((e) => e.isNew).map((e) => e.finding) });
+  await updateFindingOccurrences(db, { tenantId, findings: all.filter((e) => !e.isNew).map((e) => e.finding) });
   return [...touched.values()].map((e) => e.finding);
 }
 

@@ -17,7 +17,7 @@
 import type { Asset, GovernanceState, LlmCall, NetworkFlow, Provider, ToolCall } from '@higgs/schema';
 import { sha256Hex } from '../sha256.ts';
 import {
-  insertGovernanceTransition, observeAsset, observeEdges, type AssetEdge, type AssetObservation, type EdgeKind,
+  insertGovernanceTransitions, observeAsset, observeEdges, type AssetEdge, type AssetObservation, type EdgeKind,
 } from '../stores/assets-repository.ts';
 import type { SqlExecutor } from '../stores/sql-client.ts';
 import type { GovernanceBaseline } from '../stores/tenants-repository.ts';
@@ -195,18 +195,21 @@ async function storeTallied(
     Object.assign(t.attributes, o.attributes);
   }
   const stored = new Map<string, Asset>();
+  const discovered: Asset[] = [];
   for (const [id, t] of tallies) {
     const { asset, created } = await observeAsset(db, {
       tenantId, asset: { ...t.first, seenAt: t.firstSeen, attributes: t.attributes }, count: t.count, lastSeenAt: t.lastSeen,
     });
-    if (created) {
-      await insertGovernanceTransition(db, {
-        tenantId, assetId: id,
-        transition: { from: null, to: asset.governance, by: DISCOVERY_ACTOR, at: asset.firstSeen, reason: discoveryReason(asset) },
-      });
-    }
+    if (created) discovered.push(asset);
     stored.set(id, asset);
   }
+  await insertGovernanceTransitions(db, {
+    tenantId,
+    entries: discovered.map((asset) => ({
+      assetId: asset.id,
+      transition: { from: null, to: asset.governance, by: DISCOVERY_ACTOR, at: asset.firstSeen, reason: discoveryReason(asset) },
+    })),
+  });
   return stored;
 }
 

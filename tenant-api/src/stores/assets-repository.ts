@@ -142,17 +142,30 @@ export async function setAssetGovernance(
   return { asset: { ...asset, governance: p.to }, transition };
 }
 
-/** Appends one entry to the asset's governance history (also the first state a discovery gave it). */
+/** Appends one entry to the asset's governance history. */
 export async function insertGovernanceTransition(
   db: SqlExecutor, p: { tenantId: string; assetId: string; transition: GovernanceTransition },
 ): Promise<GovernanceTransition> {
-  const t = p.transition;
+  await insertGovernanceTransitions(db, { tenantId: p.tenantId, entries: [{ assetId: p.assetId, transition: p.transition }] });
+  return p.transition;
+}
+
+/** Appends entries to the governance histories of several assets (the discoveries of a batch), one statement. */
+export async function insertGovernanceTransitions(
+  db: SqlExecutor, p: { tenantId: string; entries: ReadonlyArray<{ assetId: string; transition: GovernanceTransition }> },
+): Promise<void> {
+  if (p.entries.length === 0) return;
+  const e = p.entries;
+  // WITH ORDINALITY keeps the given order in the seq column
   await db.query(
     `INSERT INTO governance_transitions (tenant_id, asset_id, from_state, to_state, changed_by, changed_at, reason)
-     VALUES ($1, $2, $3, $4, $5, $6::timestamptz, $7)`,
-    [p.tenantId, p.assetId, t.from, t.to, t.by, t.at, t.reason],
+     SELECT $1, asset_id, from_state, to_state, changed_by, changed_at, reason
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[]) WITH ORDINALITY
+         AS v(asset_id, from_state, to_state, changed_by, changed_at, reason, ord)
+      ORDER BY ord`,
+    [p.tenantId, e.map((x) => x.assetId), e.map((x) => x.transition.from), e.map((x) => x.transition.to), e.map((x) => x.transition.by),
+      e.map((x) => x.transition.at), e.map((x) => x.transition.reason)],
   );
-  return t;
 }
 
 /** The asset's governance history, oldest first. */

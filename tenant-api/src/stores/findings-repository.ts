@@ -48,38 +48,56 @@ export async function getFinding(db: SqlExecutor, p: { tenantId: string; id: str
   return rows[0] ? toFinding(rows[0]) : null;
 }
 
-/** The finding for one (asset, detector) de-duplication key, locked for update inside a transaction. */
-export async function getFindingByKeyForUpdate(
-  db: SqlExecutor, p: { tenantId: string; assetId: string; detector: string },
-): Promise<Finding | null> {
+/**
+ * The findings for these (asset, detector) de-duplication keys, locked for update
+ * inside a transaction, keyed `assetId\u0000detector`. One statement for a batch.
+ */
+export async function getFindingsByKeysForUpdate(
+  db: SqlExecutor, p: { tenantId: string; keys: ReadonlyArray<{ assetId: string; detector: string }> },
+): Promise<Map<string, Finding>> {
+  if (p.keys.length === 0) return new Map();
   const { rows } = await db.query<FindingRow>(
-    `SELECT ${COLUMNS} FROM findings WHERE tenant_id = $1 AND asset_id = $2 AND detector = $3 FOR UPDATE`,
-    [p.tenantId, p.assetId, p.detector],
+    `SELECT ${COLUMNS} FROM findings
+      WHERE tenant_id = $1 AND (asset_id, detector) IN (SELECT a, d FROM unnest($2::text[], $3::text[]) AS k(a, d))
+      ORDER BY id FOR UPDATE`,
+    [p.tenantId, p.keys.map((k) => k.assetId), p.keys.map((k) => k.detector)],
   );
-  return rows[0] ? toFinding(rows[0]) : null;
+  return new Map(rows.map((r) => [`${r.asset_id}\u0000${r.detector}`, toFinding(r)]));
 }
 
-export async function insertFinding(db: SqlExecutor, p: { tenantId: string; finding: Finding }): Promise<void> {
-  const f = p.finding;
+/** Inserts new findings, one statement for the batch. */
+export async function insertFindings(db: SqlExecutor, p: { tenantId: string; findings: readonly Finding[] }): Promise<void> {
+  if (p.findings.length === 0) return;
+  const f = p.findings;
   await db.query(
     `INSERT INTO findings (tenant_id, id, category, severity, severity_rank, status, title, asset_id, detector, count,
                            first_seen, last_seen, namespace, app, evidence)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::timestamptz, $12::timestamptz, $13, $14, $15::jsonb)`,
-    [p.tenantId, f.id, f.category, f.severity, SEVERITY_RANK[f.severity], f.status, f.title, f.assetId, f.detector, f.count,
-      f.firstSeen, f.lastSeen, f.evidence.namespace, f.evidence.app, JSON.stringify(f.evidence)],
+     SELECT $1, id, category, severity, rank, status, title, asset_id, detector, n, first_seen, last_seen, namespace, app, evidence::jsonb
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::smallint[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[],
+                   $11::timestamptz[], $12::timestamptz[], $13::text[], $14::text[], $15::text[])
+         AS v(id, category, severity, rank, status, title, asset_id, detector, n, first_seen, last_seen, namespace, app, evidence)`,
+    [p.tenantId, f.map((x) => x.id), f.map((x) => x.category), f.map((x) => x.severity), f.map((x) => SEVERITY_RANK[x.severity]),
+      f.map((x) => x.status), f.map((x) => x.title), f.map((x) => x.assetId), f.map((x) => x.detector), f.map((x) => x.count),
+      f.map((x) => x.firstSeen), f.map((x) => x.lastSeen), f.map((x) => x.evidence.namespace), f.map((x) => x.evidence.app),
+      f.map((x) => JSON.stringify(x.evidence))],
   );
 }
 
-/** Writes a new occurrence's effect: count, seen range, merged evidence and status (a recurrence reopens a resolved finding). */
-export async function updateFindingOccurrence(
-  db: SqlExecutor, p: { tenantId: string; finding: Finding },
-): Promise<void> {
-  const f = p.finding;
+/**
+ * Writes new occurrences' effect on existing findings, one statement for the batch:
+ * count, seen range, merged evidence and status (a recurrence reopens a resolved finding).
+ */
+export async function updateFindingOccurrences(db: SqlExecutor, p: { tenantId: string; findings: readonly Finding[] }): Promise<void> {
+  if (p.findings.length === 0) return;
+  const f = p.findings;
   await db.query(
-    `UPDATE findings SET count = $3, first_seen = $4::timestamptz, last_seen = $5::timestamptz, evidence = $6::jsonb,
-            namespace = $7, app = $8, status = $9
-      WHERE tenant_id = $1 AND id = $2`,
-    [p.tenantId, f.id, f.count, f.firstSeen, f.lastSeen, JSON.stringify(f.evidence), f.evidence.namespace, f.evidence.app, f.status],
+    `UPDATE findings SET count = v.n, first_seen = v.first_seen, last_seen = v.last_seen, evidence = v.evidence::jsonb,
+            namespace = v.namespace, app = v.app, status = v.status
+       FROM unnest($2::text[], $3::bigint[], $4::timestamptz[], $5::timestamptz[], $6::text[], $7::text[], $8::text[], $9::text[])
+         AS v(id, n, first_seen, last_seen, evidence, namespace, app, status)
+      WHERE findings.tenant_id = $1 AND findings.id = v.id`,
+    [p.tenantId, f.map((x) => x.id), f.map((x) => x.count), f.map((x) => x.firstSeen), f.map((x) => x.lastSeen),
+      f.map((x) => JSON.stringify(x.evidence)), f.map((x) => x.evidence.namespace), f.map((x) => x.evidence.app), f.map((x) => x.status)],
   );
 }
 
