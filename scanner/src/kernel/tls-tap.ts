@@ -118,7 +118,7 @@ export function tlsCall(ctx: TlsTapContext, ex: HttpExchange, src: TlsSource): T
         ruleIds.add(hit.ruleId);
       }
       for (const f of outcome.failures) {
-        decisions.push(decision(base, { ruleId: f.ruleId || null, action: 'alert', primitive: 'inline', latencyUs, matchedField: tapNote('not_evaluated', f.reason), matchedHash: null }));
+        decisions.push(decision(base, { ruleId: f.ruleId || null, action: 'alert', primitive: 'inline', latencyUs, matchedField: `tls_tap:not_evaluated:${f.reason}`, matchedHash: null }));
       }
       const text = response?.content ?? null;
       const matcher = text !== null && policy.hasResponseRules ? policy.responseRules(input) : null;
@@ -130,7 +130,7 @@ export function tlsCall(ctx: TlsTapContext, ex: HttpExchange, src: TlsSource): T
         ruleIds.add(m.ruleId);
       }
     } catch (err) {
-      decisions.push(decision(base, { ruleId: null, action: 'alert', primitive: 'inline', latencyUs: us(), matchedField: tapNote('not_evaluated', 'error'), matchedHash: null }));
+      decisions.push(decision(base, { ruleId: null, action: 'alert', primitive: 'inline', latencyUs: us(), matchedField: 'tls_tap:not_evaluated:error', matchedHash: null }));
       errors.push(`policy evaluation failed: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
