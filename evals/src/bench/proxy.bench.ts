@@ -291,6 +291,10 @@ export async function run(): Promise<BenchResult[]> {
         sustained.p99[name].push(percentile(lat, 0.99));
       }
     }
+    if (Math.max(median(sustained.p50.direct), median(sustained.p50.proxy)) > SATURATED_P50_MS) {
+      // on an idle box both paths answer in a few ms at this rate: a queue here means the machine is loaded
+      process.stderr.write(`proxy bench: queueing even at ${SUSTAINED_RATE_PER_S} req/s (p50 direct ${median(sustained.p50.direct).toFixed(0)} ms); the machine is loaded, the added latency is not the proxy's alone\n`);
+    }
     const p50 = { direct: [] as number[], proxy: [] as number[] };
     const p99 = { direct: [] as number[], proxy: [] as number[] };
     for (let i = 0; i < RUNS; i++) {
@@ -341,8 +345,8 @@ export async function run(): Promise<BenchResult[]> {
     return [
       { name: `latency p50 (1 KB prompt, ${at}, 1000 rules)`, value: m.s50.proxy, unit: 'ms', baseline: m.s50.direct, ratio: m.s50.proxy / m.s50.direct },
       { name: `latency p99 (1 KB prompt, ${at}, 1000 rules)`, value: m.s99.proxy, unit: 'ms', baseline: m.s99.direct, ratio: m.s99.proxy / m.s99.direct },
-      { name: `added latency p50 at ${at} (both paths sustain it)`, value: sAdded50, unit: 'ms', target: '<= 0.3 ms', pass: sAdded50 <= 0.3 },
-      { name: `added latency p99 at ${at} (both paths sustain it)`, value: sAdded99, unit: 'ms', target: '<= 1 ms', pass: sAdded99 <= 1 },
+      { name: `added latency p50 at ${at}`, value: sAdded50, unit: 'ms', target: '<= 0.3 ms', pass: sAdded50 <= 0.3 },
+      { name: `added latency p99 at ${at}`, value: sAdded99, unit: 'ms', target: '<= 1 ms', pass: sAdded99 <= 1 },
       { name: 'latency p50 (1 KB prompt, 1000 req/s, 1000 rules)', value: m.p50.proxy, unit: 'ms', baseline: m.p50.direct, ratio: m.p50.proxy / m.p50.direct },
       { name: 'latency p99 (1 KB prompt, 1000 req/s, 1000 rules)', value: m.p99.proxy, unit: 'ms', baseline: m.p99.direct, ratio: m.p99.proxy / m.p99.direct },
       { name: 'requests not answered 200 (latency and throughput runs)', value: failures.count, unit: 'requests', target: '0', pass: failures.count === 0 },
