@@ -41,6 +41,3 @@ export {
 export {
   KnowledgeChunk, KnowledgeTopic, SearchKnowledgeInput, SearchKnowledgeOutput,
 } from './tools/knowledge.schema.ts';
-export {
-  KnowledgeChunk, KnowledgeTopic, SearchKnowledgeInput, SearchKnowledgeOutput,
-} from './tools/knowledge.schema.ts';
