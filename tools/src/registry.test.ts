@@ -40,8 +40,11 @@ describe('the registry', () => {
   it('marks the query tools read-only and the enforcement tools destructive', () => {
     const { registry } = setup();
     const read = registry.list().filter((d) => d.annotations.readOnlyHint).map((d) => d.name).sort();
-    expect(read).toEqual(['briefing_summary', 'get_finding', 'list_assets', 'list_findings', 'list_proposals', 'list_rules', 'replay_session']);
-    for (const name of ['add_inline_rule', 'block_from_finding', 'quarantine_namespace']) {
+    expect(read).toEqual([
+      'briefing_summary', 'explain_risk_score', 'get_asset', 'get_finding', 'list_assets', 'list_findings', 'list_proposals', 'list_rules',
+      'replay_session', 'topology',
+    ]);
+    for (const name of ['add_inline_rule', 'block_from_finding', 'quarantine_namespace', 'set_governance_state', 'update_finding_status']) {
       expect(registry.get(name)).toMatchObject({ role: 'security', annotations: { destructiveHint: true } });
     }
     expect(registry.get('generate_compliance_pack')).toMatchObject({ role: 'compliance', annotations: { destructiveHint: false } });
