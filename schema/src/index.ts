@@ -13,7 +13,7 @@ export {
 export { ApiError, IngestBatch, IngestEvent, IngestResult, KernelOrder, ScannerPolicy } from './wire.schema.ts';
 export {
   AddInlineRuleInput, ApproveActionInput, ApproveActionOutput, BlockFromFindingInput, BriefingSummaryInput, BriefingSummaryOutput,
-  CompliancePack, GenerateCompliancePackInput, GenerateCompliancePackOutput, GetFindingInput, GetFindingOutput, ListAssetsInput,
+  CompliancePack, DisableRuleInput, GenerateCompliancePackInput, GenerateCompliancePackOutput, GetFindingInput, GetFindingOutput, ListAssetsInput,
   ListAssetsOutput, ListFindingsInput, ListFindingsOutput, ListProposalsInput, ListProposalsOutput, ListRulesInput, ListRulesOutput,
   PiiFlow, ProposalOutput, ProposeActionInput, QuarantineNamespaceInput, QuarantineOutput, RejectActionInput, ReplaySessionInput,
   ReplaySessionOutput, RuleOutput, SuggestedAction, ToolContracts,

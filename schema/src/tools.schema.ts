@@ -72,6 +72,11 @@ export const AddInlineRuleInput = z.object({
 });
 export const RuleOutput = z.object({ rule: Rule });
 
+export const DisableRuleInput = z.object({
+  ruleId: z.string().min(1).max(64),
+  reason: z.string().min(1).max(2000),
+});
+
 export const BlockFromFindingInput = z.object({ findingId: z.string().min(1) });
 
 export const QuarantineNamespaceInput = z.object({
@@ -157,6 +162,7 @@ export const ToolContracts = {
   list_rules: { input: ListRulesInput, output: ListRulesOutput },
   list_proposals: { input: ListProposalsInput, output: ListProposalsOutput },
   add_inline_rule: { input: AddInlineRuleInput, output: RuleOutput },
+  disable_rule: { input: DisableRuleInput, output: RuleOutput },
   block_from_finding: { input: BlockFromFindingInput, output: RuleOutput },
   quarantine_namespace: { input: QuarantineNamespaceInput, output: QuarantineOutput },
   propose_action: { input: ProposeActionInput, output: ProposalOutput },

@@ -26,6 +26,8 @@ export interface HiggsServices
 
   /** Creates an active rule and writes the audit record. */
   addInlineRule(ctx: ServiceContext, input: ToolArgs<'add_inline_rule'>): Promise<ToolOutput<'add_inline_rule'>>;
+  /** Disables an active rule (scanners drop it with the next policy) and writes the audit record. */
+  disableRule(ctx: ServiceContext, input: ToolArgs<'disable_rule'>): Promise<ToolOutput<'disable_rule'>>;
   /** Turns the finding's matching pattern into an active rule across all apps. */
   blockFromFinding(ctx: ServiceContext, input: ToolArgs<'block_from_finding'>): Promise<ToolOutput<'block_from_finding'>>;
   quarantineNamespace(ctx: ServiceContext, input: ToolArgs<'quarantine_namespace'>): Promise<ToolOutput<'quarantine_namespace'>>;

@@ -120,6 +120,26 @@ describe('HiggsServices over PGlite', () => {
     await expectToolError(services.blockFromFinding(ctx, { findingId: shadow?.id ?? '' }), 'INVALID_INPUT');
   });
 
+  it('disables a rule once, bumps the policy, audits it, and keeps it listed as disabled', async () => {
+    const { ctx, tenantId } = await tenantWithTraffic();
+    const { rule } = await services.addInlineRule(ctx, { name: 'no gpt-4o', action: 'block', match: { models: ['gpt-4o'] }, reason: '' });
+    const before = await getPolicyVersion(db, { tenantId });
+    const { rule: disabled } = await services.disableRule(ctx, { ruleId: rule.id, reason: 'false positives' });
+    expect(disabled).toMatchObject({ id: rule.id, enabled: false });
+    expect(await getPolicyVersion(db, { tenantId })).toBe(before + 1);
+    expect((await services.listRules(ctx, { includeDisabled: false })).rules).toEqual([]);
+    expect((await services.listRules(ctx, { includeDisabled: true })).rules.map((r) => [r.id, r.enabled])).toEqual([[rule.id, false]]);
+    // disabling again changes nothing: no second record, no policy bump
+    await services.disableRule(ctx, { ruleId: rule.id, reason: 'again' });
+    expect(await getPolicyVersion(db, { tenantId })).toBe(before + 1);
+    const audit = await listAudit(db, { tenantId });
+    expect(audit.map((a) => [a.action, a.target])).toEqual([['add_inline_rule', rule.id], ['disable_rule', rule.id]]);
+    expect(audit[1]?.details).toMatchObject({ reason: 'false positives' });
+    // another tenant cannot touch it
+    const other = await createTestTenant(db, sanctioned);
+    await expectToolError(services.disableRule({ principal: other.admin }, { ruleId: rule.id, reason: 'x' }), 'NOT_FOUND');
+  });
+
   it('records a namespace quarantine once', async () => {
     const { ctx, tenantId } = await tenantWithTraffic();
     const { quarantine } = await services.quarantineNamespace(ctx, { namespace: 'marketing', reason: 'shadow AI' });

@@ -32,7 +32,7 @@ import {
 } from '../stores/proposals-repository.ts';
 import { getActiveQuarantine, insertQuarantine, listQuarantines } from '../stores/quarantines-repository.ts';
 import { newId } from '../stores/rows.ts';
-import { countActiveRules, insertRule, listRules } from '../stores/rules-repository.ts';
+import { countActiveRules, disableRule as disableRuleRow, insertRule, listRules } from '../stores/rules-repository.ts';
 import { countSessions } from '../stores/sessions-repository.ts';
 import type { SqlClient } from '../stores/sql-client.ts';
 import { createSqlTelemetryStore } from '../stores/sql-telemetry-store.ts';
@@ -157,6 +157,18 @@ export function createHiggsServices(deps: ServicesDeps): HiggsServices {
         return {
           value: { rule }, policyChanged: true,
           audit: { action: 'add_inline_rule', target: rule.id, details: { name: rule.name, action: rule.action, match: rule.match, reason: input.reason } },
+        };
+      });
+    },
+
+    async disableRule(ctx, input) {
+      return audited(ctx, async (tx) => {
+        const out = await disableRuleRow(tx, { tenantId: tenantOf(ctx), id: input.ruleId });
+        if (!out) throw new ToolError('NOT_FOUND', `rule ${input.ruleId} not found`);
+        if (!out.changed) return { value: { rule: out.rule }, audit: null, policyChanged: false };
+        return {
+          value: { rule: out.rule }, policyChanged: true,
+          audit: { action: 'disable_rule', target: out.rule.id, details: { name: out.rule.name, reason: input.reason } },
         };
       });
     },

@@ -50,3 +50,20 @@ export async function countActiveRules(db: SqlExecutor, p: { tenantId: string })
   const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM rules WHERE tenant_id = $1 AND enabled', [p.tenantId]);
   return rows[0]?.n ?? 0;
 }
+
+/**
+ * Disables an enabled rule and returns it as it is now; null when the tenant
+ * has no such rule. A rule already disabled is returned unchanged with
+ * `changed: false`, so disabling twice writes one audit record.
+ */
+export async function disableRule(
+  db: SqlExecutor, p: { tenantId: string; id: string },
+): Promise<{ rule: Rule; changed: boolean } | null> {
+  const { rows } = await db.query<RuleRow>(
+    `UPDATE rules SET enabled = false WHERE tenant_id = $1 AND id = $2 AND enabled RETURNING ${COLUMNS}`,
+    [p.tenantId, p.id],
+  );
+  if (rows[0]) return { rule: toRule(rows[0]), changed: true };
+  const existing = await db.query<RuleRow>(`SELECT ${COLUMNS} FROM rules WHERE tenant_id = $1 AND id = $2`, [p.tenantId, p.id]);
+  return existing.rows[0] ? { rule: toRule(existing.rows[0]), changed: false } : null;
+}

@@ -22,6 +22,17 @@ export const enforcementTools: readonly ToolDefinition[] = [
     handler: (input, ctx) => ctx.services.addInlineRule(ctx, input),
   }),
   defineTool({
+    name: 'disable_rule',
+    title: 'Disable rule',
+    description:
+      'Disable an inline rule by id (from list_rules) so the scanners stop applying it with their next policy, within '
+      + 'seconds; the rule stays listed with `includeDisabled: true` and in the audit trail. Give the reason. Returns the '
+      + 'rule as it is now. Requires the security role; the agent must use propose_action instead.',
+    annotations: DESTRUCTIVE,
+    role: 'security',
+    handler: (input, ctx) => ctx.services.disableRule(ctx, input),
+  }),
+  defineTool({
     name: 'block_from_finding',
     title: 'Block from finding',
     description:
