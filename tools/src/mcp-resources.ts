@@ -20,7 +20,7 @@ interface ResourceKind {
   title: string;
   description: string;
   read: { tool: ToolName; arg: string };
-  list: { tool: string; items: string; id: string; label: (item: Record<string, unknown>) => string };
+  list: { tool: ToolName; items: string; id: string; label: (item: Record<string, unknown>) => string };
 }
 
 const KINDS: readonly ResourceKind[] = [
@@ -50,7 +50,7 @@ const KINDS: readonly ResourceKind[] = [
 
 export function registerResources(server: McpServer, registry: ToolRegistry, principal: Principal): void {
   for (const kind of KINDS) {
-    const list = registry.get(kind.list.tool) ? () => listResources(registry, principal, kind) : undefined;
+    const list = () => listResources(registry, principal, kind);
     server.registerResource(
       kind.name,
       new ResourceTemplate(kind.template, { list }),

@@ -41,10 +41,14 @@ describe('the registry', () => {
     const { registry } = setup();
     const read = registry.list().filter((d) => d.annotations.readOnlyHint).map((d) => d.name).sort();
     expect(read).toEqual([
-      'briefing_summary', 'explain_risk_score', 'get_asset', 'get_finding', 'list_assets', 'list_findings', 'list_proposals', 'list_rules',
-      'replay_session', 'topology',
+      'audit_log', 'briefing_summary', 'cost_report', 'data_tracks', 'explain_risk_score', 'get_asset', 'get_finding', 'list_assets',
+      'list_findings', 'list_principals', 'list_proposals', 'list_quarantines', 'list_rules', 'list_sessions', 'replay_session',
+      'search_knowledge', 'topology', 'user_track', 'verify_audit_chain',
     ]);
-    for (const name of ['add_inline_rule', 'block_from_finding', 'quarantine_namespace', 'set_governance_state', 'update_finding_status']) {
+    for (const name of [
+      'add_inline_rule', 'block_from_finding', 'quarantine_namespace', 'set_governance_state', 'update_finding_status', 'kill_session',
+      'release_quarantine',
+    ]) {
       expect(registry.get(name)).toMatchObject({ role: 'security', annotations: { destructiveHint: true } });
     }
     expect(registry.get('generate_compliance_pack')).toMatchObject({ role: 'compliance', annotations: { destructiveHint: false } });

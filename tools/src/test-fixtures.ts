@@ -259,6 +259,50 @@ export function createMemoryServices(tenantId: string = `tenant-${randomUUID()}`
       scoped(ctx, 'revokeToken');
       throw new ToolError('NOT_FOUND', `no token ${input.tokenId}`);
     },
+    async listSessions(ctx) {
+      scoped(ctx, 'listSessions');
+      return { sessions: [], nextCursor: null };
+    },
+    async userTrack(ctx, input) {
+      scoped(ctx, 'userTrack');
+      return { userId: input.userId, events: [], nextCursor: null };
+    },
+    async dataTracks(ctx, input) {
+      scoped(ctx, 'dataTracks');
+      return { range: { from: input.from ?? T0, to: input.to ?? now() }, flows: [], totals: {} };
+    },
+    async costReport(ctx, input) {
+      scoped(ctx, 'costReport');
+      return {
+        by: input.by, range: { from: input.from ?? T0, to: input.to ?? now() }, currency: 'USD' as const, rows: [], days: [],
+        total: { calls: 0, costUsd: 0, unpricedCalls: 0 }, prices: { asOf: '2025-06-01', source: 'in-memory fixture', overridden: 0 },
+      };
+    },
+    async killSession(ctx, input) {
+      scoped(ctx, 'killSession');
+      record(ctx, 'session_killed', input.sessionId, { reason: input.reason });
+      return { kill: { sessionId: input.sessionId, reason: input.reason, killedBy: ctx.principal.id, killedAt: now(), known: false } };
+    },
+    async releaseQuarantine(ctx, input) {
+      scoped(ctx, 'releaseQuarantine');
+      const found = quarantines.find((q) => q.active && (q.namespace === input.namespace || q.id === input.quarantineId));
+      if (!found) throw new ToolError('NOT_FOUND', `no active quarantine for ${input.namespace ?? input.quarantineId}`);
+      Object.assign(found, { active: false, releasedAt: now() });
+      record(ctx, 'namespace.released', found.namespace, { reason: input.reason });
+      return { quarantine: { ...structuredClone(found), releasedBy: ctx.principal.id, releaseReason: input.reason } };
+    },
+    async listQuarantines(ctx) {
+      scoped(ctx, 'listQuarantines');
+      return { quarantines: quarantines.map((q) => ({ ...structuredClone(q), releasedBy: null, releaseReason: null })) };
+    },
+    async disableRule(ctx, input) {
+      scoped(ctx, 'disableRule');
+      const rule = rules.find((r) => r.id === input.ruleId);
+      if (!rule) throw new ToolError('NOT_FOUND', `rule ${input.ruleId} not found`);
+      if (rule.enabled) record(ctx, 'disable_rule', rule.id, { reason: input.reason });
+      rule.enabled = false;
+      return { rule: structuredClone(rule) };
+    },
     async searchKnowledge(ctx) {
       scoped(ctx, 'searchKnowledge');
       return { chunks: [], embedder: 'none', index: 'in-process' };

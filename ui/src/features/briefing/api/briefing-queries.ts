@@ -22,7 +22,11 @@ export const listActiveRules = async (api: ApiClient, signal?: AbortSignal): Pro
   (await api.callTool('list_rules', {}, { signal })).rules;
 
 /** What a finding's action created: shown in the row once it succeeded. */
-export type ActionOutcome = { kind: 'rule'; rule: Rule } | { kind: 'quarantine'; quarantine: Quarantine };
+export type ActionOutcome =
+  | { kind: 'rule'; rule: Rule }
+  | { kind: 'quarantine'; quarantine: Quarantine }
+  /** any other proposable tool: what it was and the id of what it changed */
+  | { kind: 'done'; tool: string; target: string };
 
 /**
  * Runs the block a finding row offers, as the signed-in human (who may act
@@ -45,6 +49,22 @@ export async function runSuggestedAction(api: ApiClient, finding: Finding, actio
     }
     case 'add_inline_rule':
       return { kind: 'rule', rule: (await api.callTool('add_inline_rule', action.args as ToolInput<'add_inline_rule'>)).rule };
+    case 'kill_session': {
+      const { kill } = await api.callTool('kill_session', action.args as ToolInput<'kill_session'>);
+      return { kind: 'done', tool: 'Session killed', target: kill.sessionId };
+    }
+    case 'release_quarantine':
+      return { kind: 'quarantine', quarantine: (await api.callTool('release_quarantine', action.args as ToolInput<'release_quarantine'>)).quarantine };
+    case 'disable_rule':
+      return { kind: 'rule', rule: (await api.callTool('disable_rule', action.args as ToolInput<'disable_rule'>)).rule };
+    case 'set_governance_state': {
+      const out = await api.callTool('set_governance_state', action.args as ToolInput<'set_governance_state'>);
+      return { kind: 'done', tool: `Governance set to ${out.asset.governance}`, target: out.asset.id };
+    }
+    case 'update_finding_status': {
+      const out = await api.callTool('update_finding_status', action.args as ToolInput<'update_finding_status'>);
+      return { kind: 'done', tool: `Finding ${out.finding.status}`, target: out.finding.id };
+    }
   }
 }
 

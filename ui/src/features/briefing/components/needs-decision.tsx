@@ -164,10 +164,15 @@ function OutcomeNote({ outcome }: { outcome: ActionOutcome }) {
           Rule <span className="font-medium">{outcome.rule.name}</span> is active ({outcome.rule.action}),{' '}
           <code className="font-mono text-xs text-muted-foreground">{outcome.rule.id}</code>
         </>
+      ) : outcome.kind === 'quarantine' ? (
+        <>
+          Namespace <span className="font-medium">{outcome.quarantine.namespace}</span>{' '}
+          {outcome.quarantine.active ? `quarantined (enforcement: ${outcome.quarantine.enforcement})` : 'released'},{' '}
+          <code className="font-mono text-xs text-muted-foreground">{outcome.quarantine.id}</code>
+        </>
       ) : (
         <>
-          Namespace <span className="font-medium">{outcome.quarantine.namespace}</span> quarantined (enforcement:{' '}
-          {outcome.quarantine.enforcement}), <code className="font-mono text-xs text-muted-foreground">{outcome.quarantine.id}</code>
+          {outcome.tool}: <code className="font-mono text-xs text-muted-foreground">{outcome.target}</code>
         </>
       )}
     </Alert>
