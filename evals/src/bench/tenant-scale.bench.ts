@@ -223,7 +223,8 @@ export async function run(): Promise<BenchResult[]> {
     for (const r of rows) process.stderr.write(`tenant-scale: ${r.name}: ${r.value} ${r.unit}\n`);
     return rows;
   };
-  if (clickhouseMissing() === null) results.push(...show(await clickhouse()));
+  if (process.env.HIGGS_BENCH_SKIP_CLICKHOUSE === '1') process.stderr.write('tenant-scale: ClickHouse skipped (HIGGS_BENCH_SKIP_CLICKHOUSE=1)\n');
+  else if (clickhouseMissing() === null) results.push(...show(await clickhouse()));
   else process.stderr.write(`tenant-scale: ClickHouse skipped: ${clickhouseMissing()}\n`);
   if (process.env.HIGGS_BENCH_SKIP_PGLITE !== '1') results.push(...show(await pglite()));
   return results;
