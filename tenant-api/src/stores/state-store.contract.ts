@@ -4,6 +4,7 @@
  * PostgreSQL server in postgres/postgres-state-store.int.test.ts. The harness
  * hands over an empty database; the suite migrates it. Each test makes its own tenant.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticate } from '../auth/tokens.ts';
 import { ingestBatch } from '../ingest/ingest.ts';
@@ -22,7 +23,11 @@ export interface StateHarness {
   close(): Promise<void>;
 }
 
-const VECTOR_MIGRATION = 2;
+/** The migrations that need pgvector (`-- requires-extension: vector`): applied together, or skipped together with the reason. */
+const VECTOR_MIGRATIONS = readdirSync(new URL('./migrations/', import.meta.url))
+  .filter((f) => /requires-extension:\s*vector\b/.test(readFileSync(new URL(`./migrations/${f}`, import.meta.url), 'utf8')))
+  .sort()
+  .map((name) => ({ version: Number(name.slice(0, 4)), name }));
 
 export function describeStateStoreContract(name: string, open: () => Promise<StateHarness>): void {
   describe(`StateStore contract: ${name}`, () => {
@@ -40,14 +45,15 @@ export function describeStateStoreContract(name: string, open: () => Promise<Sta
       expect(firstRun[0]).toBe(1);
       expect(await migrate(h.db)).toEqual([]);
       const skipped = await listSkippedMigrations(h.db);
+      expect(VECTOR_MIGRATIONS.map((m) => m.name)).toEqual(expect.arrayContaining(['0002_vector.sql', '0006_knowledge.sql']));
       if (h.hasVector) {
-        expect(firstRun).toContain(VECTOR_MIGRATION);
+        for (const m of VECTOR_MIGRATIONS) expect(firstRun).toContain(m.version);
         expect(skipped).toEqual([]);
         const { rows } = await h.db.query<{ extname: string }>(`SELECT extname FROM pg_extension WHERE extname = 'vector'`);
         expect(rows).toHaveLength(1);
       } else {
-        expect(firstRun).not.toContain(VECTOR_MIGRATION);
-        expect(skipped).toEqual([{ version: VECTOR_MIGRATION, name: '0002_vector.sql', reason: expect.stringContaining('vector extension') }]);
+        for (const m of VECTOR_MIGRATIONS) expect(firstRun).not.toContain(m.version);
+        expect(skipped).toEqual(VECTOR_MIGRATIONS.map((m) => ({ ...m, reason: expect.stringContaining('vector extension') })));
       }
     });
 
