@@ -1,5 +1,5 @@
 /**
- * Every tool of the walking skeleton through two independent MCP clients — the
+ * Every tool of the registry through two independent MCP clients — the
  * SDK's `Client` and the MCP Inspector CLI — over both transports: stdio (the
  * `higgs-mcp` bin an IDE starts) and Streamable HTTP at `/mcp`.
  */
@@ -21,10 +21,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const STDIO_BIN = ['tsx', join(ROOT, 'tools', 'bin', 'higgs-mcp.ts')];
-const SKELETON_TOOLS = [
-  'list_findings', 'get_finding', 'replay_session', 'list_assets', 'add_inline_rule', 'quarantine_namespace',
-  'propose_action', 'approve_action', 'reject_action', 'generate_compliance_pack',
-] as const;
 const supportBot = DEMO_WORKLOADS.find((w) => w.app === 'support-bot')!;
 
 let dir: string;
@@ -132,6 +128,50 @@ async function exerciseTools(call: Call, label: string, piiType: string): Promis
   expect(pack.pack.calls.total).toBeGreaterThanOrEqual(3);
   expect(pack.pack.piiFlows.map((f) => f.piiType)).toEqual(expect.arrayContaining(['ssn', 'credit_card', 'email']));
   expect(pack.pack.audit.length).toBeGreaterThan(0);
+
+  // the rest of the tool set: findings, attribution, kernel, knowledge, audit and principals
+  const asset = parse('get_asset', await call('get_asset', { id: finding.assetId }));
+  expect(asset.asset.id).toBe(finding.assetId);
+  const risk = parse('explain_risk_score', await call('explain_risk_score', { assetId: finding.assetId }));
+  expect(risk.risk.findingsCounted).toBeGreaterThan(0);
+  expect(parse('topology', await call('topology', {})).edges.length).toBeGreaterThan(0);
+  const sessionId = finding.evidence.sessionIds[0]!;
+  const sessions = parse('list_sessions', await call('list_sessions', { userId: 'dana' }));
+  expect(sessions.sessions.map((x) => x.id)).toContain(sessionId);
+  expect(parse('user_track', await call('user_track', { userId: 'dana' })).events.length).toBeGreaterThan(0);
+  expect(parse('data_tracks', await call('data_tracks', {})).flows.map((f) => f.piiType)).toContain(piiType);
+  expect(parse('cost_report', await call('cost_report', { by: 'user' })).total.calls).toBeGreaterThanOrEqual(3);
+
+  const governed = parse('set_governance_state', await call('set_governance_state', {
+    assetId: finding.assetId, state: 'sanctioned', reason: `reviewed via ${label}`,
+  }));
+  expect(governed.asset.governance).toBe('sanctioned');
+  const acked = parse('update_finding_status', await call('update_finding_status', {
+    findingId: finding.id, status: 'acknowledged', reason: `seen via ${label}`,
+  }));
+  expect(acked.finding.status).toBe('acknowledged');
+  expect(parse('disable_rule', await call('disable_rule', { ruleId: rule.rule.id, reason: 'mcp client test' })).rule.enabled).toBe(false);
+  expect(parse('list_quarantines', await call('list_quarantines', {})).quarantines.map((x) => x.namespace)).toContain(`quarantine-${label}`);
+  const released = parse('release_quarantine', await call('release_quarantine', { namespace: `quarantine-${label}`, reason: 'done' }));
+  expect(released.quarantine.active).toBe(false);
+  const killed = parse('kill_session', await call('kill_session', { sessionId: `kill-${label}-${sessionId}`.slice(0, 128), reason: 'mcp test' }));
+  expect(killed.kill.killedBy).toBeTruthy();
+
+  const knowledge = parse('search_knowledge', await call('search_knowledge', { query: 'how do I remediate PII sent to a provider' }));
+  expect(knowledge.chunks.length).toBeGreaterThan(0);
+  const audit = parse('audit_log', await call('audit_log', { action: 'disable_rule' }));
+  expect(audit.records.map((r) => r.target)).toContain(rule.rule.id);
+  expect(parse('verify_audit_chain', await call('verify_audit_chain', {}))).toMatchObject({ ok: true, firstBreak: null });
+
+  const person = `ide-${label}`;
+  parse('create_principal', await call('create_principal', { id: person, name: `IDE ${label}`, role: 'viewer' }));
+  const issued = parse('issue_token', await call('issue_token', { principalId: person, label: 'laptop' }));
+  expect(parse('list_principals', await call('list_principals', {})).principals.map((x) => x.id)).toContain(person);
+  parse('revoke_token', await call('revoke_token', { tokenId: issued.info.id, reason: 'test over' }));
+  const refused = await fetch(`${stack.tenantUrl}/api/tools/briefing_summary`, {
+    method: 'POST', headers: { authorization: `Bearer ${issued.token}`, 'content-type': 'application/json' }, body: '{}',
+  });
+  expect(refused.status).toBe(401);
 }
 
 describe.each([
@@ -143,12 +183,13 @@ describe.each([
     requestInit: { headers: { authorization: `Bearer ${stack.adminToken}` } },
   }), 'credit_card'],
 ] as const)('MCP SDK client over %s', (label, transport, piiType) => {
-  it('lists typed tools and runs every skeleton tool', async () => {
+  it('lists every tool typed and runs each one', async () => {
     const client = new Client({ name: `sdk-${label}`, version: '1.0.0' });
     await client.connect(transport());
     try {
       const { tools } = await client.listTools();
-      for (const name of SKELETON_TOOLS) {
+      expect(tools.map((t) => t.name).sort()).toEqual(Object.keys(ToolContracts).sort());
+      for (const name of Object.keys(ToolContracts)) {
         const t = tools.find((x) => x.name === name);
         expect(t, name).toBeDefined();
         expect(t!.inputSchema.type).toBe('object');
@@ -221,7 +262,7 @@ describe('MCP Inspector CLI', () => {
 
   it.each([['streamable-http', httpTarget], ['stdio', stdioTarget]] as const)('lists and calls the tools over %s', async (label, target) => {
     const listed = await inspector(target(), ['--method', 'tools/list']) as { tools: Array<{ name: string; outputSchema?: unknown }> };
-    for (const name of SKELETON_TOOLS) expect(listed.tools.find((t) => t.name === name)?.outputSchema, name).toBeDefined();
+    for (const name of Object.keys(ToolContracts)) expect(listed.tools.find((t) => t.name === name)?.outputSchema, name).toBeDefined();
 
     const findings = await inspector(target(), ['--method', 'tools/call', '--tool-name', 'list_findings', '--tool-arg', 'category=pii']);
     const parsed = ToolContracts.list_findings.output.parse(findings.structuredContent);
@@ -235,6 +276,12 @@ describe('MCP Inspector CLI', () => {
       '--method', 'tools/call', '--tool-name', 'quarantine_namespace', '--tool-arg', `namespace=inspector-${label}`, '--tool-arg', 'reason=inspector test',
     ]);
     expect(ToolContracts.quarantine_namespace.output.parse(q.structuredContent).quarantine.namespace).toBe(`inspector-${label}`);
+
+    for (const [name, args] of [['list_sessions', ['userId=dana']], ['cost_report', ['by=app']], ['verify_audit_chain', []]] as const) {
+      const out = await inspector(target(), ['--method', 'tools/call', '--tool-name', name, ...args.flatMap((a) => ['--tool-arg', a])]);
+      expect(out.isError, name).toBeFalsy();
+      ToolContracts[name].output.parse(out.structuredContent);
+    }
   });
 
   it.each([['streamable-http', httpTarget], ['stdio', stdioTarget]] as const)('reads resources and prompts over %s', async (_label, target) => {
