@@ -216,3 +216,16 @@ export const Obligation = z.object({
   why: z.string(),
 });
 export type Obligation = z.infer<typeof Obligation>;
+
+/** PII of one type leaving one workload for one provider/model: the row of Data Tracks and compliance packs. */
+export const PiiFlow = z.object({
+  piiType: z.string(),
+  namespace: z.string().nullable(),
+  app: z.string().nullable(),
+  provider: z.string(),
+  model: z.string().nullable(),
+  count: z.number().int(),
+  firstSeen: IsoTime,
+  lastSeen: IsoTime,
+});
+export type PiiFlow = z.infer<typeof PiiFlow>;

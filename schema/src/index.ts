@@ -7,7 +7,7 @@ export {
   WorkloadRef,
 } from './observation.schema.ts';
 export {
-  Asset, AuditRecord, Finding, FindingEvidence, GovernanceTransition, Obligation, Principal, ProposableTool, Proposal, Quarantine,
+  Asset, AuditRecord, Finding, FindingEvidence, GovernanceTransition, Obligation, PiiFlow, Principal, ProposableTool, Proposal, Quarantine,
   Rule, RuleMatch, Session, SessionExchange,
 } from './domain.schema.ts';
 export { ApiError, IngestBatch, IngestEvent, IngestResult, KernelOrder, ScannerPolicy } from './wire.schema.ts';
@@ -15,7 +15,7 @@ export {
   AddInlineRuleInput, ApproveActionInput, ApproveActionOutput, BlockFromFindingInput, BriefingSummaryInput, BriefingSummaryOutput,
   CompliancePack, DisableRuleInput, GenerateCompliancePackInput, GenerateCompliancePackOutput, GetFindingInput, GetFindingOutput, ListAssetsInput,
   ListAssetsOutput, ListFindingsInput, ListFindingsOutput, ListProposalsInput, ListProposalsOutput, ListRulesInput, ListRulesOutput,
-  PiiFlow, ProposalOutput, ProposeActionInput, QuarantineNamespaceInput, QuarantineOutput, RejectActionInput, ReplaySessionInput,
+  ProposalOutput, ProposeActionInput, QuarantineNamespaceInput, QuarantineOutput, RejectActionInput, ReplaySessionInput,
   ReplaySessionOutput, RuleOutput, SuggestedAction, ToolContracts,
 } from './tools.schema.ts';
 export type { ToolArgs, ToolInput, ToolName, ToolOutput } from './tools.schema.ts';

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import {
-  Asset, AuditRecord, Finding, Obligation, Proposal, ProposableTool, Quarantine, Rule, RuleMatch,
+  Asset, AuditRecord, Finding, Obligation, PiiFlow, Proposal, ProposableTool, Quarantine, Rule, RuleMatch,
 } from './domain.schema.ts';
 import { AssetDomain, FindingCategory, FindingStatus, GovernanceState, RuleAction, Severity } from './enums.ts';
 import { EnforcementDecision } from './observation.schema.ts';
@@ -127,16 +127,6 @@ export const BriefingSummaryOutput = z.object({
 });
 
 export const GenerateCompliancePackInput = z.object({ from: IsoTime, to: IsoTime });
-export const PiiFlow = z.object({
-  piiType: z.string(),
-  namespace: z.string().nullable(),
-  app: z.string().nullable(),
-  provider: z.string(),
-  model: z.string().nullable(),
-  count: z.number().int(),
-  firstSeen: IsoTime,
-  lastSeen: IsoTime,
-});
 export const CompliancePack = z.object({
   id: z.string(),
   generatedAt: IsoTime,

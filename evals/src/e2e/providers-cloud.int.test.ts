@@ -5,12 +5,8 @@
  * redacted call each, asserting the LlmCall the scanner recorded.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { type ClientRequestArgs, request as httpRequest } from 'node:http';
-import { Agent as HttpsAgent, type AgentOptions } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Duplex } from 'node:stream';
-import { connect as tlsConnect } from 'node:tls';
 import {
   BedrockRuntimeClient, ConverseCommand, ConverseStreamCommand, InvokeModelCommand, InvokeModelWithResponseStreamCommand,
 } from '@aws-sdk/client-bedrock-runtime';
@@ -20,6 +16,7 @@ import { startScanner, type ScannerHandle } from '@higgs/scanner';
 import { type IngestEvent, type LlmCall, type ScannerPolicy } from '@higgs/schema';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { fetch as undiciFetch, ProxyAgent } from 'undici';
+import { ConnectProxyAgent } from '../testing/connect-proxy-agent.ts';
 import { startRecordingTenant, type RecordingTenant } from '../testing/recording-tenant.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -40,25 +37,6 @@ const policy: ScannerPolicy = {
  * An https.Agent that reaches every host through the proxy with CONNECT, as
  * `HTTPS_PROXY` support would: the AWS SDK's Node handler takes an agent, not a proxy URL.
  */
-class ConnectProxyAgent extends HttpsAgent {
-  constructor(private readonly proxy: URL, opts: AgentOptions) {
-    super({ keepAlive: true, ...opts });
-  }
-
-  // Node's Agent calls back asynchronously when createConnection returns nothing
-  override createConnection(options: ClientRequestArgs, cb?: (err: Error | null, stream: Duplex) => void): undefined {
-    const authority = `${options.host ?? options.hostname ?? ''}:${options.port ?? 443}`;
-    const req = httpRequest({ host: this.proxy.hostname, port: Number(this.proxy.port), method: 'CONNECT', path: authority });
-    req.once('connect', (res, socket) => {
-      if (res.statusCode !== 200) return cb?.(new Error(`proxy CONNECT ${authority}: ${res.statusCode}`), socket);
-      cb?.(null, tlsConnect({ socket, servername: options.host ?? '', ca: this.options.ca }));
-    });
-    req.once('error', (err) => cb?.(err, req.socket!));
-    req.end();
-    return undefined;
-  }
-}
-
 let dir: string;
 let tenant: RecordingTenant;
 let upstreams: MockUpstreams;

@@ -8,12 +8,8 @@
  * stream is cut").
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { type ClientRequestArgs, request as httpRequest } from 'node:http';
-import { Agent as HttpsAgent, type AgentOptions } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Duplex } from 'node:stream';
-import { connect as tlsConnect } from 'node:tls';
 import { BedrockRuntimeClient, ConverseStreamCommand, InvokeModelWithResponseStreamCommand } from '@aws-sdk/client-bedrock-runtime';
 import { GoogleGenAI } from '@google/genai';
 import { startMockUpstreams, type MockUpstreams } from '@higgs/demo';
@@ -22,6 +18,7 @@ import { type IngestEvent, type LlmCall, type ScannerPolicy } from '@higgs/schem
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { CohereClientV2 } from 'cohere-ai';
 import { fetch as undiciFetch, ProxyAgent } from 'undici';
+import { ConnectProxyAgent } from '../testing/connect-proxy-agent.ts';
 import { startRecordingTenant, type RecordingTenant } from '../testing/recording-tenant.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -44,25 +41,6 @@ const policy: ScannerPolicy = {
     rule('resp-block', 'block', { responseContains: [CUT], models: Object.values(BLOCK_MODELS) }),
   ],
 };
-
-/** An https.Agent that reaches every host through the proxy with CONNECT: the AWS SDK's Node handler takes an agent, not a proxy URL. */
-class ConnectProxyAgent extends HttpsAgent {
-  constructor(private readonly proxy: URL, opts: AgentOptions) {
-    super({ keepAlive: true, ...opts });
-  }
-
-  override createConnection(options: ClientRequestArgs, cb?: (err: Error | null, stream: Duplex) => void): undefined {
-    const authority = `${options.host ?? options.hostname ?? ''}:${options.port ?? 443}`;
-    const req = httpRequest({ host: this.proxy.hostname, port: Number(this.proxy.port), method: 'CONNECT', path: authority });
-    req.once('connect', (res, socket) => {
-      if (res.statusCode !== 200) return cb?.(new Error(`proxy CONNECT ${authority}: ${res.statusCode}`), socket);
-      cb?.(null, tlsConnect({ socket, servername: options.host ?? '', ca: this.options.ca }));
-    });
-    req.once('error', (err) => cb?.(err, req.socket!));
-    req.end();
-    return undefined;
-  }
-}
 
 let dir: string;
 let tenant: RecordingTenant;

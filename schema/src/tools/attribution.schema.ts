@@ -5,7 +5,7 @@
  * services: tools/src/services/attribution.ts.
  */
 import { z } from 'zod';
-import { Session, SessionExchange } from '../domain.schema.ts';
+import { PiiFlow, Session, SessionExchange } from '../domain.schema.ts';
 import { FindingCategory, FindingStatus, PiiType, Severity, Verdict } from '../enums.ts';
 import { Attribution } from '../observation.schema.ts';
 
@@ -128,16 +128,8 @@ export const DataTracksInput = z.object({
   from: IsoTime.optional(),
   to: IsoTime.optional(),
 });
-export const DataFlow = z.object({
-  piiType: z.string(),
-  namespace: z.string().nullable(),
-  app: z.string().nullable(),
-  provider: z.string(),
-  model: z.string().nullable(),
-  count: z.number().int(),
-  firstSeen: IsoTime,
-  lastSeen: IsoTime,
-});
+/** One PII flow of Data Tracks: the same row a compliance pack carries. */
+export const DataFlow = PiiFlow;
 export const DataTracksOutput = z.object({
   range: z.object({ from: IsoTime, to: IsoTime }),
   flows: z.array(DataFlow),
