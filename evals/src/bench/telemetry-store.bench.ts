@@ -6,8 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { LlmCall } from '@higgs/schema';
-import { createSqlTelemetryStore, migrate, openClickhouseTelemetry, openPglite, type TelemetryStore } from '@higgs/tenant-api';
-import { clickhouseMissing, startClickhouse } from '@higgs/tenant-api/testing';
+import type { TelemetryStore } from '@higgs/tenant-api';
+import { onEveryTelemetryStore, type StageTx } from './telemetry-stores.ts';
 import type { BenchResult } from './types.ts';
 
 function call(i: number, sessionId: string): LlmCall {
@@ -24,15 +24,10 @@ function call(i: number, sessionId: string): LlmCall {
   };
 }
 
-const noState = {
-  query: () => Promise.reject(new Error('unused')), exec: () => Promise.reject(new Error('unused')),
-  transaction: <T>(fn: (tx: never) => Promise<T>) => fn(undefined as never), close: async () => undefined,
-};
-
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function measure(
-  label: string, store: TelemetryStore, tx: { transaction<T>(fn: (tx: never) => Promise<T>): Promise<T> }, total: number, batchSize: number,
+  label: string, store: TelemetryStore, tx: StageTx, total: number, batchSize: number,
 ): Promise<BenchResult[]> {
   const tenantId = `bench_${randomUUID().slice(0, 8)}`;
   const rates: number[] = [];
@@ -61,27 +56,7 @@ async function measure(
   ];
 }
 
-export async function run(): Promise<BenchResult[]> {
-  const results: BenchResult[] = [];
-  const db = await openPglite('memory://');
-  try {
-    await migrate(db);
-    results.push(...await measure('PGlite', createSqlTelemetryStore(db), db as never, 10_000, 2000));
-  } finally {
-    await db.close();
-  }
-  if (clickhouseMissing() === null) {
-    const server = await startClickhouse();
-    try {
-      const store = await openClickhouseTelemetry(server.url);
-      try {
-        results.push(...await measure(`ClickHouse ${server.version}`, store, noState, 50_000, 5000));
-      } finally {
-        await store.close();
-      }
-    } finally {
-      await server.stop();
-    }
-  }
-  return results;
+export function run(): Promise<BenchResult[]> {
+  return onEveryTelemetryStore((label, store, tx, kind) =>
+    (kind === 'pglite' ? measure(label, store, tx, 10_000, 2000) : measure(label, store, tx, 50_000, 5000)));
 }
