@@ -3,7 +3,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { ChatRequest } from '@higgs/schema';
 import type { ChatEvent, Principal } from '@higgs/schema';
 import type { ToolRegistry } from '@higgs/tools';
-import { createConversationStore } from './conversations.ts';
+import { createConversationStore, type ConversationStore } from './conversations.ts';
 import { claudeTurn } from './claude-loop.ts';
 import { AgentError } from './errors.ts';
 import type { Intent } from './intents.ts';
@@ -27,7 +27,13 @@ export interface AgentOptions {
   now?: () => Date;
   /** Called with every fault a chat stream reports as an `error` event, so the host can log it with context. */
   onError?: (error: unknown) => void;
-  /** Conversations remembered at once; the least recently used is forgotten first. Default 1000. */
+  /**
+   * Where conversations are kept, per tenant, user and conversation id; the
+   * tenant passes its database-backed store. Default: in memory, bounded by
+   * `maxConversations` and `conversationTtlMs`.
+   */
+  conversations?: ConversationStore;
+  /** Conversations remembered at once by the in-memory store; the least recently used is forgotten first. Default 1000. */
   maxConversations?: number;
   /** A conversation idle longer than this forgets its finding. Default 24 hours. */
   conversationTtlMs?: number;
@@ -59,7 +65,7 @@ const DEFAULT_CONVERSATION_TTL_MS = 24 * 60 * 60 * 1000;
  */
 export function createAgent(opts: AgentOptions): Agent {
   const now = opts.now ?? (() => new Date());
-  const conversations = createConversationStore({
+  const conversations = opts.conversations ?? createConversationStore({
     maxConversations: opts.maxConversations ?? DEFAULT_MAX_CONVERSATIONS,
     ttlMs: opts.conversationTtlMs ?? DEFAULT_CONVERSATION_TTL_MS,
   });
@@ -92,7 +98,7 @@ export function createAgent(opts: AgentOptions): Agent {
       // the agent reads with its own principal: a user of another tenant must not borrow it
       if (user.tenantId !== opts.agentPrincipal.tenantId) throw new AgentError('FORBIDDEN', 'user is not in the agent\'s tenant');
       const key = { tenantId: user.tenantId, userId: user.id, conversationId };
-      const state = conversations.get(key, now().getTime());
+      const state = await conversations.get(key, now().getTime());
       if (claude !== null && opts.anthropic) {
         const history = state?.history ?? [];
         let outcome: { answer: string; findingId: string | null } | undefined;
@@ -107,7 +113,7 @@ export function createAgent(opts: AgentOptions): Agent {
           if (step.value.type === 'usage') opts.onUsage?.(step.value, user);
           yield step.value;
         }
-        conversations.set(key, {
+        await conversations.set(key, {
           findingId: outcome.findingId,
           history: [...history, { role: 'user' as const, text: req.message }, { role: 'assistant' as const, text: outcome.answer }].slice(-MAX_HISTORY),
           updatedAt: now().getTime(),
@@ -122,7 +128,7 @@ export function createAgent(opts: AgentOptions): Agent {
           previousIntent: (state?.intent ?? null) as Intent | null,
           candidates: state?.candidates ?? [],
         });
-        conversations.set(key, { findingId: outcome.findingId, intent: outcome.intent, candidates: outcome.candidates, updatedAt: now().getTime() });
+        await conversations.set(key, { findingId: outcome.findingId, intent: outcome.intent, candidates: outcome.candidates, updatedAt: now().getTime() });
       }
       yield { type: 'done' };
     } catch (error) {

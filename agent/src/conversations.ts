@@ -1,6 +1,8 @@
 /**
- * What a conversation is about, per user and conversation id, in memory and
- * bounded: the least recently used conversation is dropped first.
+ * What a conversation is about, per user and conversation id. The store is an
+ * interface so the tenant can keep conversations in its database (they then
+ * survive a restart); the default here is in memory and bounded: the least
+ * recently used conversation is dropped first.
  */
 
 export interface ConversationState {
@@ -18,8 +20,12 @@ export interface ConversationState {
 
 export interface ConversationStore {
   /** the state, unless it is unknown or older than the store's time to live at `nowMs` */
-  get(key: ConversationKey, nowMs: number): ConversationState | undefined;
-  set(key: ConversationKey, state: ConversationState): void;
+  get(key: ConversationKey, nowMs: number): Promise<ConversationState | undefined>;
+  set(key: ConversationKey, state: ConversationState): Promise<void>;
+}
+
+/** The in-memory store, with its size for tests. */
+export interface MemoryConversationStore extends ConversationStore {
   readonly size: number;
 }
 
@@ -34,12 +40,12 @@ export interface ConversationLimits {
   ttlMs: number;
 }
 
-export function createConversationStore({ maxConversations, ttlMs }: ConversationLimits): ConversationStore {
+export function createConversationStore({ maxConversations, ttlMs }: ConversationLimits): MemoryConversationStore {
   const states = new Map<string, ConversationState>();
   // JSON keeps distinct triples distinct whatever characters the ids hold
   const keyOf = (k: ConversationKey): string => JSON.stringify([k.tenantId, k.userId, k.conversationId]);
   return {
-    get(key, nowMs) {
+    async get(key, nowMs) {
       const k = keyOf(key);
       const state = states.get(k);
       if (state !== undefined && nowMs - state.updatedAt > ttlMs) {
@@ -53,7 +59,7 @@ export function createConversationStore({ maxConversations, ttlMs }: Conversatio
       }
       return state;
     },
-    set(key, state) {
+    async set(key, state) {
       const k = keyOf(key);
       states.delete(k);
       states.set(k, state);

@@ -4,3 +4,4 @@ export { AGENT_ERROR_CODES, AgentError } from './errors.ts';
 export type { AgentErrorCode } from './errors.ts';
 export { groundedness } from './grounding.ts';
 export type { Groundedness } from './grounding.ts';
+export type { ConversationKey, ConversationState, ConversationStore } from './conversations.ts';

@@ -16,6 +16,10 @@ import { openPostgres } from './stores/postgres/index.ts';
 import { openPglite, type SqlClient } from './stores/sql-client.ts';
 import { createSqlTelemetryStore } from './stores/sql-telemetry-store.ts';
 import type { TelemetryStore } from './stores/telemetry-store.ts';
+import { createSqlConversationStore } from './stores/conversations-repository.ts';
+
+/** How long an idle agent conversation is remembered. */
+const CONVERSATION_TTL_MS = 24 * 60 * 60 * 1000;
 
 /** How long close() lets in-flight requests finish before closing their connections. */
 const SHUTDOWN_DRAIN_MS = 2000;
@@ -76,6 +80,8 @@ export async function createTenant(options: TenantOptions = {}): Promise<Tenant>
     const agent = createAgent({
       registry,
       agentPrincipal: boot.agentPrincipal,
+      // conversations survive a restart: "block it" after an upgrade still means the same finding
+      conversations: createSqlConversationStore(db, { ttlMs: CONVERSATION_TTL_MS }),
       onError: (err) => app?.log.error({ err }, 'agent chat failed'),
       ...(config.anthropicApiKey ? {
         anthropic: { apiKey: config.anthropicApiKey, model: config.agentModel, ...(config.anthropicBaseUrl ? { baseURL: config.anthropicBaseUrl } : {}) },
