@@ -198,28 +198,54 @@ export function occurrencesOfFlow(flow: NetworkFlow, assets: FlowAssets): Occurr
   }];
 }
 
-function latest(previous: readonly string[], fresh: readonly (string | null)[]): string[] {
-  const merged = [...new Set([...fresh.filter((v): v is string => v !== null), ...previous])];
-  return merged.slice(0, EVIDENCE_LIMIT);
-}
-
-function mergeEvidence(previous: FindingEvidence | null, s: Sighting): FindingEvidence {
+/**
+ * A finding's evidence after `sightings` (in order) on top of `previous`: what
+ * merging them one at a time gives, computed in one pass. Lists keep the latest
+ * EVIDENCE_LIMIT distinct values, newest first; an element is where its latest
+ * sighting puts it, so walking the sightings newest first and keeping first
+ * occurrences is the same list. Scalars are the last sighting's, except piiType
+ * and cve (the last one given) and maxInjectionScore (the maximum).
+ */
+function mergeEvidence(previous: FindingEvidence | null, sightings: readonly Sighting[]): FindingEvidence {
+  const last = sightings[sightings.length - 1]!;
+  const lists = { callIds: new Set<string>(), sessionIds: new Set<string>(), users: new Set<string>(), valueHashes: new Set<string>(), flowIds: new Set<string>() };
+  const add = (set: Set<string>, v: string | null) => {
+    if (v !== null && set.size < EVIDENCE_LIMIT) set.add(v);
+  };
+  let piiType: PiiType | null = null;
+  let cve: FindingEvidence['cve'];
+  let maxScore: number | null = null;
+  for (let i = sightings.length - 1; i >= 0; i--) {
+    const s = sightings[i]!;
+    add(lists.callIds, s.callId);
+    add(lists.sessionIds, s.sessionId);
+    add(lists.users, s.userId);
+    add(lists.flowIds, s.flowId);
+    for (const h of s.valueHashes) add(lists.valueHashes, h);
+    piiType ??= s.piiType;
+    cve ??= s.cve;
+    if (s.injectionScore !== null) maxScore = Math.max(maxScore ?? 0, s.injectionScore);
+  }
+  for (const v of previous?.callIds ?? []) add(lists.callIds, v);
+  for (const v of previous?.sessionIds ?? []) add(lists.sessionIds, v);
+  for (const v of previous?.users ?? []) add(lists.users, v);
+  for (const v of previous?.valueHashes ?? []) add(lists.valueHashes, v);
+  for (const v of previous?.flowIds ?? []) add(lists.flowIds, v);
   const prevScore = previous?.maxInjectionScore ?? null;
-  const flowIds = latest(previous?.flowIds ?? [], [s.flowId]);
-  const cve = s.cve ?? previous?.cve;
+  cve ??= previous?.cve;
   return {
-    callIds: latest(previous?.callIds ?? [], [s.callId]),
-    sessionIds: latest(previous?.sessionIds ?? [], [s.sessionId]),
-    users: latest(previous?.users ?? [], [s.userId]),
-    valueHashes: latest(previous?.valueHashes ?? [], s.valueHashes),
-    provider: s.provider,
-    model: s.model,
-    host: s.host,
-    namespace: s.namespace,
-    app: s.app,
-    piiType: s.piiType ?? previous?.piiType ?? null,
-    maxInjectionScore: s.injectionScore === null ? prevScore : Math.max(prevScore ?? 0, s.injectionScore),
-    ...(flowIds.length > 0 ? { flowIds } : {}),
+    callIds: [...lists.callIds],
+    sessionIds: [...lists.sessionIds],
+    users: [...lists.users],
+    valueHashes: [...lists.valueHashes],
+    provider: last.provider,
+    model: last.model,
+    host: last.host,
+    namespace: last.namespace,
+    app: last.app,
+    piiType: piiType ?? previous?.piiType ?? null,
+    maxInjectionScore: maxScore === null ? prevScore : Math.max(prevScore ?? 0, maxScore),
+    ...(lists.flowIds.size > 0 ? { flowIds: [...lists.flowIds] } : {}),
     ...(cve ? { cve } : {}),
   };
 }
@@ -227,50 +253,60 @@ function mergeEvidence(previous: FindingEvidence | null, s: Sighting): FindingEv
 /**
  * Records occurrences in order; returns the findings they created or touched.
  * A batch reads its findings in one statement and writes them in two (new,
- * updated), however many occurrences hit them, with the same result as one at a time.
+ * updated), however many occurrences hit them, with the same result as one at a
+ * time. Occurrences are grouped per finding first and each finding's evidence
+ * merged once: a 5 000-call batch is ~10 000 occurrences on a few dozen findings.
  */
 export async function recordOccurrences(
   db: SqlExecutor, p: { tenantId: string; occurrences: readonly Occurrence[] },
 ): Promise<Finding[]> {
   const { tenantId } = p;
   const keyOf = (o: { assetId: string; detector: string }) => `${o.assetId}\u0000${o.detector}`;
-  const distinct = new Map(p.occurrences.map((o) => [keyOf(o), { assetId: o.assetId, detector: o.detector }]));
-  const existing = await getFindingsByKeysForUpdate(db, { tenantId, keys: [...distinct.values()] });
-  const touched = new Map<string, { finding: Finding; isNew: boolean }>();
+  interface Group { first: Occurrence; sightings: Sighting[]; firstSeen: string; lastSeen: string }
+  const groups = new Map<string, Group>();
   for (const o of p.occurrences) {
     // the scanner may send any offset; compare instants in one notation
     const at = new Date(o.at).toISOString();
     const key = keyOf(o);
-    let entry = touched.get(key);
-    if (!entry) {
-      const stored = existing.get(key);
-      if (!stored) {
-        const created: Finding = {
-          id: newId('fnd'), category: o.category, severity: o.severity, status: 'open', title: o.title,
-          assetId: o.assetId, detector: o.detector, count: 1, firstSeen: at, lastSeen: at,
-          evidence: mergeEvidence(null, o.sighting), statusNote: null,
-        };
-        touched.set(key, { finding: created, isNew: true });
-        continue;
-      }
-      entry = { finding: stored, isNew: false };
-      touched.set(key, entry);
+    const g = groups.get(key);
+    if (!g) {
+      groups.set(key, { first: o, sightings: [o.sighting], firstSeen: at, lastSeen: at });
+      continue;
     }
-    const f = entry.finding;
-    entry.finding = {
-      ...f,
-      // recurrence after resolution reopens; the person's note stays as the record of the resolution
-      status: f.status === 'resolved' ? 'open' : f.status,
-      count: f.count + 1,
-      firstSeen: at < f.firstSeen ? at : f.firstSeen,
-      lastSeen: at > f.lastSeen ? at : f.lastSeen,
-      evidence: mergeEvidence(f.evidence, o.sighting),
-    };
+    g.sightings.push(o.sighting);
+    if (at < g.firstSeen) g.firstSeen = at;
+    if (at > g.lastSeen) g.lastSeen = at;
   }
-  const all = [...touched.values()];
-  await insertFindings(db, { tenantId, findings: all.filter((e) => e.isNew).map((e) => e.finding) });
-  await updateFindingOccurrences(db, { tenantId, findings: all.filter((e) => !e.isNew).map((e) => e.finding) });
-  return [...touched.values()].map((e) => e.finding);
+  const existing = await getFindingsByKeysForUpdate(db, {
+    tenantId, keys: [...groups.values()].map((g) => ({ assetId: g.first.assetId, detector: g.first.detector })),
+  });
+  const created: Finding[] = [];
+  const updated: Finding[] = [];
+  const touched: Finding[] = [];
+  for (const [key, g] of groups) {
+    const f = existing.get(key);
+    const o = g.first;
+    const finding: Finding = f
+      ? {
+        ...f,
+        // recurrence after resolution reopens; the person's note stays as the record of the resolution
+        status: f.status === 'resolved' ? 'open' : f.status,
+        count: f.count + g.sightings.length,
+        firstSeen: g.firstSeen < f.firstSeen ? g.firstSeen : f.firstSeen,
+        lastSeen: g.lastSeen > f.lastSeen ? g.lastSeen : f.lastSeen,
+        evidence: mergeEvidence(f.evidence, g.sightings),
+      }
+      : {
+        id: newId('fnd'), category: o.category, severity: o.severity, status: 'open', title: o.title,
+        assetId: o.assetId, detector: o.detector, count: g.sightings.length, firstSeen: g.firstSeen, lastSeen: g.lastSeen,
+        evidence: mergeEvidence(null, g.sightings), statusNote: null,
+      };
+    (f ? updated : created).push(finding);
+    touched.push(finding);
+  }
+  await insertFindings(db, { tenantId, findings: created });
+  await updateFindingOccurrences(db, { tenantId, findings: updated });
+  return touched;
 }
 
 /** Records the findings of newly stored LLM calls; the detection context is read from the tenant unless given. */
