@@ -83,7 +83,7 @@ describe('createAgent', () => {
 
   it('with a key, answers through the model API; an unreachable one is a generic error event with its cause logged', async () => {
     // a closed loopback port: the SDK's request fails without leaving the machine
-    const { fx, agent, chat, errors } = setup({ anthropic: { apiKey: 'sk-ant-test', model: 'claude-sonnet-4-5', baseURL: 'http://127.0.0.1:9' } });
+    const { fx, agent, chat, errors } = setup({ anthropic: { apiKey: 'sk-ant-test', model: 'claude-sonnet-5-5', baseURL: 'http://127.0.0.1:9' } });
     try {
       const t = await chat({ message: 'who triggered it?', context: { findingId: fx.ids.pii } });
       expect(t.events.at(-1)).toEqual({ type: 'error', message: 'The model API failed; try again, or unset the key to use the offline planner.' });

@@ -15,6 +15,12 @@ import { Proposal } from '@higgs/schema';
 import type { AgentRef, ChatEvent, Principal } from '@higgs/schema';
 import type { ToolClient, ToolDescription } from './tool-client.ts';
 
+/**
+ * The model the agent uses unless `HIGGS_AGENT_MODEL` names another: a current
+ * Sonnet (the SDK flags claude-sonnet-4-5 as retired on 2026-11-30).
+ */
+export const DEFAULT_AGENT_MODEL = 'claude-sonnet-5-5';
+
 export interface ClaudeOptions {
   apiKey: string;
   model: string;

@@ -1,4 +1,5 @@
 export { createAgent } from './agent.ts';
+export { DEFAULT_AGENT_MODEL } from './claude-loop.ts';
 export type { Agent, AgentOptions } from './agent.ts';
 export { AGENT_ERROR_CODES, AgentError } from './errors.ts';
 export type { AgentErrorCode } from './errors.ts';

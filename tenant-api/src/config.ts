@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { DEFAULT_AGENT_MODEL } from '@higgs/agent';
 import { CostSettings } from './cost/index.ts';
 import { TenantError } from './errors.ts';
 
@@ -55,7 +56,7 @@ export const TenantOptions = z.object({
   /** Origins allowed on /mcp (DNS-rebinding protection); empty means this server's own origin. */
   allowedOrigins: z.array(z.string().url()).default([]),
   anthropicApiKey: z.string().min(1).optional(),
-  agentModel: z.string().min(1).default('claude-sonnet-4-5'),
+  agentModel: z.string().min(1).default(DEFAULT_AGENT_MODEL),
   /** the Messages API the agent calls (a gateway, or a local mock in tests); default Anthropic's */
   anthropicBaseUrl: urlWithScheme(['http:', 'https:']).optional(),
   /** an OpenAI-compatible embeddings API for the knowledge base (`{url}/embeddings`); default: the local hashed embedder */

@@ -151,7 +151,7 @@ function sendError(res: ServerResponse, status: number, type: string, message: s
  *
  * @example
  * const api = await startMockMessagesApi();
- * const agent = createAgent({ registry, agentPrincipal, anthropic: { apiKey: 'test', model: 'claude-sonnet-4-5', baseURL: api.url } });
+ * const agent = createAgent({ registry, agentPrincipal, anthropic: { apiKey: 'test', model: 'claude-sonnet-5-5', baseURL: api.url } });
  */
 export async function startMockMessagesApi(opts: { model?: MockModel; port?: number; chunkDelayMs?: number } = {}): Promise<MockMessagesApi> {
   const model = opts.model ?? keywordModel;

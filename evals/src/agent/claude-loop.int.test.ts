@@ -32,7 +32,7 @@ describe('agent: Claude tool-use loop against the Messages API mock', () => {
     const usage: unknown[] = [];
     const agent = createAgent({
       registry: ds.tenant.registry, agentPrincipal: ds.tenant.agentPrincipal,
-      anthropic: { apiKey: 'sk-ant-test', model: 'claude-sonnet-4-5', baseURL: scripted.url, ...(extra.maxSteps ? { maxSteps: extra.maxSteps } : {}) },
+      anthropic: { apiKey: 'sk-ant-test', model: 'claude-sonnet-5-5', baseURL: scripted.url, ...(extra.maxSteps ? { maxSteps: extra.maxSteps } : {}) },
       onUsage: (u) => usage.push(u),
     });
     try {
@@ -72,7 +72,7 @@ describe('agent: Claude tool-use loop against the Messages API mock', () => {
     expect(JSON.stringify(sent[1]!.messages.at(-1))).toContain('"type":"tool_result"');
 
     const usage = t.events.find((e) => e.type === 'usage');
-    expect(usage).toMatchObject({ type: 'usage', model: 'claude-sonnet-4-5', steps: 2 });
+    expect(usage).toMatchObject({ type: 'usage', model: 'claude-sonnet-5-5', steps: 2 });
     if (usage?.type !== 'usage') throw new Error('no usage');
     expect(usage.inputTokens).toBeGreaterThan(0);
     expect(usage.outputTokens).toBeGreaterThan(0);

@@ -3,6 +3,7 @@
  * runs the cases with the offline planner (and, with ANTHROPIC_API_KEY, with
  * Claude), prints the table, and reports the gates not met.
  */
+import { DEFAULT_AGENT_MODEL } from '@higgs/agent';
 import { formatAgentEvals, runAgentEvals } from './runner.ts';
 import { seedDataset } from './dataset.ts';
 
@@ -15,7 +16,7 @@ export async function agentEvalSection(env: { anthropicApiKey?: string | undefin
     failing.push(...offline.failing.map((f) => `agent (offline): ${f}`));
     if (env.anthropicApiKey) {
       const claude = await runAgentEvals(ds, {
-        anthropic: { apiKey: env.anthropicApiKey, model: env.anthropicModel ?? 'claude-sonnet-4-5', ...(env.anthropicBaseUrl ? { baseURL: env.anthropicBaseUrl } : {}) },
+        anthropic: { apiKey: env.anthropicApiKey, model: env.anthropicModel ?? DEFAULT_AGENT_MODEL, ...(env.anthropicBaseUrl ? { baseURL: env.anthropicBaseUrl } : {}) },
       });
       console.log(`\n${formatAgentEvals(claude)}`);
       failing.push(...claude.failing.map((f) => `agent (claude): ${f}`));
