@@ -4,100 +4,40 @@
  * mock upstreams: a normal call, a streamed call, a blocked call and a
  * redacted call each, asserting the LlmCall the scanner recorded.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
-  BedrockRuntimeClient, ConverseCommand, ConverseStreamCommand, InvokeModelCommand, InvokeModelWithResponseStreamCommand,
+  type BedrockRuntimeClient, ConverseCommand, ConverseStreamCommand, InvokeModelCommand, InvokeModelWithResponseStreamCommand,
 } from '@aws-sdk/client-bedrock-runtime';
 import { GoogleGenAI } from '@google/genai';
-import { startMockUpstreams, type MockUpstreams } from '@higgs/demo';
-import { startScanner, type ScannerHandle } from '@higgs/scanner';
-import { type IngestEvent, type LlmCall, type ScannerPolicy } from '@higgs/schema';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { fetch as undiciFetch, ProxyAgent } from 'undici';
-import { ConnectProxyAgent } from '../testing/connect-proxy-agent.ts';
-import { startRecordingTenant, type RecordingTenant } from '../testing/recording-tenant.ts';
+import type { MockUpstreams } from '@higgs/demo';
+import type { ScannerPolicy } from '@higgs/schema';
+import { promptIs, startProxiedProviders, testRule, type ProxiedProviders } from '../testing/proxied-providers.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const SSN = '536-22-8841';
 const CLAUDE = 'anthropic.claude-3-5-haiku-20241022-v1:0';
 const TITAN = 'amazon.titan-text-express-v1';
 const NOVA = 'amazon.nova-lite-v1:0';
-const quiet = { info: () => {}, warn: () => {}, error: () => {} };
-const rule = (id: string, action: 'block' | 'redact', match: Record<string, unknown>) => ({
-  id, name: id, action, match, enabled: true, createdBy: 'test', createdAt: '2026-01-01T00:00:00Z', sourceFindingId: null,
-});
 const policy: ScannerPolicy = {
   version: 'v1', quarantinedNamespaces: [], blockedSessions: [],
-  rules: [rule('no-forbidden', 'block', { promptContains: ['forbidden-topic'] }), rule('redact-ssn', 'redact', { piiTypes: ['ssn'] })],
+  rules: [testRule('no-forbidden', 'block', { promptContains: ['forbidden-topic'] }), testRule('redact-ssn', 'redact', { piiTypes: ['ssn'] })],
 };
 
-/**
- * An https.Agent that reaches every host through the proxy with CONNECT, as
- * `HTTPS_PROXY` support would: the AWS SDK's Node handler takes an agent, not a proxy URL.
- */
-let dir: string;
-let tenant: RecordingTenant;
+let env: ProxiedProviders;
 let upstreams: MockUpstreams;
-let scanner: ScannerHandle;
-let dispatcher: ProxyAgent;
 let bedrock: BedrockRuntimeClient;
 let gemini: GoogleGenAI;
-let ingested: IngestEvent[] = [];
+let lastCall: ProxiedProviders['lastCall'];
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'higgs-cloud-sdks-'));
-  tenant = await startRecordingTenant({ scannerId: 'node-1', policy });
-  ingested = tenant.ingested;
-  upstreams = await startMockUpstreams({ chunkDelayMs: 1 });
-  const target = `127.0.0.1:${upstreams.port}`;
-  const workloadsFile = join(dir, 'workloads.json');
-  writeFileSync(workloadsFile, JSON.stringify({ workloads: [
-    { namespace: 'support', app: 'support-bot', ips: ['127.0.0.1'], labels: { 'higgs.scan': 'enabled', 'higgs.io/enforce': 'enabled' } },
-  ] }));
-  scanner = await startScanner({
-    scannerId: 'node-1', dataDir: join(dir, 'scanner'), proxyPort: 0, policyPort: 0,
-    tenantUrl: tenant.url, scannerToken: 'scanner-token', hashSalt: 'salt',
-    hostsOverride: { 'bedrock-runtime.us-east-1.amazonaws.com': target, 'generativelanguage.googleapis.com': target },
-    upstreamCaPem: [upstreams.caCertPem], workloadsFile, uploadIntervalMs: 60_000, policyWaitMs: 1000, logger: quiet,
-  });
-  await scanner.waitForPolicy((p) => p.version === 'v1', 10_000);
-
-  bedrock = new BedrockRuntimeClient({
-    region: 'us-east-1',
-    // static, fake: the mock checks a SigV4 header is present, nothing leaves loopback
-    credentials: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' },
-    maxAttempts: 1,
-    requestHandler: new NodeHttpHandler({ httpsAgent: new ConnectProxyAgent(new URL(scanner.proxyUrl), { ca: scanner.caCertPem }) }),
-  });
-  dispatcher = new ProxyAgent({ uri: scanner.proxyUrl, requestTls: { ca: [scanner.caCertPem] } });
-  gemini = new GoogleGenAI({
-    apiKey: 'AIza-test-not-a-key',
-    httpOptions: {
-      // Node 20's global fetch bundles an older undici than ProxyAgent: use undici's own fetch with the dispatcher
-      fetch: ((input: Parameters<typeof fetch>[0], init?: RequestInit) => undiciFetch(input as never, { ...(init as object), dispatcher } as never)) as unknown as typeof fetch,
-      retryOptions: { attempts: 1 },
-    },
-  });
+  env = await startProxiedProviders({ name: 'cloud-sdks', policy, hosts: ['bedrock-runtime.us-east-1.amazonaws.com', 'generativelanguage.googleapis.com'] });
+  ({ upstreams, bedrock, lastCall } = env);
+  gemini = new GoogleGenAI({ apiKey: 'AIza-test-not-a-key', httpOptions: { fetch: env.proxiedFetch, retryOptions: { attempts: 1 } } as never });
 });
 
 afterAll(async () => {
-  bedrock?.destroy();
-  await dispatcher?.close();
-  await scanner?.close();
-  await upstreams?.close();
-  await tenant?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await env?.close();
 });
 
-async function lastCall(predicate: (c: LlmCall) => boolean): Promise<LlmCall> {
-  await scanner.flush();
-  const call = ingested.flatMap((e) => (e.kind === 'llm_call' ? [e.event] : [])).filter(predicate).at(-1);
-  if (!call) throw new Error('no matching call was recorded');
-  return call;
-}
-const promptIs = (text: string) => (c: LlmCall) => c.messages.some((m) => m.content.includes(text));
 const json = (bytes: Uint8Array | undefined): unknown => JSON.parse(Buffer.from(bytes ?? []).toString('utf8'));
 
 describe('Bedrock runtime through the proxy with @aws-sdk/client-bedrock-runtime', () => {

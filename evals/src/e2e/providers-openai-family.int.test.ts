@@ -8,94 +8,44 @@
  * sees the request), a redacted call (the provider receives the redacted
  * text), each asserting the LlmCall the scanner recorded.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Mistral } from '@mistralai/mistralai';
 import { HTTPClient } from '@mistralai/mistralai/lib/http.js';
-import { startMockUpstreams, type MockUpstreams } from '@higgs/demo';
-import { startScanner, type ScannerHandle } from '@higgs/scanner';
-import { type IngestEvent, type LlmCall, type ScannerPolicy } from '@higgs/schema';
+import type { MockUpstreams } from '@higgs/demo';
+import type { ScannerHandle } from '@higgs/scanner';
+import type { ScannerPolicy } from '@higgs/schema';
 import { CohereClientV2, CohereError } from 'cohere-ai';
 import OpenAI, { AzureOpenAI } from 'openai';
 import Together from 'together-ai';
 import { fetch as undiciFetch, ProxyAgent } from 'undici';
-import { startRecordingTenant, type RecordingTenant } from '../testing/recording-tenant.ts';
+import { promptIs, startProxiedProviders, testRule, type ProxiedProviders } from '../testing/proxied-providers.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const SSN = '536-22-8841';
 const AZURE_HOST = 'higgs-demo.openai.azure.com';
-const quiet = { info: () => {}, warn: () => {}, error: () => {} };
-const rule = (id: string, action: 'block' | 'redact', match: Record<string, unknown>) => ({
-  id, name: id, action, match, enabled: true, createdBy: 'test', createdAt: '2026-01-01T00:00:00Z', sourceFindingId: null,
-});
 const policy: ScannerPolicy = {
   version: 'v1', quarantinedNamespaces: [], blockedSessions: [],
-  rules: [rule('no-forbidden', 'block', { promptContains: ['forbidden-topic'] }), rule('redact-ssn', 'redact', { piiTypes: ['ssn'] })],
+  rules: [testRule('no-forbidden', 'block', { promptContains: ['forbidden-topic'] }), testRule('redact-ssn', 'redact', { piiTypes: ['ssn'] })],
 };
 
-let dir: string;
-let tenant: RecordingTenant;
-let upstreams: MockUpstreams;
+let env: ProxiedProviders;
 let scanner: ScannerHandle;
-let dispatcher: ProxyAgent;
+let upstreams: MockUpstreams;
 let proxiedFetch: typeof fetch;
-let ingested: IngestEvent[] = [];
+let lastCall: ProxiedProviders['lastCall'];
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'higgs-openai-family-'));
-  tenant = await startRecordingTenant({ scannerId: 'node-1', policy });
-  ingested = tenant.ingested;
-  upstreams = await startMockUpstreams({ chunkDelayMs: 1 });
-  const target = `127.0.0.1:${upstreams.port}`;
-  const workloadsFile = join(dir, 'workloads.json');
-  writeFileSync(workloadsFile, JSON.stringify({ workloads: [
-    { namespace: 'support', app: 'support-bot', ips: ['127.0.0.1'], labels: { 'higgs.scan': 'enabled', 'higgs.io/enforce': 'enabled' } },
-  ] }));
-  scanner = await startScanner({
-    scannerId: 'node-1', dataDir: join(dir, 'scanner'), proxyPort: 0, policyPort: 0,
-    tenantUrl: tenant.url, scannerToken: 'scanner-token', hashSalt: 'salt',
-    hostsOverride: Object.fromEntries(['api.openai.com', AZURE_HOST, 'api.mistral.ai', 'api.together.ai', 'api.cohere.com'].map((h) => [h, target])),
-    upstreamCaPem: [upstreams.caCertPem], workloadsFile, uploadIntervalMs: 60_000, policyWaitMs: 1000, logger: quiet,
+  env = await startProxiedProviders({
+    name: 'openai-family', policy, hosts: ['api.openai.com', AZURE_HOST, 'api.mistral.ai', 'api.together.ai', 'api.cohere.com'],
   });
-  await scanner.waitForPolicy((p) => p.version === 'v1', 10_000);
-  dispatcher = new ProxyAgent({ uri: scanner.proxyUrl, requestTls: { ca: [scanner.caCertPem] } });
-  // Node 20's global fetch bundles an older undici than ProxyAgent: every SDK gets undici's own fetch with the
-  // dispatcher. Mistral's HTTPClient hands over a Request object, which is unpacked into url + init.
-  proxiedFetch = (async (input: string | URL | Request, init?: RequestInit) => {
-    if (input instanceof Request) {
-      const body = input.body ? await input.arrayBuffer() : undefined;
-      return undiciFetch(input.url, { method: input.method, headers: [...input.headers], body, signal: input.signal, ...(init as object), dispatcher } as never);
-    }
-    return undiciFetch(input as never, { ...(init as object), dispatcher } as never);
-  }) as unknown as typeof fetch;
+  ({ scanner, upstreams, proxiedFetch, lastCall } = env);
 });
 
 afterAll(async () => {
-  await dispatcher?.close();
-  await scanner?.close();
-  await upstreams?.close();
-  await tenant?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await env?.close();
 });
 
-/**
- * The last recorded call matching `predicate`. A call is recorded when the
- * proxy sees the upstream response end, which can come just after an SDK has
- * stopped reading at a `[DONE]` sentinel: poll briefly rather than race it.
- */
-async function lastCall(predicate: (c: LlmCall) => boolean): Promise<LlmCall> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    await scanner.flush();
-    const call = ingested.flatMap((e) => (e.kind === 'llm_call' ? [e.event] : [])).filter(predicate).at(-1);
-    if (call) return call;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error('no matching call was recorded');
-}
-const promptIs = (text: string) => (c: LlmCall) => c.messages.some((m) => m.content.includes(text));
 const lastReceived = () => JSON.stringify(upstreams.received.at(-1)?.body);
 
 /** Runs a call that the policy blocks and checks the provider never saw it; returns what the SDK threw. */

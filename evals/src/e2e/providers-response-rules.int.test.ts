@@ -7,19 +7,11 @@
  * surfaces is what scanner/README.md says ("What the client sees when a
  * stream is cut").
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { BedrockRuntimeClient, ConverseStreamCommand, InvokeModelWithResponseStreamCommand } from '@aws-sdk/client-bedrock-runtime';
+import { type BedrockRuntimeClient, ConverseStreamCommand, InvokeModelWithResponseStreamCommand } from '@aws-sdk/client-bedrock-runtime';
 import { GoogleGenAI } from '@google/genai';
-import { startMockUpstreams, type MockUpstreams } from '@higgs/demo';
-import { startScanner, type ScannerHandle } from '@higgs/scanner';
-import { type IngestEvent, type LlmCall, type ScannerPolicy } from '@higgs/schema';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { LlmCall, ScannerPolicy } from '@higgs/schema';
 import { CohereClientV2 } from 'cohere-ai';
-import { fetch as undiciFetch, ProxyAgent } from 'undici';
-import { ConnectProxyAgent } from '../testing/connect-proxy-agent.ts';
-import { startRecordingTenant, type RecordingTenant } from '../testing/recording-tenant.ts';
+import { promptIs, startProxiedProviders, testRule, type ProxiedProviders } from '../testing/proxied-providers.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // The mock's reply is ~42 words streamed in 4 (Bedrock, Gemini) or 5 (Cohere)
@@ -30,79 +22,34 @@ const CUT = 'walk you through';
 // the rules are scoped by model, so one policy serves the redact and the block calls
 const REDACT_MODELS = { claude: 'anthropic.claude-3-5-haiku-20241022-v1:0', titan: 'amazon.titan-text-express-v1', nova: 'amazon.nova-lite-v1:0', gemini: 'gemini-2.5-flash', cohere: 'command-a-03-2025' };
 const BLOCK_MODELS = { claude: 'anthropic.claude-3-haiku-20240307-v1:0', nova: 'amazon.nova-micro-v1:0', gemini: 'gemini-2.5-pro', cohere: 'command-r-plus-08-2024' };
-const quiet = { info: () => {}, warn: () => {}, error: () => {} };
-const rule = (id: string, action: 'block' | 'redact', match: Record<string, unknown>) => ({
-  id, name: id, action, match, enabled: true, createdBy: 'test', createdAt: '2026-01-01T00:00:00Z', sourceFindingId: null,
-});
 const policy: ScannerPolicy = {
   version: 'v1', quarantinedNamespaces: [], blockedSessions: [],
   rules: [
-    rule('resp-redact', 'redact', { responseContains: [SPLIT], models: Object.values(REDACT_MODELS) }),
-    rule('resp-block', 'block', { responseContains: [CUT], models: Object.values(BLOCK_MODELS) }),
+    testRule('resp-redact', 'redact', { responseContains: [SPLIT], models: Object.values(REDACT_MODELS) }),
+    testRule('resp-block', 'block', { responseContains: [CUT], models: Object.values(BLOCK_MODELS) }),
   ],
 };
 
-let dir: string;
-let tenant: RecordingTenant;
-let upstreams: MockUpstreams;
-let scanner: ScannerHandle;
-let dispatcher: ProxyAgent;
+let env: ProxiedProviders;
 let bedrock: BedrockRuntimeClient;
 let gemini: GoogleGenAI;
 let cohere: CohereClientV2;
-let ingested: IngestEvent[] = [];
+let decisionsOf: ProxiedProviders['decisionsOf'];
+const lastCall = (prompt: string) => env.lastCall(promptIs(prompt));
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'higgs-response-rules-'));
-  tenant = await startRecordingTenant({ scannerId: 'node-1', policy });
-  ingested = tenant.ingested;
-  upstreams = await startMockUpstreams({ chunkDelayMs: 1 });
-  const target = `127.0.0.1:${upstreams.port}`;
-  const workloadsFile = join(dir, 'workloads.json');
-  writeFileSync(workloadsFile, JSON.stringify({ workloads: [
-    { namespace: 'support', app: 'support-bot', ips: ['127.0.0.1'], labels: { 'higgs.scan': 'enabled', 'higgs.io/enforce': 'enabled' } },
-  ] }));
-  scanner = await startScanner({
-    scannerId: 'node-1', dataDir: join(dir, 'scanner'), proxyPort: 0, policyPort: 0,
-    tenantUrl: tenant.url, scannerToken: 'scanner-token', hashSalt: 'salt',
-    hostsOverride: Object.fromEntries(['bedrock-runtime.us-east-1.amazonaws.com', 'generativelanguage.googleapis.com', 'api.cohere.com'].map((h) => [h, target])),
-    upstreamCaPem: [upstreams.caCertPem], workloadsFile, uploadIntervalMs: 60_000, policyWaitMs: 1000, logger: quiet,
+  env = await startProxiedProviders({
+    name: 'response-rules', policy, hosts: ['bedrock-runtime.us-east-1.amazonaws.com', 'generativelanguage.googleapis.com', 'api.cohere.com'],
   });
-  await scanner.waitForPolicy((p) => p.version === 'v1', 10_000);
-  bedrock = new BedrockRuntimeClient({
-    region: 'us-east-1',
-    // static, fake: the mock checks a SigV4 header is present, nothing leaves loopback
-    credentials: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' },
-    maxAttempts: 1,
-    requestHandler: new NodeHttpHandler({ httpsAgent: new ConnectProxyAgent(new URL(scanner.proxyUrl), { ca: scanner.caCertPem }) }),
-  });
-  dispatcher = new ProxyAgent({ uri: scanner.proxyUrl, requestTls: { ca: [scanner.caCertPem] } });
-  // Node 20's global fetch bundles an older undici than ProxyAgent: the SDKs get undici's own fetch with the dispatcher
-  const proxiedFetch = ((input: Parameters<typeof fetch>[0], init?: RequestInit) => undiciFetch(input as never, { ...(init as object), dispatcher } as never)) as unknown as typeof fetch;
-  gemini = new GoogleGenAI({ apiKey: 'AIza-test-not-a-key', httpOptions: { fetch: proxiedFetch, retryOptions: { attempts: 1 } } as never });
-  cohere = new CohereClientV2({ token: 'cohere-test-key', fetch: proxiedFetch, maxRetries: 0 });
+  ({ bedrock, decisionsOf } = env);
+  gemini = new GoogleGenAI({ apiKey: 'AIza-test-not-a-key', httpOptions: { fetch: env.proxiedFetch, retryOptions: { attempts: 1 } } as never });
+  cohere = new CohereClientV2({ token: 'cohere-test-key', fetch: env.proxiedFetch, maxRetries: 0 });
 });
 
 afterAll(async () => {
-  bedrock?.destroy();
-  await dispatcher?.close();
-  await scanner?.close();
-  await upstreams?.close();
-  await tenant?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await env?.close();
 });
 
-/** The call is recorded when the proxy sees the upstream end, which can come just after the SDK stopped reading: poll briefly. */
-async function lastCall(prompt: string): Promise<LlmCall> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    await scanner.flush();
-    const call = ingested.flatMap((e) => (e.kind === 'llm_call' ? [e.event] : [])).filter((c) => c.messages.some((m) => m.content.includes(prompt))).at(-1);
-    if (call) return call;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`no call recorded for "${prompt}"`);
-}
-const decisionsOf = (callId: string) => ingested.flatMap((e) => (e.kind === 'decision' && e.event.callId === callId ? [e.event] : []));
 const json = (bytes: Uint8Array | undefined): Record<string, unknown> => JSON.parse(Buffer.from(bytes ?? []).toString('utf8')) as Record<string, unknown>;
 
 /** What the SDK got: the text of the events before the error, how many text events, and the error it raised (null when none). */
