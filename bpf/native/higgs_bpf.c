@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <time.h>
 #include <node_api.h>
 #include <uv.h>
 #include <bpf/libbpf.h>
@@ -645,34 +646,21 @@ static napi_value attach_iter(napi_env env, napi_callback_info info)
 	return wrap_link(env, link);
 }
 
-/* iterRun(iterLink) -> Buffer: one pass of the iterator (the program runs once
- * per object), everything it wrote with bpf_seq_write. */
-static napi_value iter_run(napi_env env, napi_callback_info info)
+/* Reads an iterator fd to its end into a malloc'd buffer (*out, *out_len).
+ * Returns 0 or an errno; the fd stays open. Runs on the JS thread (iterRun)
+ * or on a libuv worker (iterRunAsync): it touches no N-API state. */
+static int iter_read_all(int fd, char **out, size_t *out_len)
 {
-	napi_value argv[1], out;
-	void *p;
-	if (get_args(env, info, 1, argv))
-		return NULL;
-	CHECK(napi_get_value_external(env, argv[0], &p));
-	struct bpf_link *link = *(struct bpf_link **)p;
-	if (!link)
-		return throw_errno(env, "iterRun", EBADF);
-	int fd = bpf_iter_create(bpf_link__fd(link));
-	if (fd < 0)
-		return throw_errno(env, "bpf_iter_create", errno);
 	size_t cap = 4096, len = 0;
 	char *buf = malloc(cap);
+	if (!buf)
+		return ENOMEM;
 	for (;;) {
-		if (!buf) {
-			close(fd);
-			return throw_errno(env, "malloc", ENOMEM);
-		}
 		if (len == cap) {
 			char *grown = realloc(buf, cap * 2);
 			if (!grown) {
 				free(buf);
-				close(fd);
-				return throw_errno(env, "realloc", ENOMEM);
+				return ENOMEM;
 			}
 			buf = grown;
 			cap *= 2;
@@ -683,14 +671,54 @@ static napi_value iter_run(napi_env env, napi_callback_info info)
 				continue;
 			int err = errno;
 			free(buf);
-			close(fd);
-			return throw_errno(env, "read iter", err);
+			return err;
 		}
 		if (n == 0)
 			break;
 		len += (size_t)n;
 	}
+	*out = buf;
+	*out_len = len;
+	return 0;
+}
+
+/* A new iterator fd for one pass. Created on the JS thread: the fd holds its
+ * own reference to the link's program, so destroyLink during a pass is safe. */
+static int iter_create(napi_env env, napi_value handle, int *fd)
+{
+	void *p;
+	if (napi_get_value_external(env, handle, &p) != napi_ok || !p) {
+		napi_throw_type_error(env, "EARGS", "expected an iterator link");
+		return -1;
+	}
+	struct bpf_link *link = *(struct bpf_link **)p;
+	if (!link) {
+		throw_errno(env, "iterRun", EBADF);
+		return -1;
+	}
+	*fd = bpf_iter_create(bpf_link__fd(link));
+	if (*fd < 0) {
+		throw_errno(env, "bpf_iter_create", errno);
+		return -1;
+	}
+	return 0;
+}
+
+/* iterRun(iterLink) -> Buffer: one pass of the iterator (the program runs once
+ * per object), everything it wrote with bpf_seq_write. Blocks the JS thread for
+ * the whole pass; iterRunAsync does not. */
+static napi_value iter_run(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1], out;
+	int fd;
+	if (get_args(env, info, 1, argv) || iter_create(env, argv[0], &fd))
+		return NULL;
+	char *buf = NULL;
+	size_t len = 0;
+	int err = iter_read_all(fd, &buf, &len);
 	close(fd);
+	if (err)
+		return throw_errno(env, "read iter", err);
 	void *data;
 	napi_status st = napi_create_buffer_copy(env, len, buf, &data, &out);
 	free(buf);
@@ -699,6 +727,111 @@ static napi_value iter_run(napi_env env, napi_callback_info info)
 		return NULL;
 	}
 	return out;
+}
+
+struct iter_job {
+	napi_async_work work;
+	napi_deferred deferred;
+	int fd;
+	int err;
+	char *buf;
+	size_t len;
+	/* CLOCK_MONOTONIC, the clock of process.hrtime.bigint(): when the worker
+	 * began and ended the pass, so a caller can tell queueing from the walk */
+	uint64_t start_ns, end_ns;
+};
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void iter_job_execute(napi_env env, void *data)
+{
+	(void)env;
+	struct iter_job *job = data;
+	job->start_ns = monotonic_ns();
+	job->err = iter_read_all(job->fd, &job->buf, &job->len);
+	job->end_ns = monotonic_ns();
+	close(job->fd);
+	job->fd = -1;
+}
+
+static napi_value errno_error(napi_env env, const char *what, int err)
+{
+	napi_value code, msg, error;
+	const char *name = err == EPERM ? "EPERM" : err == EACCES ? "EACCES" : err == ENOENT ? "ENOENT" : err == EINVAL ? "EINVAL"
+		: err == E2BIG ? "E2BIG" : err == ENOMEM ? "ENOMEM" : err == EAGAIN ? "EAGAIN" : "EBPF";
+	char text[512];
+	snprintf(text, sizeof(text), "%s: %s", what, strerror(err));
+	if (napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code) != napi_ok ||
+	    napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &msg) != napi_ok ||
+	    napi_create_error(env, code, msg, &error) != napi_ok)
+		return NULL;
+	return error;
+}
+
+static void iter_job_complete(napi_env env, napi_status status, void *data)
+{
+	struct iter_job *job = data;
+	napi_value result = NULL, records, start, end;
+	void *copy;
+	if (status == napi_ok && job->err == 0 &&
+	    napi_create_buffer_copy(env, job->len, job->buf, &copy, &records) == napi_ok &&
+	    napi_create_bigint_uint64(env, job->start_ns, &start) == napi_ok &&
+	    napi_create_bigint_uint64(env, job->end_ns, &end) == napi_ok &&
+	    napi_create_object(env, &result) == napi_ok &&
+	    napi_set_named_property(env, result, "records", records) == napi_ok &&
+	    napi_set_named_property(env, result, "startNs", start) == napi_ok &&
+	    napi_set_named_property(env, result, "endNs", end) == napi_ok) {
+		napi_resolve_deferred(env, job->deferred, result);
+	} else {
+		napi_value error = errno_error(env, "read iter", job->err ? job->err : status == napi_cancelled ? ECANCELED : ENOMEM);
+		if (!error)
+			napi_get_undefined(env, &error);
+		napi_reject_deferred(env, job->deferred, error);
+	}
+	if (job->fd >= 0)
+		close(job->fd);
+	free(job->buf);
+	napi_delete_async_work(env, job->work);
+	free(job);
+}
+
+/* iterRunAsync(iterLink) -> Promise<{ records, startNs, endNs }>: one pass like
+ * iterRun, read on a libuv worker thread so the event loop keeps running
+ * during the walk (2 ms over a 262 144-bucket TCP hash). The iterator fd is
+ * created before this returns, on this thread. */
+static napi_value iter_run_async(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1], promise, name;
+	int fd;
+	if (get_args(env, info, 1, argv) || iter_create(env, argv[0], &fd))
+		return NULL;
+	struct iter_job *job = calloc(1, sizeof(*job));
+	if (!job) {
+		close(fd);
+		return throw_errno(env, "calloc", ENOMEM);
+	}
+	job->fd = fd;
+	if (napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
+	    napi_create_string_utf8(env, "higgs_bpf.iterRunAsync", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+	    napi_create_async_work(env, NULL, name, iter_job_execute, iter_job_complete, job, &job->work) != napi_ok) {
+		close(fd);
+		free(job);
+		napi_throw_error(env, "ENAPI", "iterRunAsync");
+		return NULL;
+	}
+	if (napi_queue_async_work(env, job->work) != napi_ok) {
+		napi_delete_async_work(env, job->work);
+		close(fd);
+		free(job);
+		napi_throw_error(env, "ENAPI", "napi_queue_async_work");
+		return NULL;
+	}
+	return promise;
 }
 
 static napi_value libbpf_version(napi_env env, napi_callback_info info)
@@ -738,6 +871,7 @@ NAPI_MODULE_INIT()
 		{ "ringbufClose", NULL, ringbuf_close, NULL, NULL, NULL, napi_default, NULL },
 		{ "attachIter", NULL, attach_iter, NULL, NULL, NULL, napi_default, NULL },
 		{ "iterRun", NULL, iter_run, NULL, NULL, NULL, napi_default, NULL },
+		{ "iterRunAsync", NULL, iter_run_async, NULL, NULL, NULL, napi_default, NULL },
 		{ "libbpfVersion", NULL, libbpf_version, NULL, NULL, NULL, napi_default, NULL },
 	};
 	napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

@@ -17,6 +17,13 @@ export interface MapInfo {
   name: string;
 }
 
+/** What one asynchronous iterator pass wrote, and when the worker ran it. */
+export interface IterPass {
+  records: Buffer;
+  startNs: bigint;
+  endNs: bigint;
+}
+
 /**
  * The N-API addon over libbpf (native/higgs_bpf.c). Byte buffers in and out;
  * failures throw an Error whose `code` is the errno name (EPERM, ENOENT, ...)
@@ -47,6 +54,12 @@ export interface NativeBinding {
   ringbufClose(rb: RingbufHandle): void;
   attachIter(obj: ObjectHandle, progName: string): LinkHandle;
   iterRun(iterLink: LinkHandle): Buffer;
+  /**
+   * One iterator pass read on a libuv worker thread: the event loop runs on
+   * during the walk. `startNs`/`endNs` are when the worker began and ended the
+   * pass, on the clock of `process.hrtime.bigint()`.
+   */
+  iterRunAsync(iterLink: LinkHandle): Promise<IterPass>;
   libbpfVersion(): string;
 }
 

@@ -62,6 +62,47 @@ describe.runIf(run)('session kill in the kernel (iter/tcp + bpf_sock_destroy)', 
     expect(kill.counters().sockets_destroyed).toBeGreaterThanOrEqual(1n);
   });
 
+  it('kill() walks on a worker thread and batches the orders that arrive during a pass into one next pass', async () => {
+    const p = Probe.start(null);
+    try {
+      const a = await p.connect(HOST, port);
+      const b = await p.connect(HOST, port);
+      const c = await p.connect(HOST, port);
+      const survivor = await p.connect(HOST, port);
+      const tuple = (localPort: number) => ({ local: { address: HOST, port: localPort }, remote: { address: HOST, port } });
+
+      // the first order starts a pass at once; the two given while it runs share the next one
+      const first = kill.kill([tuple(a.localPort!)]);
+      const second = kill.kill([tuple(b.localPort!)]);
+      const third = kill.kill([tuple(c.localPort!), tuple(1)]);
+      const [pa, pb, pc] = await Promise.all([first, second, third]);
+      expect(pa.killed.map((k) => k.tuple.local.port)).toEqual([a.localPort]);
+      expect(pb.killed.map((k) => k.tuple.local.port)).toEqual([b.localPort]);
+      expect(pc.killed.map((k) => k.tuple.local.port)).toEqual([c.localPort]);
+      expect([pa.batched, pb.batched, pc.batched]).toEqual([1, 2, 2]);
+      expect(pb.timing.startNs).toBe(pc.timing.startNs);
+      expect(pb.timing.startNs).toBeGreaterThanOrEqual(pa.timing.endNs); // passes never overlap
+      for (const r of [pa, pb, pc]) {
+        expect(r.killed.every((k) => k.error === null && k.state === 'ESTABLISHED')).toBe(true);
+        expect(r.timing.calledNs <= r.timing.startNs && r.timing.startNs < r.timing.endNs && r.timing.endNs <= r.timing.doneNs).toBe(true);
+      }
+      while (p.errors.length < 3) await p.nextError();
+      expect(p.errors.map((e) => [e.id, e.code]).sort()).toEqual([[a.id, 'ECONNABORTED'], [b.id, 'ECONNABORTED'], [c.id, 'ECONNABORTED']].sort());
+      expect((await p.send(survivor.id!, 'alive;')).ok).toBe(true);
+
+      // the call hands the walk to a worker and returns: with a walk on this thread it would return after the walk ended
+      let returnedFirst = 0;
+      for (let i = 0; i < 5; i++) {
+        const pending = kill.kill([tuple(1)]);
+        const returned = process.hrtime.bigint();
+        if (returned < (await pending).timing.endNs) returnedFirst += 1;
+      }
+      expect(returnedFirst).toBeGreaterThan(0);
+    } finally {
+      await p.kill();
+    }
+  });
+
   it('destroys nothing when no socket has the tuple', () => {
     expect(kill.destroy([{ local: { address: HOST, port: 1 }, remote: { address: HOST, port: 2 } }])).toEqual([]);
   });

@@ -14,6 +14,24 @@ export interface KilledSocket {
   error: string | null;
 }
 
+/** What one `kill()` got back: its sockets, and the pass that served it. */
+export interface KillPass {
+  killed: KilledSocket[];
+  /** How many `kill()` calls this one kernel pass served (orders that arrived while another pass ran are batched). */
+  batched: number;
+  /** On the clock of `process.hrtime.bigint()`, in ns. */
+  timing: {
+    /** `kill()` was called */
+    calledNs: bigint;
+    /** the worker thread began the walk (a target socket is destroyed somewhere between start and end) */
+    startNs: bigint;
+    /** the walk ended */
+    endNs: bigint;
+    /** the result reached the event loop */
+    doneNs: bigint;
+  };
+}
+
 /**
  * Session kill (src/kill.bpf.c): destroys exactly the given sockets with
  * bpf_sock_destroy() from an iter/tcp program; their owners get ECONNABORTED,
@@ -21,7 +39,14 @@ export interface KilledSocket {
  * network namespace of this process.
  */
 export interface SessionKill {
-  /** Destroys the sockets with these tuples; returns what was found and destroyed. */
+  /**
+   * Destroys the sockets with these tuples in one pass walked on a worker
+   * thread: the event loop keeps serving while the kernel walks its TCP hash.
+   * Calls made while a pass runs share the next pass. Use this on a serving
+   * process (the scanner).
+   */
+  kill(tuples: SocketTuple[]): Promise<KillPass>;
+  /** The same pass on the calling thread, blocking it for the walk (2 ms over 262 144 buckets). */
   destroy(tuples: SocketTuple[]): KilledSocket[];
   counters(): Record<CounterName, bigint>;
   close(): void;
@@ -52,34 +77,116 @@ export function openSessionKill(native: NativeBinding): SessionKill {
     return open;
   };
   const RECORD = LAYOUTS.higgs_kill_record;
+  const KEY = LAYOUTS.higgs_sock_key;
+  const decode = (out: Buffer): { key: string; socket: KilledSocket }[] => {
+    const records: { key: string; socket: KilledSocket }[] = [];
+    for (let at = 0; at + RECORD.size <= out.length; at += RECORD.size) {
+      const rec = out.subarray(at, at + RECORD.size);
+      const key = rec.subarray(RECORD.offsets.key, RECORD.offsets.key + KEY.size);
+      const err = rec.readInt32LE(RECORD.offsets.err);
+      records.push({
+        key: key.toString('hex'),
+        socket: {
+          tuple: decodeSockKey(key),
+          cookie: rec.readBigUInt64LE(RECORD.offsets.cookie),
+          state: tcpState(rec.readUInt32LE(RECORD.offsets.state)),
+          error: err === 0 ? null : (errnoName.get(-err) ?? `errno ${-err}`),
+        },
+      });
+    }
+    return records;
+  };
+  const one = Buffer.from([1, 0, 0, 0]);
+  const putTargets = (keys: Iterable<Buffer>): void => {
+    for (const key of keys) mapOp('kill target', () => native.mapUpdate(maps.kill_targets!, key, one, 0));
+  };
+  // after close() the map fd is gone (and its number may be reused): nothing to delete
+  const dropTargets = (keys: Iterable<Buffer>): void => {
+    if (!open) return;
+    for (const key of keys) native.mapDelete(maps.kill_targets!, key);
+  };
+  const runFailed = (err: unknown): BpfError =>
+    new BpfError(BpfErrorCode.ATTACH_FAILED, `run higgs_kill: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+
+  // Orders that arrive while a pass runs wait for the next one, which then
+  // serves all of them: one walk of the hash per batch, not per order.
+  interface Waiter { keys: string[]; calledNs: bigint; resolve: (p: KillPass) => void; reject: (e: unknown) => void }
+  let next: { keys: Map<string, Buffer>; waiters: Waiter[] } | null = null;
+  let running = false;
+  const startPass = (): void => {
+    const batch = next;
+    next = null;
+    if (!batch) return;
+    if (!open) {
+      for (const w of batch.waiters) w.reject(new BpfError(BpfErrorCode.CLOSED, 'session kill is closed'));
+      return;
+    }
+    running = true;
+    const settle = (fn: () => void): void => {
+      dropTargets(batch.keys.values());
+      running = false;
+      fn();
+      startPass();
+    };
+    let pass: Promise<{ records: Buffer; startNs: bigint; endNs: bigint }>;
+    try {
+      putTargets(batch.keys.values());
+      try {
+        pass = native.iterRunAsync(iter);
+      } catch (err) {
+        throw runFailed(err);
+      }
+    } catch (err) {
+      settle(() => { for (const w of batch.waiters) w.reject(err); });
+      return;
+    }
+    pass.then(
+      ({ records, startNs, endNs }) => settle(() => {
+        const doneNs = process.hrtime.bigint();
+        const found = decode(records);
+        for (const w of batch.waiters) {
+          const mine = new Set(w.keys);
+          w.resolve({
+            killed: found.filter((f) => mine.has(f.key)).map((f) => f.socket),
+            batched: batch.waiters.length,
+            timing: { calledNs: w.calledNs, startNs, endNs, doneNs },
+          });
+        }
+      }),
+      (err: unknown) => settle(() => { for (const w of batch.waiters) w.reject(runFailed(err)); }),
+    );
+  };
+
   return {
+    kill(tuples) {
+      const calledNs = process.hrtime.bigint();
+      return new Promise<KillPass>((resolve, reject) => {
+        handle();
+        const keys = tuples.map(encodeSockKey);
+        if (keys.length === 0) {
+          resolve({ killed: [], batched: 0, timing: { calledNs, startNs: calledNs, endNs: calledNs, doneNs: calledNs } });
+          return;
+        }
+        next ??= { keys: new Map(), waiters: [] };
+        for (const key of keys) next.keys.set(key.toString('hex'), key);
+        next.waiters.push({ keys: keys.map((k) => k.toString('hex')), calledNs, resolve, reject });
+        if (!running) startPass();
+      });
+    },
     destroy(tuples) {
       handle();
       const keys = tuples.map(encodeSockKey);
-      const one = Buffer.from([1, 0, 0, 0]);
       try {
-        for (const key of keys) mapOp('kill target', () => native.mapUpdate(maps.kill_targets!, key, one, 0));
-        const out = (() => {
-          try {
-            return native.iterRun(iter);
-          } catch (err) {
-            throw new BpfError(BpfErrorCode.ATTACH_FAILED, `run higgs_kill: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-          }
-        })();
-        const killed: KilledSocket[] = [];
-        for (let at = 0; at + RECORD.size <= out.length; at += RECORD.size) {
-          const rec = out.subarray(at, at + RECORD.size);
-          const err = rec.readInt32LE(RECORD.offsets.err);
-          killed.push({
-            tuple: decodeSockKey(rec.subarray(RECORD.offsets.key, RECORD.offsets.key + LAYOUTS.higgs_sock_key.size)),
-            cookie: rec.readBigUInt64LE(RECORD.offsets.cookie),
-            state: tcpState(rec.readUInt32LE(RECORD.offsets.state)),
-            error: err === 0 ? null : (errnoName.get(-err) ?? `errno ${-err}`),
-          });
+        putTargets(keys);
+        let out: Buffer;
+        try {
+          out = native.iterRun(iter);
+        } catch (err) {
+          throw runFailed(err);
         }
-        return killed;
+        return decode(out).map((r) => r.socket);
       } finally {
-        for (const key of keys) native.mapDelete(maps.kill_targets!, key);
+        dropTargets(keys);
       }
     },
     counters: () => {
