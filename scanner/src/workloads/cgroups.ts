@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { availability } from '@higgs/bpf';
 
 /** Where a hybrid (v1 + v2) host mounts its cgroup v2 hierarchy, and where we mount one if there is none. */
 export const CGROUP2_FALLBACK_MOUNT = '/sys/fs/cgroup/unified';
@@ -72,4 +73,13 @@ export function podCgroup(parent: string, name: string): PodCgroup {
       }
     },
   };
+}
+
+/**
+ * Whether the kernel primitives can act on local pods here, with every reason
+ * they cannot (root, kernel BTF, cgroup v2, the bpf addon and its objects).
+ * Changes nothing; call `ensureCgroup2()` first on a host that may lack v2.
+ */
+export function kernelAvailability(): { available: boolean; reasons: string[] } {
+  return availability();
 }
