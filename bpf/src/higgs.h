@@ -96,6 +96,14 @@ struct higgs_kill_record {
  * plus `captured` bytes of data (at most HIGGS_TLS_MAX). */
 #define HIGGS_TLS_MAX 4096
 
+/* How a TLS record's socket tuple was found (tls.bpf.c explains each). */
+enum higgs_tls_tuple_source {
+	HIGGS_TLS_TUPLE_NONE = 0,   /* not found: `sock` is all zero, counted in tls_tuple_missing */
+	HIGGS_TLS_TUPLE_SOCKET = 1, /* the TCP send/recv that moved this call's bytes, on the same thread */
+	HIGGS_TLS_TUPLE_SSL = 2,    /* remembered for this SSL * from an earlier record of it */
+	HIGGS_TLS_TUPLE_THREAD = 3, /* the thread's last TCP recv before this SSL_read (memory-BIO stacks) */
+};
+
 struct higgs_tls_event {
 	__u64 ts_ns;
 	__u64 cgroup_id;
@@ -105,8 +113,12 @@ struct higgs_tls_event {
 	__u32 len;       /* bytes the call transferred */
 	__u32 captured;  /* bytes in data */
 	__u8 direction;  /* 0 = SSL_write*, 1 = SSL_read* */
-	__u8 pad[7];
+	__u8 tuple;      /* enum higgs_tls_tuple_source */
+	__u8 pad[6];
 	char comm[HIGGS_COMM_LEN];
+	/* the TCP connection as the calling process sees it: laddr/lport its own end */
+	struct higgs_sock_key sock;
+	__u64 cookie;    /* socket cookie (bpf_get_socket_cookie); 0 when no tuple */
 	__u8 data[HIGGS_TLS_MAX];
 };
 

@@ -12,7 +12,7 @@ const EXPECTED: Record<string, (keyof typeof LAYOUTS)[]> = {
   quarantine: ['higgs_event', 'higgs_quarantine', 'higgs_lpm_v4', 'higgs_lpm_v6', 'higgs_redirect_target', 'higgs_redirect_client', 'higgs_redirect_origin'],
   flow: ['higgs_event'],
   kill: ['higgs_sock_key', 'higgs_kill_record'],
-  tls: ['higgs_tls_event'],
+  tls: ['higgs_tls_event', 'higgs_sock_key'],
 };
 const missing = !existsSync(BPFTOOL)
   ? `${BPFTOOL} not found (apt-get install bpftool)`

@@ -87,5 +87,36 @@ describe('decodeTlsEvent', () => {
     b.write('curl', o.comm);
     body.copy(b, o.data);
     expect(decodeTlsEvent(b)).toMatchObject({ ssl: 0xdeadbeefn, pid: 99, len: 10_000, comm: 'curl', direction: 'write', data: body });
+    expect(decodeTlsEvent(b)).toMatchObject({ socket: null, cookie: null, tupleSource: null });
+  });
+
+  it('reads the socket tuple, cookie and how the kernel found them, v4 and v6', () => {
+    const o = LAYOUTS.higgs_tls_event.offsets;
+    const record = (tuple: { local: { address: string; port: number }; remote: { address: string; port: number } }, source: number) => {
+      const b = Buffer.alloc(o.data + 4);
+      b.writeUInt8(1, o.direction);
+      b.writeUInt8(source, o.tuple);
+      encodeSockKey(tuple).copy(b, o.sock);
+      b.writeBigUInt64LE(4097n, o.cookie);
+      b.writeUInt32LE(4, o.captured);
+      b.write('HTTP', o.data);
+      return b;
+    };
+    const v4 = { local: { address: '127.0.0.1', port: 40222 }, remote: { address: '127.0.0.1', port: 8443 } };
+    expect(decodeTlsEvent(record(v4, 1))).toMatchObject({ direction: 'read', socket: v4, cookie: 4097n, tupleSource: 'socket', data: Buffer.from('HTTP') });
+    const v6 = { local: { address: '::1', port: 51000 }, remote: { address: '2001:db8::7', port: 443 } };
+    expect(decodeTlsEvent(record(v6, 2))).toMatchObject({ socket: v6, tupleSource: 'ssl' });
+    expect(decodeTlsEvent(record(v6, 3)).tupleSource).toBe('thread');
+  });
+
+  it('never invents a tuple: an unknown source or family decodes as none', () => {
+    const o = LAYOUTS.higgs_tls_event.offsets;
+    const b = Buffer.alloc(o.data);
+    b.writeUInt8(9, o.tuple);
+    encodeSockKey({ local: { address: '10.0.0.1', port: 1 }, remote: { address: '10.0.0.2', port: 2 } }).copy(b, o.sock);
+    expect(decodeTlsEvent(b)).toMatchObject({ socket: null, cookie: null, tupleSource: null });
+    b.writeUInt8(1, o.tuple);
+    b.writeUInt16LE(1, o.sock); // AF_UNIX
+    expect(decodeTlsEvent(b).socket).toBeNull();
   });
 });

@@ -18,8 +18,8 @@ export const LAYOUTS = {
   higgs_redirect_client: { size: 24, offsets: { family: 0, port: 2, pad: 4, addr: 8 } },
   higgs_redirect_origin: { size: 32, offsets: { family: 0, port: 2, pid: 4, addr: 8, cgroup_id: 24 } },
   higgs_tls_event: {
-    size: 4160,
-    offsets: { ts_ns: 0, cgroup_id: 8, ssl: 16, pid: 24, tid: 28, len: 32, captured: 36, direction: 40, pad: 41, comm: 48, data: 64 },
+    size: 4208,
+    offsets: { ts_ns: 0, cgroup_id: 8, ssl: 16, pid: 24, tid: 28, len: 32, captured: 36, direction: 40, tuple: 41, pad: 42, comm: 48, sock: 64, cookie: 104, data: 112 },
   },
   higgs_sock_key: { size: 40, offsets: { family: 0, lport: 2, rport: 4, pad: 6, laddr: 8, raddr: 24 } },
   higgs_kill_record: { size: 56, offsets: { key: 0, err: 40, state: 44, cookie: 48 } },
@@ -269,6 +269,15 @@ export function encodeRedirectTarget(t: RedirectTarget | null): Buffer {
   return b;
 }
 
+/**
+ * How the kernel found a TLS record's TCP connection (enum higgs_tls_tuple_source):
+ * `socket` the send/recv that moved the call's bytes, on the same thread (exact);
+ * `ssl` the tuple last seen for the same `SSL *` of the process;
+ * `thread` the thread's last TCP recv before the SSL_read (stacks that read the socket themselves).
+ */
+export type TlsTupleSource = 'socket' | 'ssl' | 'thread';
+const TUPLE_SOURCES: readonly (TlsTupleSource | null)[] = [null, 'socket', 'ssl', 'thread'];
+
 /** Plaintext one SSL_write* or SSL_read* call carried, as the TLS uprobes saw it. */
 export interface TlsEvent {
   tsNs: bigint;
@@ -282,6 +291,16 @@ export interface TlsEvent {
   /** Bytes the call transferred; `data` holds the first 4096 of them. */
   len: number;
   data: Buffer;
+  /**
+   * The TCP connection the record travelled on, as the calling process sees
+   * it (`local` is its own end), or null when the kernel could not tell
+   * (counted: `TlsObservation.tupleMissing()`).
+   */
+  socket: SocketTuple | null;
+  /** The socket's cookie (unique per socket until reboot), or null with no tuple. */
+  cookie: bigint | null;
+  /** How the tuple was found, or null with no tuple. */
+  tupleSource: TlsTupleSource | null;
 }
 
 /** Decodes one `struct higgs_tls_event` record (header plus the captured bytes). */
@@ -291,6 +310,9 @@ export function decodeTlsEvent(buf: Buffer): TlsEvent {
   const captured = buf.readUInt32LE(o.captured);
   const comm = buf.subarray(o.comm, o.comm + 16);
   const nul = comm.indexOf(0);
+  const family = buf.readUInt16LE(o.sock + LAYOUTS.higgs_sock_key.offsets.family);
+  // an unknown source byte or a family other than AF_INET/AF_INET6 is no tuple, never a made-up one
+  const tupleSource = (family === AF_INET || family === AF_INET6 ? TUPLE_SOURCES[buf.readUInt8(o.tuple)] : null) ?? null;
   return {
     tsNs: buf.readBigUInt64LE(o.ts_ns),
     cgroupId: buf.readBigUInt64LE(o.cgroup_id),
@@ -301,6 +323,9 @@ export function decodeTlsEvent(buf: Buffer): TlsEvent {
     direction: buf.readUInt8(o.direction) === 1 ? 'read' : 'write',
     len: buf.readUInt32LE(o.len),
     data: Buffer.from(buf.subarray(o.data, o.data + Math.min(captured, buf.length - o.data))),
+    socket: tupleSource ? decodeSockKey(buf.subarray(o.sock, o.sock + LAYOUTS.higgs_sock_key.size)) : null,
+    cookie: tupleSource ? buf.readBigUInt64LE(o.cookie) : null,
+    tupleSource,
   };
 }
 

@@ -16,7 +16,10 @@ export interface TlsTarget {
 /**
  * TLS observation (src/tls.bpf.c): uprobes on OpenSSL's SSL_write(_ex) and
  * SSL_read(_ex) in every process that maps one of `targets`, delivering
- * plaintext as `TlsEvent`s. Not pinned: it observes for its consumer.
+ * plaintext as `TlsEvent`s, each with the TCP connection it travelled on
+ * (`socket`, from the sock_send_length / sock_recv_length tracepoints; null,
+ * and counted in `tupleMissing()`, when it could not be found). Not pinned:
+ * it observes for its consumer.
  */
 export interface TlsObservation {
   readonly events: EventStream<TlsEvent>;
@@ -33,6 +36,8 @@ export interface TlsObservation {
   cgroups(): bigint[] | null;
   /** SSL calls not captured because the caller's cgroup was not allowed (summed over CPUs). */
   filtered(): bigint;
+  /** Records delivered with no socket tuple (`socket: null`): neither their own socket call, their SSL *'s last tuple nor the thread's last recv was seen. */
+  tupleMissing(): bigint;
   close(): void;
 }
 
@@ -52,14 +57,17 @@ export function defaultTlsTargets(): string[] {
   return out;
 }
 
-// function → [program, retprobe]
+// function → [program, retprobe]: entry probes note the arguments, one return probe records what moved
 const PROBES: [string, string, boolean][] = [
   ['SSL_write', 'higgs_ssl_write', false],
+  ['SSL_write', 'higgs_ssl_ret', true],
   ['SSL_write_ex', 'higgs_ssl_write_ex', false],
+  ['SSL_write_ex', 'higgs_ssl_ret', true],
   ['SSL_read', 'higgs_ssl_read', false],
-  ['SSL_read', 'higgs_ssl_read_ret', true],
+  ['SSL_read', 'higgs_ssl_ret', true],
   ['SSL_read_ex', 'higgs_ssl_read_ex', false],
-  ['SSL_read_ex', 'higgs_ssl_read_ret', true],
+  ['SSL_read_ex', 'higgs_ssl_ret', true],
+  ['SSL_free', 'higgs_ssl_free', false],
 ];
 
 export function openTlsObservation(native: NativeBinding, targets: string[] = defaultTlsTargets()): TlsObservation {
@@ -74,6 +82,17 @@ export function openTlsObservation(native: NativeBinding, targets: string[] = de
   const o = obj;
   const maps = Object.fromEntries(native.objectMaps(o).map((m) => [m.name, m.fd]));
   const links: LinkHandle[] = [];
+  // first the tracepoints (host-wide; they act only on threads that made a probed SSL call): a write
+  // record may wait for its send, so they must be there before the first uprobe fires
+  for (const prog of ['higgs_sock_send', 'higgs_sock_recv', 'higgs_thread_exit']) {
+    try {
+      links.push(native.attach(o, prog, null));
+    } catch (err) {
+      for (const l of links) native.destroyLink(l);
+      native.closeObject(o);
+      throw new BpfError(BpfErrorCode.ATTACH_FAILED, `attach ${prog}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+  }
   const report: TlsTarget[] = targets.map((path) => {
     const attached = new Set<string>();
     const errors: string[] = [];
@@ -94,6 +113,13 @@ export function openTlsObservation(native: NativeBinding, targets: string[] = de
     const b = Buffer.alloc(8);
     b.writeBigUInt64LE(v);
     return b;
+  };
+  const perCpuSum = (map: 'tls_filtered' | 'tls_tuple_missing'): bigint => {
+    const cpus = native.possibleCpus();
+    const values = mapOp(`${map} lookup`, () => native.mapLookup(maps[map]!, zero, 8 * cpus));
+    let sum = 0n;
+    for (let cpu = 0; values && cpu < cpus; cpu++) sum += values.readBigUInt64LE(cpu * 8);
+    return sum;
   };
   const live = (): void => {
     if (closed) throw new BpfError(BpfErrorCode.CLOSED, 'TLS observation is closed');
@@ -132,11 +158,11 @@ export function openTlsObservation(native: NativeBinding, targets: string[] = de
     },
     filtered() {
       live();
-      const cpus = native.possibleCpus();
-      const values = mapOp('tls_filtered lookup', () => native.mapLookup(maps.tls_filtered!, zero, 8 * cpus));
-      let sum = 0n;
-      for (let cpu = 0; values && cpu < cpus; cpu++) sum += values.readBigUInt64LE(cpu * 8);
-      return sum;
+      return perCpuSum('tls_filtered');
+    },
+    tupleMissing() {
+      live();
+      return perCpuSum('tls_tuple_missing');
     },
     close() {
       if (closed) return;
