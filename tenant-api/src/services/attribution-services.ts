@@ -44,9 +44,11 @@ export function createAttributionServices(kit: ServiceKit, opts: { cost?: CostSe
       const tenantId = tenantOf(ctx);
       const session = await getSession(db, { tenantId, id: input.sessionId });
       if (!session) throw new ToolError('NOT_FOUND', `session ${input.sessionId} not found`);
+      // the session's first/last seen cover all of its events: ClickHouse then reads only those days
+      const seen = { first: session.firstSeen, last: session.lastSeen };
       const [exchanges, tools] = await Promise.all([
-        telemetry.listSessionExchanges({ tenantId, sessionId: input.sessionId }),
-        telemetry.listSessionToolCalls({ tenantId, sessionId: input.sessionId }),
+        telemetry.listSessionExchanges({ tenantId, sessionId: input.sessionId, seen }),
+        telemetry.listSessionToolCalls({ tenantId, sessionId: input.sessionId, seen }),
       ]);
       const toolCalls = tools.map((t) => ({
         toolCallId: t.id, ts: t.ts, host: t.host, method: t.method, toolName: t.toolName, input: t.input, output: t.output,

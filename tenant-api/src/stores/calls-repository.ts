@@ -6,7 +6,8 @@ import { EnforcementDecision, LlmCall, type SessionExchange, ToolCall } from '@h
 import { toInt, toIso } from './rows.ts';
 import type { SqlExecutor } from './sql-client.ts';
 import {
-  compareTrackKeys, keysetFor, toSessionExchange, TRACK_RANK, type TrackKey, type UsageRow, type UserEvent, userEventKey,
+  compareTrackKeys, keysetFor, seenRange, toSessionExchange, TRACK_RANK, type SessionSeen, type TrackKey, type UsageRow, type UserEvent,
+  userEventKey,
 } from './telemetry-store.ts';
 
 /** Rows per INSERT statement: 16 parameters a row stays far below Postgres' 65 535 bind parameters. */
@@ -69,12 +70,24 @@ export async function insertDecisions(db: SqlExecutor, p: { tenantId: string; de
   });
 }
 
-/** The session's LLM calls in time order, as replayable exchanges. */
-export async function listSessionExchanges(db: SqlExecutor, p: { tenantId: string; sessionId: string }): Promise<SessionExchange[]> {
-  const { rows } = await db.query<{ body: unknown }>(
-    'SELECT body FROM llm_calls WHERE tenant_id = $1 AND session_id = $2 ORDER BY ts, id LIMIT 1000',
-    [p.tenantId, p.sessionId],
-  );
+/** A session's events, within `seen` when given (its index is (tenant_id, session_id, ts): bounds narrow the scan). */
+function sessionEventsQuery(table: 'llm_calls' | 'tool_calls', p: { tenantId: string; sessionId: string; seen?: SessionSeen | undefined }) {
+  const params: unknown[] = [p.tenantId, p.sessionId];
+  let within = '';
+  if (p.seen) {
+    const { fromMs, toMs } = seenRange(p.seen);
+    within = ` AND ts >= $${params.push(new Date(fromMs).toISOString())}::timestamptz AND ts < $${params.push(new Date(toMs).toISOString())}::timestamptz`;
+  }
+  // table names come from the callers below, never from input
+  return { sql: `SELECT body FROM ${table} WHERE tenant_id = $1 AND session_id = $2${within} ORDER BY ts, id LIMIT 1000`, params };
+}
+
+/** The session's LLM calls in time order, as replayable exchanges; see TelemetryStore. */
+export async function listSessionExchanges(
+  db: SqlExecutor, p: { tenantId: string; sessionId: string; seen?: SessionSeen | undefined },
+): Promise<SessionExchange[]> {
+  const q = sessionEventsQuery('llm_calls', p);
+  const { rows } = await db.query<{ body: unknown }>(q.sql, q.params);
   return rows.map((r) => toSessionExchange(LlmCall.parse(r.body)));
 }
 
@@ -151,12 +164,12 @@ export async function listDecisions(
   return rows.map((r) => EnforcementDecision.parse(r.body));
 }
 
-/** The session's MCP tool calls in time order (at most 1000). */
-export async function listSessionToolCalls(db: SqlExecutor, p: { tenantId: string; sessionId: string }): Promise<ToolCall[]> {
-  const { rows } = await db.query<{ body: unknown }>(
-    'SELECT body FROM tool_calls WHERE tenant_id = $1 AND session_id = $2 ORDER BY ts, id LIMIT 1000',
-    [p.tenantId, p.sessionId],
-  );
+/** The session's MCP tool calls in time order (at most 1000); see TelemetryStore. */
+export async function listSessionToolCalls(
+  db: SqlExecutor, p: { tenantId: string; sessionId: string; seen?: SessionSeen | undefined },
+): Promise<ToolCall[]> {
+  const q = sessionEventsQuery('tool_calls', p);
+  const { rows } = await db.query<{ body: unknown }>(q.sql, q.params);
   return rows.map((r) => ToolCall.parse(r.body));
 }
 

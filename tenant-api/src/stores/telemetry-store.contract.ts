@@ -96,6 +96,47 @@ export function describeTelemetryStoreContract(name: string, open: () => Promise
       expect(await h.store.listSessionExchanges({ tenantId, sessionId: "s-a' OR 1=1 --" })).toEqual([]);
     });
 
+    it('replays a session within its first/last seen: exactly its exchanges and tool calls in order, across days', async () => {
+      const tenantId = newTenant();
+      const att = (sessionId: string) => ({ ...llmCall().attribution, sessionId });
+      const base = eventId();
+      const [a, b] = [`${base}a`, `${base}b`];
+      // a session crossing midnight UTC (two day partitions on ClickHouse); the last event below the millisecond
+      const calls = [
+        llmCall({ ts: '2026-11-19T23:59:59.998Z', attribution: att('s-seen') }),
+        llmCall({ id: b, ts: '2026-11-20T00:00:00.000Z', attribution: att('s-seen') }),
+        llmCall({ id: a, ts: '2026-11-20T00:00:00.000Z', attribution: att('s-seen') }),
+        llmCall({ ts: '2026-11-20T00:00:07.250Z', attribution: att('s-seen') }),
+      ];
+      const tools = [
+        toolCall({ ts: '2026-11-19T23:59:59.999Z', attribution: { ...toolCall().attribution, sessionId: 's-seen' } }),
+        toolCall({ ts: '2026-11-20T00:00:07.5004Z', attribution: { ...toolCall().attribution, sessionId: 's-seen' } }),
+      ];
+      await write(tenantId, { calls: [...calls].reverse(), toolCalls: [...tools].reverse() });
+      // the same session id outside the window, another session inside it, another tenant
+      const later = llmCall({ ts: '2026-11-21T09:00:00.000Z', attribution: att('s-seen') });
+      const laterTool = toolCall({ ts: '2026-11-21T09:00:00.000Z', attribution: { ...toolCall().attribution, sessionId: 's-seen' } });
+      await write(tenantId, {
+        calls: [later, llmCall({ ts: '2026-11-20T00:00:01.000Z', attribution: att('s-other') })], toolCalls: [laterTool],
+      });
+      await write(newTenant(), { calls: [llmCall({ ts: '2026-11-20T00:00:01.000Z', attribution: att('s-seen') })] });
+
+      // as the sessions row holds them: milliseconds, the sub-millisecond last event truncated
+      const seen = { first: '2026-11-19T23:59:59.998Z', last: '2026-11-20T00:00:07.500Z' };
+      const replay = await h.store.listSessionExchanges({ tenantId, sessionId: 's-seen', seen });
+      expect(replay.map((e) => e.callId)).toEqual([calls[0]!.id, a, b, calls[3]!.id]);
+      expect(await h.store.listSessionToolCalls({ tenantId, sessionId: 's-seen', seen })).toEqual(tools);
+      // bounds select, they do not reorder: without them the later events join at the end
+      expect((await h.store.listSessionExchanges({ tenantId, sessionId: 's-seen' })).map((e) => e.callId))
+        .toEqual([...replay.map((e) => e.callId), later.id]);
+      expect(await h.store.listSessionToolCalls({ tenantId, sessionId: 's-seen' })).toEqual([...tools, laterTool]);
+      // a window of one millisecond holds exactly that millisecond's events
+      const oneMs = { first: '2026-11-20T00:00:00.000Z', last: '2026-11-20T00:00:00.000Z' };
+      expect((await h.store.listSessionExchanges({ tenantId, sessionId: 's-seen', seen: oneMs })).map((e) => e.callId))
+        .toEqual([a, b]);
+      expect(await h.store.listSessionExchanges({ tenantId, sessionId: "s-seen' OR 1=1 --", seen })).toEqual([]);
+    });
+
     it('counts calls and enforcement actions per tenant (allow decisions are not actions)', async () => {
       const tenantId = newTenant();
       await write(tenantId, {

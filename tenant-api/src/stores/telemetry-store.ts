@@ -36,8 +36,11 @@ export interface TelemetryStore {
   readonly kind: 'sql' | 'clickhouse';
   /** Finds which events are new (idempotent on the event id per tenant) and stages them; see `StagedTelemetry.commit`. */
   stage(tx: SqlExecutor, p: { tenantId: string; batch: TelemetryBatch }): Promise<StagedTelemetry>;
-  /** The session's LLM calls in time order (at most 1000), as replayable exchanges. */
-  listSessionExchanges(p: { tenantId: string; sessionId: string }): Promise<SessionExchange[]>;
+  /**
+   * The session's LLM calls in time order (at most 1000), as replayable exchanges; with `seen`, only
+   * those observed within it (pass the session's first/last seen so ClickHouse reads only those days).
+   */
+  listSessionExchanges(p: { tenantId: string; sessionId: string; seen?: SessionSeen | undefined }): Promise<SessionExchange[]>;
   countLlmCalls(p: { tenantId: string }): Promise<number>;
   /** Decisions that did something (anything but allow). */
   countEnforcementActions(p: { tenantId: string }): Promise<number>;
@@ -46,8 +49,8 @@ export interface TelemetryStore {
   /** Calls carrying each PII type, per workload × provider/model, within [from, to). */
   listPiiFlows(p: { tenantId: string; from: string; to: string }): Promise<PiiFlowRow[]>;
   listDecisions(p: { tenantId: string; from: string; to: string; limit: number }): Promise<EnforcementDecision[]>;
-  /** The session's MCP tool calls in time order (at most 1000), as recorded (redactions applied by the scanner). */
-  listSessionToolCalls(p: { tenantId: string; sessionId: string }): Promise<ToolCall[]>;
+  /** The session's MCP tool calls in time order (at most 1000), as recorded (redactions applied by the scanner); `seen` as above. */
+  listSessionToolCalls(p: { tenantId: string; sessionId: string; seen?: SessionSeen | undefined }): Promise<ToolCall[]>;
   /**
    * A user's LLM calls, tool calls (theirs: `userId` on the call, or in one of
    * `sessionIds`) and the decisions on those sessions, within [from, to), in
@@ -75,6 +78,27 @@ export interface TelemetryStore {
    */
   dropDaysBefore(p: { day: string }): Promise<string[]>;
   close(): Promise<void>;
+}
+
+/**
+ * When a session's events were observed: its state row's first and last seen, both inclusive. The
+ * sessions row is written in the ingest transaction, before ClickHouse commits the events, so it always
+ * covers them. Replay passes it so ClickHouse prunes the day partitions outside it.
+ */
+export interface SessionSeen {
+  first: string;
+  last: string;
+}
+
+/**
+ * `seen` as epoch-millisecond bounds, `[fromMs, toMs)`: the upper bound is one past the last
+ * millisecond, so an event stamped below a millisecond (ISO times may carry microseconds) stays in.
+ */
+export function seenRange(seen: SessionSeen): { fromMs: number; toMs: number } {
+  const fromMs = Date.parse(seen.first);
+  const toMs = Date.parse(seen.last) + 1;
+  if (Number.isNaN(fromMs) || Number.isNaN(toMs)) throw new RangeError(`not a time range: ${seen.first} .. ${seen.last}`);
+  return { fromMs, toMs };
 }
 
 /** One event of a user's timeline as the telemetry holds it (findings come from the state store). */

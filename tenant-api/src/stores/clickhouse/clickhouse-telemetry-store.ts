@@ -11,10 +11,13 @@ import { dayStartMs, toSessionExchange, type FlowSummaryRow, type PiiFlowRow, ty
 import type { ClickhouseValue } from './escape.ts';
 import { openClickhouse, type Clickhouse } from './query.ts';
 import {
-  compareTrackKeys, keysetFor, TRACK_RANK, type TrackKey, type UsageRow, type UserEvent, userEventKey,
+  compareTrackKeys, keysetFor, seenRange, type SessionSeen, TRACK_RANK, type TrackKey, type UsageRow, type UserEvent, userEventKey,
 } from '../telemetry-store.ts';
 
-const MIGRATIONS = [{ version: 1, file: '0001_telemetry.sql' }, { version: 2, file: '0002_flows.sql' }, { version: 4, file: '0004_attribution.sql' }] as const;
+const MIGRATIONS = [
+  { version: 1, file: '0001_telemetry.sql' }, { version: 2, file: '0002_flows.sql' }, { version: 4, file: '0004_attribution.sql' },
+  { version: 5, file: '0005_tool_calls_by_session.sql' },
+] as const;
 const TELEMETRY_TABLES = ['llm_calls', 'tool_calls', 'decisions', 'llm_calls_daily', 'decisions_daily', 'llm_usage_daily', 'network_flows'] as const;
 const SESSION_LIMIT = 1000;
 
@@ -32,7 +35,7 @@ export async function migrateClickhouse(ch: Clickhouse): Promise<number[]> {
     const text = await readFile(new URL(`./migrations/${m.file}`, import.meta.url), 'utf8');
     const statements = text.split(/^;\s*$/m).map((s) => s.replace(/^--.*$/gm, '').trim()).filter(Boolean);
     try {
-      // each statement is IF NOT EXISTS, so a migration interrupted half-way is re-run whole
+      // each statement is safe to repeat (IF NOT EXISTS, or see 0005), so a migration interrupted half-way is re-run whole
       for (const sql of statements) await ch.command({ tag: 'migrate', sql });
     } catch (cause) {
       throw new TenantError('MIGRATION_FAILED', `clickhouse migration ${m.file} failed`, { cause });
@@ -55,6 +58,28 @@ function range(p: { from: string; to: string }) {
 }
 const RANGE_WHERE = 'tenant_id = {tenantId} AND ts >= toDateTime({fromS}) AND ts <= toDateTime({toS}) AND ts_ms >= {fromMs} AND ts_ms < {toMs}';
 
+/**
+ * One session's events. Both tables are ordered by (tenant_id, session_id, ts_ms, id), so the key
+ * finds the session's granules in each part; `seen` bounds `ts` (the partition key, so only the
+ * session's days are opened) and `ts_ms`. PREWHERE reads the key columns first and `body` only for
+ * the rows that match: 18.16 does not move the condition there itself, and a 1024-row granule's
+ * bodies are ~1 MB of which a session needs a few KB (query_log read_bytes 2.1 MB → 0.14 MB a replay).
+ */
+function sessionEventsQuery(table: 'llm_calls' | 'tool_calls', p: { tenantId: string; sessionId: string; seen?: SessionSeen | undefined }) {
+  const params: Record<string, ClickhouseValue> = { tenantId: p.tenantId, sessionId: p.sessionId };
+  let within = '';
+  if (p.seen) {
+    const { fromMs, toMs } = seenRange(p.seen);
+    Object.assign(params, { fromS: secondsOf(fromMs), toS: secondsOf(toMs), fromMs, toMs });
+    within = ' AND ts >= toDateTime({fromS}) AND ts <= toDateTime({toS}) AND ts_ms >= {fromMs} AND ts_ms < {toMs}';
+  }
+  // table names come from this module's callers, never from input
+  return {
+    sql: `SELECT body FROM ${table} PREWHERE tenant_id = {tenantId} AND session_id = {sessionId}${within} ORDER BY ts_ms, id LIMIT ${SESSION_LIMIT}`,
+    params,
+  };
+}
+
 const cmpNullsFirst = (a: string | null, b: string | null) =>
   a === b ? 0 : a === null ? -1 : b === null ? 1 : a < b ? -1 : 1;
 
@@ -73,17 +98,42 @@ export async function openClickhouseTelemetry(url: string): Promise<TelemetrySto
   return createClickhouseTelemetryStore(ch);
 }
 
+/**
+ * Id text per dedup query: the id list is SQL text, and the server refuses a
+ * query longer than max_query_size (256 KiB by default).
+ */
+const DEDUP_ID_BYTES_PER_QUERY = 200_000;
+
 /** Ids among `ids` already stored for the tenant; `ts` bounds let ClickHouse read only the days concerned. */
 async function storedIds(ch: Clickhouse, p: { tenantId: string; table: string; events: readonly { id: string; ts: string }[] }): Promise<Set<string>> {
   if (p.events.length === 0) return new Set();
-  const ms = p.events.map((e) => msOf(e.ts));
-  const rows = await ch.query<{ id: string }>({
-    tag: `dedup-${p.table}`,
-    // table names come from this module's constants, never from input
-    sql: `SELECT id FROM ${p.table} WHERE tenant_id = {tenantId} AND ts >= toDateTime({fromS}) AND ts <= toDateTime({toS}) AND id IN (SELECT arrayJoin({ids}))`,
-    params: { tenantId: p.tenantId, fromS: secondsOf(Math.min(...ms)), toS: secondsOf(Math.max(...ms)), ids: p.events.map((e) => e.id) },
-  });
-  return new Set(rows.map((r) => r.id));
+  const chunks: Array<Array<{ id: string; ts: string }>> = [[]];
+  let bytes = 0;
+  for (const e of p.events) {
+    // an id's literal: quotes, a comma and an escape or two
+    const size = e.id.length + 4;
+    if (bytes + size > DEDUP_ID_BYTES_PER_QUERY && chunks.at(-1)!.length > 0) {
+      chunks.push([]);
+      bytes = 0;
+    }
+    chunks.at(-1)!.push(e);
+    bytes += size;
+  }
+  const found = await Promise.all(chunks.map(async (events) => {
+    let [minMs, maxMs] = [Infinity, -Infinity];
+    for (const e of events) {
+      const ms = msOf(e.ts);
+      if (ms < minMs) minMs = ms;
+      if (ms > maxMs) maxMs = ms;
+    }
+    return ch.query<{ id: string }>({
+      tag: `dedup-${p.table}`,
+      // table names come from this module's constants, never from input
+      sql: `SELECT id FROM ${p.table} WHERE tenant_id = {tenantId} AND ts >= toDateTime({fromS}) AND ts <= toDateTime({toS}) AND id IN (SELECT arrayJoin({ids}))`,
+      params: { tenantId: p.tenantId, fromS: secondsOf(minMs), toS: secondsOf(maxMs), ids: events.map((e) => e.id) },
+    });
+  }));
+  return new Set(found.flatMap((rows) => rows.map((r) => r.id)));
 }
 
 /** The events whose id is neither stored nor earlier in the batch. */
@@ -117,11 +167,7 @@ export function createClickhouseTelemetryStore(ch: Clickhouse): TelemetryStore {
     },
 
     async listSessionExchanges(p) {
-      const rows = await ch.query<{ body: string }>({
-        tag: 'session-replay',
-        sql: `SELECT body FROM llm_calls WHERE tenant_id = {tenantId} AND session_id = {sessionId} ORDER BY ts_ms, id LIMIT ${SESSION_LIMIT}`,
-        params: { tenantId: p.tenantId, sessionId: p.sessionId },
-      });
+      const rows = await ch.query<{ body: string }>({ tag: 'session-replay', ...sessionEventsQuery('llm_calls', p) });
       return rows.map((r) => toSessionExchange(LlmCall.parse(JSON.parse(r.body))));
     },
 
@@ -216,11 +262,7 @@ export function createClickhouseTelemetryStore(ch: Clickhouse): TelemetryStore {
     },
 
     async listSessionToolCalls(p) {
-      const rows = await ch.query<{ body: string }>({
-        tag: 'session-replay-tools',
-        sql: `SELECT body FROM tool_calls WHERE tenant_id = {tenantId} AND session_id = {sessionId} ORDER BY ts_ms, id LIMIT ${SESSION_LIMIT}`,
-        params: { tenantId: p.tenantId, sessionId: p.sessionId },
-      });
+      const rows = await ch.query<{ body: string }>({ tag: 'session-replay-tools', ...sessionEventsQuery('tool_calls', p) });
       return rows.map((r) => ToolCallSchema.parse(JSON.parse(r.body)));
     },
 
