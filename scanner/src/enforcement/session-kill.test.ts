@@ -61,6 +61,9 @@ describe('session kill without a kernel: the proxy resets exactly the connection
 
     const [outcome] = await killer.apply(policy(['s-a']));
     expect(outcome).toMatchObject({ sessionId: 's-a', reset: 1, destroyed: 0 });
+    // no kernel: the client's error is the reset's, and no kernel pass is claimed
+    expect(outcome!.timing).toMatchObject({ kernelCalledUs: null, iterStartUs: null, iterEndUs: null, kernelDoneUs: null });
+    expect(outcome!.latencyUs).toBe(outcome!.timing.resetUs);
     await until(() => a.state.error !== null);
     expect(a.state.error).toBe('ECONNRESET');
     const at = b.state.chunks;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import type { SessionKill, SocketTuple } from '@higgs/bpf';
+import type { KillPass, SessionKill, SocketTuple } from '@higgs/bpf';
 import type { KernelEnforcement, ScannerPolicy } from '@higgs/schema';
 import type { Logger } from '../logger.ts';
 import type { SessionConnection, SessionConnections } from '../sessions/connections.ts';
@@ -24,7 +24,24 @@ export interface KillOutcome {
   reset: number;
   /** workload-side sockets bpf_sock_destroy() took down */
   destroyed: number;
+  /** order received -> the client's error: at the reset when one was sent, else at the end of the kernel pass (an upper bound) */
   latencyUs: number;
+  /** Microseconds from the order's receipt: where the time of this kill went. */
+  timing: KillTiming;
+}
+
+/** Microseconds from the receipt of the order to each step of a kill. */
+export interface KillTiming {
+  /** every proxy-side reset of the order sent (0 without a proxy reset) */
+  resetUs: number;
+  /** the kernel pass was asked for (after the resets); null without a kernel pass */
+  kernelCalledUs: number | null;
+  /** the worker thread began the iter/tcp walk (the gap from `kernelCalledUs` is queueing) */
+  iterStartUs: number | null;
+  /** the walk ended: every target socket was destroyed by then */
+  iterEndUs: number | null;
+  /** the pass's result was back on the event loop */
+  kernelDoneUs: number | null;
 }
 
 /**
@@ -36,38 +53,24 @@ export interface KillOutcome {
  * requests of the session are refused by the proxy's policy check. Each kill
  * that found connections is reported as a `kernel_enforcement` event with who
  * ordered it.
+ *
+ * Order of work, as the policy arrives: every reset of the policy's kills,
+ * synchronously; then one kernel pass for all of them, walked on a worker
+ * thread (the event loop, and so the proxy, keeps serving during the 2 ms
+ * walk of a 262 144-bucket hash); the reports only after the pass.
  */
-/**
- * How long the kernel pass waits after the proxy's resets: an iter/tcp walk
- * takes 6-15 ms on a 262 144-bucket hash and, run at once, it competes for the
- * CPU with the client that is receiving its reset (measured: the client's error
- * p50 0.5 ms -> 1.8 ms with a 6 ms busy scanner right after the reset, on 2 cores).
- */
-const KERNEL_AFTER_RESET_MS = 5;
-
 export function createSessionKiller(opts: SessionKillerOptions): { apply(policy: ScannerPolicy, receivedNs?: bigint): Promise<KillOutcome[]> } {
   const handled = new Set<string>();
   const local = localAddresses();
   const isLocal = (ip: string): boolean => local.has(ip) || ip.startsWith('127.');
   const proxyReset = opts.proxyReset !== false;
 
-  const kernelPass = (sessionId: string, tuples: SocketTuple[]): number => {
-    const kernel = opts.kernel();
-    if (!kernel || tuples.length === 0) return 0;
-    try {
-      return kernel.destroy(tuples).filter((k) => k.error === null).length;
-    } catch (err) {
-      opts.logger.error({ err, sessionId }, 'kernel session kill failed');
-      return 0;
-    }
-  };
-
   return {
     async apply(policy, receivedNs = process.hrtime.bigint()) {
+      const since = (ns: bigint): number => Number(ns - receivedNs) / 1000;
       const blocked = new Set(policy.blockedSessions);
       for (const id of handled) if (!blocked.has(id)) handled.delete(id);
-      // every reset first, synchronously as the policy arrives; the kernel passes after
-      const killed: { sessionId: string; conns: SessionConnection[]; reset: number; resetUs: number }[] = [];
+      const killed: { sessionId: string; conns: SessionConnection[]; reset: number; tuples: SocketTuple[] }[] = [];
       for (const sessionId of blocked) {
         if (handled.has(sessionId)) continue;
         handled.add(sessionId);
@@ -87,20 +90,42 @@ export function createSessionKiller(opts: SessionKillerOptions): { apply(policy:
             reset += 1;
           }
         }
-        killed.push({ sessionId, conns, reset, resetUs: Number(process.hrtime.bigint() - receivedNs) / 1000 });
+        const tuples = conns.flatMap((c) => (c.workloadTuple && isLocal(c.workloadTuple.local.address) ? [c.workloadTuple] : []));
+        killed.push({ sessionId, conns, reset, tuples });
       }
       if (killed.length === 0) return [];
-      if (proxyReset) await new Promise((r) => setTimeout(r, KERNEL_AFTER_RESET_MS));
+      const resetUs = proxyReset ? since(process.hrtime.bigint()) : 0;
+
+      // one pass for every session of this policy; orders that arrive during it share the next
+      const kernel = opts.kernel();
+      const tuples = killed.flatMap((k) => k.tuples);
+      let pass: KillPass | null = null;
+      if (kernel && tuples.length > 0) {
+        try {
+          pass = await kernel.kill(tuples);
+        } catch (err) {
+          opts.logger.error({ err, sessions: killed.map((k) => k.sessionId) }, 'kernel session kill failed');
+        }
+      }
+      const destroyedBy = new Map<string, number>();
+      for (const s of pass?.killed ?? []) if (s.error === null) destroyedBy.set(tupleKey(s.tuple), (destroyedBy.get(tupleKey(s.tuple)) ?? 0) + 1);
+      const timing: KillTiming = {
+        resetUs,
+        kernelCalledUs: pass ? since(pass.timing.calledNs) : null,
+        iterStartUs: pass ? since(pass.timing.startNs) : null,
+        iterEndUs: pass ? since(pass.timing.endNs) : null,
+        kernelDoneUs: pass ? since(pass.timing.doneNs) : null,
+      };
+
       const outcomes: KillOutcome[] = [];
       for (const k of killed) {
-        const tuples = k.conns.flatMap((c) => (c.workloadTuple && isLocal(c.workloadTuple.local.address) ? [c.workloadTuple] : []));
-        const destroyed = kernelPass(k.sessionId, tuples);
         if (!proxyReset) for (const c of k.conns) c.socket.destroy();
-        // with a reset, the client's error came then; without, when the kernel pass ended
-        const latencyUs = proxyReset && k.reset > 0 ? k.resetUs : Number(process.hrtime.bigint() - receivedNs) / 1000;
+        const destroyed = k.tuples.reduce((n, t) => n + (destroyedBy.get(tupleKey(t)) ?? 0), 0);
+        // with a reset, the client's error came then; without, by the end of the kernel pass
+        const latencyUs = proxyReset && k.reset > 0 ? resetUs : (timing.iterEndUs ?? since(process.hrtime.bigint()));
         const orderedBy = policy.orders?.find((o) => o.primitive === 'session_kill' && o.target === k.sessionId)?.orderedBy ?? null;
-        outcomes.push({ sessionId: k.sessionId, reset: k.reset, destroyed, latencyUs });
-        opts.logger.info({ sessionId: k.sessionId, reset: k.reset, destroyed, latencyUs, orderedBy }, 'session killed');
+        outcomes.push({ sessionId: k.sessionId, reset: k.reset, destroyed, latencyUs, timing });
+        opts.logger.info({ sessionId: k.sessionId, reset: k.reset, destroyed, latencyUs, timing, batched: pass?.batched ?? 0, orderedBy }, 'session killed');
         opts.report({
           id: `ke_${randomUUID()}`, scannerId: opts.scannerId, ts: new Date().toISOString(), primitive: 'session_kill',
           target: k.sessionId.slice(0, 253), count: k.reset + destroyed, latencyUs, orderedBy: orderedBy?.slice(0, 256) ?? null, source: null,
@@ -109,6 +134,10 @@ export function createSessionKiller(opts: SessionKillerOptions): { apply(policy:
       return outcomes;
     },
   };
+}
+
+function tupleKey(t: SocketTuple): string {
+  return `${t.local.address}|${t.local.port}|${t.remote.address}|${t.remote.port}`;
 }
 
 /** Addresses of this host's network namespace: a workload socket with one of them is in reach of the kernel iterator. */
