@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { HttpConnection, MessageParser, type HttpExchange, type HttpMessage } from './http-reassembly.ts';
+import type { SocketTuple } from '@higgs/bpf';
+import { HttpConnection, MessageParser, TlsStreams, type HttpExchange, type HttpMessage, type TlsRecordRoute } from './http-reassembly.ts';
 
 const b = (s: string) => Buffer.from(s, 'latin1');
 
@@ -103,5 +104,75 @@ describe('HttpConnection', () => {
     c.write(b('HEAD / HTTP/1.1\r\n\r\n'), 0, 1n);
     c.read(b('HTTP/1.1 200 OK\r\ncontent-length: 99\r\n\r\n'), 0, 2n);
     expect(exchanges[0]!.response).toMatchObject({ complete: true, body: Buffer.alloc(0) });
+  });
+});
+
+describe('TlsStreams', () => {
+  const tuple = (port: number): SocketTuple => ({ local: { address: '10.0.0.5', port }, remote: { address: '10.0.0.1', port: 443 } });
+  const req = (id: string) => b(`POST /${id} HTTP/1.1\r\ncontent-length: 2\r\n\r\n{}`);
+  const res = (id: string) => b(`HTTP/1.1 200 OK\r\ncontent-length: ${id.length}\r\n\r\n${id}`);
+
+  function table() {
+    const seen: { first: TlsRecordRoute; exchange: HttpExchange; socket: SocketTuple | null }[] = [];
+    const orphans: HttpMessage[] = [];
+    const t = new TlsStreams((first, socket) => new HttpConnection((exchange) => seen.push({ first, exchange, socket: socket() }), (r) => orphans.push(r)));
+    return { t, seen, orphans };
+  }
+
+  it('keeps two connections of one SSL * apart: a freed and reused SSL * on a new socket ends the old connection first', () => {
+    const { t, seen, orphans } = table();
+    // connection A: request sent, the response's head only, then the SSL * is freed
+    t.route({ pid: 1, ssl: 0xaan, socket: tuple(40001), cookie: 11n }).write(req('a'), 0, 1n);
+    t.route({ pid: 1, ssl: 0xaan, socket: tuple(40001), cookie: 11n }).read(b('HTTP/1.1 200 OK\r\n'), 0, 2n);
+    // connection B reuses the address: its response must not be read as the rest of A's
+    t.route({ pid: 1, ssl: 0xaan, socket: tuple(40002), cookie: 12n }).write(req('b'), 0, 3n);
+    t.route({ pid: 1, ssl: 0xaan, socket: tuple(40002), cookie: 12n }).read(res('b'), 0, 4n);
+    expect(seen.map((s) => [s.exchange.request.startLine, s.exchange.response?.startLine ?? null, s.socket?.local.port])).toEqual([
+      ['POST /a HTTP/1.1', null, 40001],
+      ['POST /b HTTP/1.1', 'HTTP/1.1 200 OK', 40002],
+    ]);
+    expect(seen[1]!.exchange.response!.body.toString()).toBe('b');
+    expect(orphans).toEqual([]);
+    expect(t.size).toBe(1);
+  });
+
+  it('sends a record without a tuple to the connection its SSL * last carried', () => {
+    const { t, seen } = table();
+    t.route({ pid: 1, ssl: 5n, socket: tuple(40003), cookie: 13n }).write(req('c'), 0, 1n);
+    // a read served from OpenSSL's buffer, whose tuple the kernel could not find
+    t.route({ pid: 1, ssl: 5n, socket: null, cookie: null }).read(res('c'), 0, 2n);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.socket).toEqual(tuple(40003));
+    expect(seen[0]!.exchange.response?.body.toString()).toBe('c');
+  });
+
+  it('gives a connection whose first records had no tuple the tuple a later record brings', () => {
+    const { t, seen } = table();
+    t.route({ pid: 2, ssl: 6n, socket: null, cookie: null }).write(req('d'), 0, 1n);
+    t.route({ pid: 2, ssl: 6n, socket: tuple(40004), cookie: 14n }).read(res('d'), 0, 2n);
+    expect(seen.map((s) => [s.exchange.request.startLine, s.exchange.response?.startLine, s.socket])).toEqual([['POST /d HTTP/1.1', 'HTTP/1.1 200 OK', tuple(40004)]]);
+    expect(t.size).toBe(1);
+  });
+
+  it('never mixes processes: the same SSL * value in two pids is two connections', () => {
+    const { t, seen } = table();
+    t.route({ pid: 3, ssl: 7n, socket: null, cookie: null }).write(req('e'), 0, 1n);
+    t.route({ pid: 4, ssl: 7n, socket: null, cookie: null }).write(req('f'), 0, 1n);
+    t.route({ pid: 4, ssl: 7n, socket: null, cookie: null }).read(res('f'), 0, 2n);
+    t.route({ pid: 3, ssl: 7n, socket: null, cookie: null }).read(res('e'), 0, 2n);
+    expect(seen.map((s) => [s.first.pid, s.exchange.response?.body.toString()])).toEqual([[4, 'f'], [3, 'e']]);
+  });
+
+  it('ends idle connections on sweep, completing a close-delimited response, and everything on end()', () => {
+    const { t, seen } = table();
+    t.route({ pid: 5, ssl: 8n, socket: tuple(40005), cookie: 15n }).write(req('g'), 0, 1n);
+    t.route({ pid: 5, ssl: 8n, socket: tuple(40005), cookie: 15n }).read(b('HTTP/1.1 200 OK\r\n\r\nstreamed'), 0, 2n);
+    t.route({ pid: 5, ssl: 9n, socket: tuple(40006), cookie: 16n }).write(req('h'), 0, 100n);
+    t.sweep(50n, 40n);
+    expect(seen.map((s) => [s.exchange.request.startLine, s.exchange.response?.body.toString()])).toEqual([['POST /g HTTP/1.1', 'streamed']]);
+    expect(t.size).toBe(1);
+    t.end();
+    expect(seen).toHaveLength(2);
+    expect(t.size).toBe(0);
   });
 });

@@ -10,7 +10,10 @@
  *
  * A capture that missed bytes is never dropped: the message is completed as
  * far as its framing still allows and marked with the bytes it is missing.
+ * `TlsStreams` groups the records per TCP connection (the socket tuple the
+ * kernel attached to them), falling back to the `SSL *` when it had none.
  */
+import type { SocketTuple } from '@higgs/bpf';
 
 /** One request or response as it crossed the TLS session. */
 export interface HttpMessage {
@@ -300,3 +303,93 @@ export class HttpConnection {
     else this.onOrphan(response);
   }
 }
+
+/** What routing a TLS record needs: its process and `SSL *`, and its TCP connection when the kernel found it. */
+export interface TlsRecordRoute {
+  pid: number;
+  ssl: bigint;
+  /** null when the kernel could not tell (the record is still routed, by its SSL *) */
+  socket: SocketTuple | null;
+  /** the socket cookie: unique per socket until reboot; null with no tuple */
+  cookie: bigint | null;
+}
+
+class Stream {
+  socket: SocketTuple | null = null;
+  readonly conn: HttpConnection;
+
+  constructor(public key: string, public sslKey: string, open: (socket: () => SocketTuple | null) => HttpConnection) {
+    this.conn = open(() => this.socket);
+  }
+}
+
+/**
+ * The TLS records of a host, reassembled per TCP connection. A record with a
+ * tuple goes to its socket (keyed by cookie); one without goes to the
+ * connection its process's `SSL *` last carried, or, never having had one, to
+ * a stream of that `SSL *` alone, which takes the tuple when a later record
+ * brings it. When an `SSL *` shows up on another socket (freed and reused for
+ * a new connection), the old connection is ended first, so two connections
+ * are never parsed as one.
+ */
+export class TlsStreams<R extends TlsRecordRoute = TlsRecordRoute> {
+  private readonly streams = new Map<string, Stream>();
+  /** `pid:ssl` -> the key of the stream that SSL * last carried */
+  private readonly bySsl = new Map<string, string>();
+
+  constructor(
+    /** a new connection's reassembly, given its first record; `socket()` is what is known of its tuple when an exchange completes */
+    private readonly open: (first: R, socket: () => SocketTuple | null) => HttpConnection,
+  ) {}
+
+  /** Connections being reassembled. */
+  get size(): number {
+    return this.streams.size;
+  }
+
+  /** The reassembly a record belongs to, opened on its first record. */
+  route(r: R): HttpConnection {
+    const sslKey = `${r.pid}:${r.ssl}`;
+    const known = this.bySsl.get(sslKey);
+    const key = r.socket ? `sock:${r.cookie ? r.cookie : tupleKey(r.socket)}` : known ?? `ssl:${sslKey}`;
+    let s = this.streams.get(key);
+    if (known !== undefined && known !== key) {
+      const old = this.streams.get(known);
+      if (old && old.socket === null && !s) {
+        // the SSL *'s first records had no tuple: this is the same connection, now identified
+        this.streams.delete(known);
+        old.key = key;
+        this.streams.set(key, old);
+        s = old;
+      } else if (old) {
+        this.close(old);
+      }
+    }
+    if (!s) {
+      s = new Stream(key, sslKey, (socket) => this.open(r, socket));
+      this.streams.set(key, s);
+    }
+    if (r.socket && !s.socket) s.socket = r.socket;
+    s.sslKey = sslKey;
+    this.bySsl.set(sslKey, key);
+    return s.conn;
+  }
+
+  /** Ends connections with no record for `idleNs` (close-delimited responses complete then). */
+  sweep(nowNs: bigint, idleNs: bigint): void {
+    for (const s of [...this.streams.values()]) if (nowNs - s.conn.lastNs >= idleNs) this.close(s);
+  }
+
+  /** Ends every connection (shutdown). */
+  end(): void {
+    for (const s of [...this.streams.values()]) this.close(s);
+  }
+
+  private close(s: Stream): void {
+    this.streams.delete(s.key);
+    if (this.bySsl.get(s.sslKey) === s.key) this.bySsl.delete(s.sslKey);
+    s.conn.end();
+  }
+}
+
+const tupleKey = (t: SocketTuple): string => `${t.local.address}:${t.local.port}-${t.remote.address}:${t.remote.port}`;

@@ -5,7 +5,7 @@ import type { CompiledPolicy } from '../rules/index.ts';
 import { ensureCgroup2 } from '../workloads/cgroups.ts';
 import type { Workload } from '../workloads/index.ts';
 import { flowFromEvent, ProviderAddresses } from './flows.ts';
-import { HttpConnection } from './http-reassembly.ts';
+import { HttpConnection, TlsStreams } from './http-reassembly.ts';
 import { llmCallEvent, tlsCall } from './tls-tap.ts';
 
 export { ProviderAddresses } from './flows.ts';
@@ -150,8 +150,29 @@ export function startKernelObservation(opts: KernelObservationOptions): KernelOb
     opts.logger.info({ cgroups: [...wanted].map(String) }, 'TLS capture scoped to labelled workload cgroups');
   };
 
-  // ---- TLS: events → sessions → exchanges → LlmCalls
-  const sessions = new Map<string, { conn: HttpConnection; cgroupId: bigint; pid: number; comm: string }>();
+  // ---- TLS: events → connections (by socket tuple) → exchanges → LlmCalls
+  const streams = new TlsStreams<TlsEvent>((first, socket) => {
+    const src = { cgroupId: first.cgroupId, pid: first.pid, comm: first.comm };
+    return new HttpConnection((ex) => {
+      stats.tlsExchanges++;
+      const w = opts.workloads.resolveCgroup(src.cgroupId);
+      // a label removed meanwhile: not recorded
+      if (!w?.mode) return;
+      // enforce-labelled workloads redirected to the proxy are recorded by it: not twice
+      if (w.mode === 'enforce' && redirected.has(src.cgroupId)) return;
+      try {
+        const observed = tlsCall(tapCtx, ex, { ...src, workload: w, socket: socket() });
+        if (!observed) return;
+        stats.tlsCalls++;
+        if (observed.call.uninspected) stats.tlsPartial++;
+        if (observed.decisions.length) stats.tlsAlerts++;
+        opts.record(llmCallEvent(observed.call));
+        for (const d of observed.decisions) opts.record({ kind: 'decision', event: d });
+      } catch (err) {
+        opts.logger.error({ err, pid: src.pid }, 'TLS exchange could not be recorded');
+      }
+    }, () => { stats.tlsOrphans++; });
+  });
   const onTls = (e: TlsEvent): void => {
     stats.tlsEvents++;
     // the scanner's own TLS (uploads, the proxy's upstream legs) is not a workload's;
@@ -161,36 +182,10 @@ export function startKernelObservation(opts: KernelObservationOptions): KernelOb
       e.data.fill(0);
       return;
     }
-    const key = `${e.pid}:${e.ssl}`;
-    let s = sessions.get(key);
-    if (!s) {
-      const workload = () => opts.workloads.resolveCgroup(e.cgroupId);
-      const src = { cgroupId: e.cgroupId, pid: e.pid, comm: e.comm };
-      const conn = new HttpConnection((ex) => {
-        stats.tlsExchanges++;
-        const w = workload();
-        // a label removed meanwhile: not recorded
-        if (!w?.mode) return;
-        // enforce-labelled workloads redirected to the proxy are recorded by it: not twice
-        if (w.mode === 'enforce' && redirected.has(e.cgroupId)) return;
-        try {
-          const observed = tlsCall(tapCtx, ex, { ...src, workload: w });
-          if (!observed) return;
-          stats.tlsCalls++;
-          if (observed.call.uninspected) stats.tlsPartial++;
-          if (observed.decisions.length) stats.tlsAlerts++;
-          opts.record(llmCallEvent(observed.call));
-          for (const d of observed.decisions) opts.record({ kind: 'decision', event: d });
-        } catch (err) {
-          opts.logger.error({ err, pid: e.pid }, 'TLS exchange could not be recorded');
-        }
-      }, () => { stats.tlsOrphans++; });
-      s = { conn, ...src };
-      sessions.set(key, s);
-    }
+    const conn = streams.route(e);
     const missing = Math.max(0, e.len - e.data.length);
-    if (e.direction === 'write') s.conn.write(e.data, missing, e.tsNs);
-    else s.conn.read(e.data, missing, e.tsNs);
+    if (e.direction === 'write') conn.write(e.data, missing, e.tsNs);
+    else conn.read(e.data, missing, e.tsNs);
   };
   if (bpf.tls) {
     syncTlsScope();
@@ -200,14 +195,7 @@ export function startKernelObservation(opts: KernelObservationOptions): KernelOb
     })());
   }
   const idleNs = BigInt(opts.idleMs ?? 3000) * 1_000_000n;
-  const sweep = setInterval(() => {
-    const now = process.hrtime.bigint();
-    for (const [key, s] of sessions) {
-      if (now - s.conn.lastNs < idleNs) continue;
-      sessions.delete(key);
-      s.conn.end();
-    }
-  }, Math.max(100, Number(idleNs / 3_000_000n)));
+  const sweep = setInterval(() => streams.sweep(process.hrtime.bigint(), idleNs), Math.max(100, Number(idleNs / 3_000_000n)));
   sweep.unref();
 
   // ---- flows: connect attempts to provider addresses → NetworkFlows
@@ -299,8 +287,7 @@ export function startKernelObservation(opts: KernelObservationOptions): KernelOb
       if (closed) return;
       clearInterval(sweep);
       clearInterval(syncTimer);
-      for (const s of sessions.values()) s.conn.end();
-      sessions.clear();
+      streams.end();
       this.stats();
       closed = true;
       if (opts.redirect) {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import type { SocketTuple } from '@higgs/bpf';
 import type { Detection, EnforcementDecision, IngestEvent, LlmCall } from '@higgs/schema';
 import { hashValue, injectionScore, scanText } from '../detectors/index.ts';
 import { decision } from '../proxy/exchange.ts';
@@ -7,7 +8,7 @@ import type { CompiledPolicy, RuleInput } from '../rules/index.ts';
 import { parserFor, providerForHost } from '../providers/index.ts';
 import type { ParsedRequest, ParsedResponse, ProviderParser } from '../providers/types.ts';
 import { attribute } from '../sessions/index.ts';
-import { workloadRef, type Workload } from '../workloads/index.ts';
+import { normalizeIp, workloadRef, type Workload } from '../workloads/index.ts';
 import type { HttpExchange, HttpMessage } from './http-reassembly.ts';
 
 /** What turning an exchange into an LlmCall needs. */
@@ -41,6 +42,12 @@ export interface TlsSource {
   pid: number;
   comm: string;
   workload: Workload | null;
+  /**
+   * The TCP connection it travelled on, as the workload sees it (`local` its
+   * own end), or null when the kernel could not tell: then the call has no
+   * source address, as before the tuple was captured.
+   */
+  socket: SocketTuple | null;
 }
 
 /**
@@ -56,7 +63,9 @@ export interface TlsSource {
  */
 export function tlsCall(ctx: TlsTapContext, ex: HttpExchange, src: TlsSource): TlsObserved | null {
   const [method = '', path = ''] = ex.request.startLine.split(' ');
-  const host = (ex.request.headers.host ?? '').replace(/:\d+$/, '').replace(/^\[|\]$/g, '').toLowerCase();
+  // HTTP/1.1 requires Host; without one the server's address is the best name there is
+  const hostHeader = (ex.request.headers.host ?? '').replace(/:\d+$/, '').replace(/^\[|\]$/g, '').toLowerCase();
+  const host = hostHeader || normalizeIp(src.socket?.remote.address ?? '');
   const route = method && path ? parserFor(method, path, host || undefined) : null;
   if (!route) return null;
   const provider = providerForHost(host) ?? (route.parser.provider === 'openai' ? 'openai_compatible' : route.parser.provider);
@@ -82,7 +91,8 @@ export function tlsCall(ctx: TlsTapContext, ex: HttpExchange, src: TlsSource): T
   const requestDetections = dedupe(detections);
   const content = response?.content != null ? scan(response.content, 'response') : null;
   const toolCalls = (response?.toolCalls ?? []).map((t) => ({ ...t, input: scan(t.input, 'tool_input') }));
-  const source = workloadRef('', src.workload);
+  // the workload's own address, as the proxy sees a client's: attribution and sessions key on it alike
+  const source = workloadRef(src.socket?.local.address ?? '', src.workload);
   const started = ctx.wallMs(ex.request.firstNs);
   const ended = ctx.wallMs(ex.response?.lastNs ?? ex.request.lastNs);
   const errors = [
