@@ -17,6 +17,8 @@ const Env = z.object({
   HIGGS_POLICY_PORT: Port.default(7081),
   HIGGS_DEMO_TRAFFIC: Bool.default(true),
   HIGGS_DEMO_INTERVAL_MS: z.coerce.number().int().min(50).max(600_000).default(2000),
+  // auto: workloads as cgroup pods with the kernel primitives when root, cgroup v2 and BPF allow; off: always in-process
+  HIGGS_DEMO_PODS: z.enum(['auto', 'off']).default('auto'),
   HIGGS_LOG_LEVEL: z.enum(['silent', 'error', 'warn', 'info']).default('warn'),
   ANTHROPIC_API_KEY: z.string().min(1).optional(),
 });
@@ -29,6 +31,7 @@ export interface LauncherConfig {
   policyPort: number;
   traffic: boolean;
   trafficIntervalMs: number;
+  pods: 'auto' | 'off';
   logLevel: 'silent' | 'error' | 'warn' | 'info';
   anthropicApiKey: string | undefined;
 }
@@ -49,6 +52,7 @@ export function loadLauncherConfig(env: NodeJS.ProcessEnv = process.env): Readon
     policyPort: e.HIGGS_POLICY_PORT,
     traffic: e.HIGGS_DEMO_TRAFFIC,
     trafficIntervalMs: e.HIGGS_DEMO_INTERVAL_MS,
+    pods: e.HIGGS_DEMO_PODS,
     logLevel: e.HIGGS_LOG_LEVEL,
     anthropicApiKey: e.ANTHROPIC_API_KEY,
   });

@@ -1,5 +1,5 @@
 /** The launcher's error catalogue. */
-export const DEMO_ERROR_CODES = ['CONFIG_INVALID'] as const;
+export const DEMO_ERROR_CODES = ['CONFIG_INVALID', 'CGROUP_CLEANUP_FAILED'] as const;
 export type DemoErrorCode = (typeof DEMO_ERROR_CODES)[number];
 
 export class DemoError extends Error {

@@ -42,6 +42,8 @@ async function main(): Promise<void> {
     traffic: config.traffic,
     trafficIntervalMs: config.trafficIntervalMs,
     logLevel: config.logLevel,
+    // one launcher per machine owns these (a crashed run's are reclaimed at start)
+    pods: config.pods === 'auto' ? { cgroupName: 'higgs-demo', pinDir: '/sys/fs/bpf/higgs-demo', providerAddress: '127.0.3.1' } : null,
     ...creds,
     ...(config.anthropicApiKey ? { anthropicApiKey: config.anthropicApiKey } : {}),
   });
@@ -58,6 +60,7 @@ async function main(): Promise<void> {
     `  Tenant API        ${stack.tenantUrl}`,
     '',
     `  started in ${(readyMs / 1000).toFixed(1)} s; ${config.traffic ? 'simulated workloads are calling through the proxy' : 'demo traffic is off (HIGGS_DEMO_TRAFFIC=false)'}`,
+    ...(config.traffic ? [`  workloads ${stack.workloadMode.kind === 'pods' ? 'in cgroup pods' : 'in-process, by source address'}: ${stack.workloadMode.why}`] : []),
     '',
   ];
   process.stdout.write(lines.join('\n') + '\n');

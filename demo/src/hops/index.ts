@@ -13,7 +13,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createSdkClients, type DemoWorkload } from '../workloads/index.ts';
+import { createSdkClients, type DemoWorkload, type SdkClients } from '../workloads/index.ts';
 
 const SCAN = { 'higgs.scan': 'enabled' } as const;
 
@@ -46,71 +46,135 @@ export interface ThreeHops {
   close(): Promise<void>;
 }
 
-const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+/** One hop of the path, named by its app. */
+export type HopRole = 'frontdoor' | 'orders-api' | 'summariser';
+export const HOP_ROLES: readonly HopRole[] = ['frontdoor', 'orders-api', 'summariser'];
 
-/** Starts C, then B, then A, each listening on its own loopback address; `close()` stops all three. */
-export async function startThreeHops(opts: ThreeHopOptions): Promise<ThreeHops> {
-  const secret = opts.jwtSecret ?? randomBytes(32).toString('base64url');
-  const proxy = new URL(opts.proxyUrl);
-  const llmCalls: Array<{ traceId: string; model: string; text: string }> = [];
+export interface HopOptions {
+  /** the scanner's explicit proxy, `http://host:port` */
+  proxyUrl: string;
+  /** PEM of the scanner's CA (C's OpenAI client trusts only it) */
+  caCertPem: string;
+  /** A: the HS256 secret user tokens are verified with */
+  jwtSecret: string;
+  /** A: where B listens; B: where C listens; null until known (the hop answers 503 meanwhile) */
+  next: () => { port: number } | null;
+  /** C: each LLM answer, by trace */
+  onLlmCall?: (call: { traceId: string; model: string; text: string }) => void;
+}
+
+/** A running hop: its port on its own loopback address (the workload's `ip`). */
+export interface Hop {
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts one hop of the path on its own loopback address. `startThreeHops`
+ * runs all three in this process; the launcher's cgroup pods run each in its
+ * own process and cgroup.
+ */
+export async function startHop(role: HopRole, opts: HopOptions): Promise<Hop> {
   const servers: Server[] = [];
-  const sdk = createSdkClients({ proxyUrl: opts.proxyUrl, caCertPem: opts.caCertPem, localAddress: SUMMARISER.ip });
+  const sdk = role === 'summariser' ? createSdkClients({ proxyUrl: opts.proxyUrl, caCertPem: opts.caCertPem, localAddress: SUMMARISER.ip }) : null;
   const close = async () => {
-    await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-    await sdk.close();
+    await Promise.all(servers.map((s) => new Promise<void>((r) => {
+      s.close(() => r());
+      s.closeAllConnections();
+    })));
+    await sdk?.close();
   };
-
   try {
+    const port = await listen(servers, HOP_WORKLOADS.find((w) => w.app === role)!.ip, handlerFor(role, opts, sdk));
+    return { port, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+function handlerFor(role: HopRole, opts: HopOptions, sdk: SdkClients | null): Handler {
+  if (role === 'summariser') {
     // C: summarises an order with the LLM, propagating the trace it was called in
-    const c = await listen(servers, SUMMARISER.ip, async (req, res) => {
+    return async (req, res) => {
       const trace = traceOf(req);
       const body = JSON.parse(await readText(req)) as { order: string };
-      const completion = await sdk.openai.chat.completions.create(
+      const completion = await sdk!.openai.chat.completions.create(
         { model: SUMMARISER.model, messages: [{ role: 'user', content: `Summarise this order for the customer: ${body.order}` }] },
         { headers: trace ? { traceparent: childOf(trace) } : {} },
       );
       const text = completion.choices[0]?.message.content ?? '';
-      llmCalls.push({ traceId: trace?.traceId ?? '', model: SUMMARISER.model, text });
+      opts.onLlmCall?.({ traceId: trace?.traceId ?? '', model: SUMMARISER.model, text });
       json(res, 200, { summary: text });
-    });
-
+    };
+  }
+  if (role === 'orders-api') {
     // B: knows orders, not users; calls C directly with the trace only
-    const b = await listen(servers, ORDERS.ip, async (req, res) => {
+    return async (req, res) => {
       const trace = traceOf(req);
       const id = /^\/orders\/([\w-]+)$/.exec(req.url ?? '')?.[1];
       if (!id) return json(res, 404, { error: 'no such order' });
+      const c = opts.next();
+      if (!c) return json(res, 503, { error: 'summariser not reachable yet' });
       const out = await send({
-        host: SUMMARISER.ip, port: c, path: '/summarise', localAddress: ORDERS.ip,
+        host: SUMMARISER.ip, port: c.port, path: '/summarise', localAddress: ORDERS.ip,
         headers: trace ? { traceparent: childOf(trace) } : {},
         body: JSON.stringify({ order: `order ${id}: 2 x espresso beans, shipped` }),
       });
       json(res, out.status, JSON.parse(out.body));
+    };
+  }
+  const proxy = new URL(opts.proxyUrl);
+  // A: authenticates the user, starts the trace, calls B through the node's proxy with the user's token
+  return async (req, res) => {
+    const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
+    if (!token || !verifyHs256(token, opts.jwtSecret)) return json(res, 401, { error: 'unauthenticated' });
+    const id = /^\/orders\/([\w-]+)\/summary$/.exec(req.url ?? '')?.[1];
+    if (!id) return json(res, 404, { error: 'not found' });
+    const b = opts.next();
+    if (!b) return json(res, 503, { error: 'orders-api not reachable yet' });
+    const trace = traceOf(req) ?? { traceId: randomBytes(16).toString('hex') };
+    const out = await send({
+      // plain HTTP through an explicit proxy: the absolute URI is the request target
+      host: proxy.hostname, port: Number(proxy.port), path: `http://${ORDERS.ip}:${b.port}/orders/${id}`, localAddress: FRONTDOOR.ip,
+      headers: { host: `${ORDERS.ip}:${b.port}`, authorization: `Bearer ${token}`, traceparent: childOf(trace) },
+      method: 'GET',
     });
+    json(res, out.status, { ...JSON.parse(out.body) as object, traceId: trace.traceId });
+  };
+}
 
-    // A: authenticates the user, starts the trace, calls B through the node's proxy with the user's token
-    const a = await listen(servers, FRONTDOOR.ip, async (req, res) => {
-      const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
-      if (!token || !verifyHs256(token, secret)) return json(res, 401, { error: 'unauthenticated' });
-      const id = /^\/orders\/([\w-]+)\/summary$/.exec(req.url ?? '')?.[1];
-      if (!id) return json(res, 404, { error: 'not found' });
-      const trace = traceOf(req) ?? { traceId: randomBytes(16).toString('hex') };
-      const out = await send({
-        // plain HTTP through an explicit proxy: the absolute URI is the request target
-        host: proxy.hostname, port: Number(proxy.port), path: `http://${ORDERS.ip}:${b}/orders/${id}`, localAddress: FRONTDOOR.ip,
-        headers: { host: `${ORDERS.ip}:${b}`, authorization: `Bearer ${token}`, traceparent: childOf(trace) },
-        method: 'GET',
-      });
-      json(res, out.status, { ...JSON.parse(out.body) as object, traceId: trace.traceId });
-    });
+const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 
+/** A user token the frontdoor accepts: HS256 with `sub` and `email`, valid for an hour. */
+export function signUserToken(secret: string, email: string): string {
+  const now = Math.floor(Date.now() / 1000);
+  const input = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub: `user-${email.split('@')[0]}`, email, iat: now, exp: now + 3600 })}`;
+  return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
+}
+
+/** Starts C, then B, then A in this process, each listening on its own loopback address; `close()` stops all three. */
+export async function startThreeHops(opts: ThreeHopOptions): Promise<ThreeHops> {
+  const secret = opts.jwtSecret ?? randomBytes(32).toString('base64url');
+  const llmCalls: Array<{ traceId: string; model: string; text: string }> = [];
+  const hops: Hop[] = [];
+  const close = async () => {
+    await Promise.all(hops.map((h) => h.close()));
+  };
+  try {
+    const common = { proxyUrl: opts.proxyUrl, caCertPem: opts.caCertPem, jwtSecret: secret };
+    const c = await startHop('summariser', { ...common, next: () => null, onLlmCall: (call) => llmCalls.push(call) });
+    hops.push(c);
+    const b = await startHop('orders-api', { ...common, next: () => c });
+    hops.push(b);
+    const a = await startHop('frontdoor', { ...common, next: () => b });
+    hops.push(a);
     return {
-      frontdoorUrl: `http://${FRONTDOOR.ip}:${a}`,
-      ordersUrl: `http://${ORDERS.ip}:${b}`,
-      tokenFor(email) {
-        const now = Math.floor(Date.now() / 1000);
-        const input = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub: `user-${email.split('@')[0]}`, email, iat: now, exp: now + 3600 })}`;
-        return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
-      },
+      frontdoorUrl: `http://${FRONTDOOR.ip}:${a.port}`,
+      ordersUrl: `http://${ORDERS.ip}:${b.port}`,
+      tokenFor: (email) => signUserToken(secret, email),
       llmCalls,
       close,
     };
@@ -143,7 +207,7 @@ function childOf(trace: { traceId: string }): string {
   return `00-${trace.traceId}-${randomBytes(8).toString('hex')}-01`;
 }
 
-async function listen(servers: Server[], host: string, handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>): Promise<number> {
+async function listen(servers: Server[], host: string, handle: Handler): Promise<number> {
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => json(res, 502, { error: err instanceof Error ? err.message : String(err) }));
   });

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
+import { connect as tlsConnect } from 'node:tls';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { fetch as undiciFetch, Pool, ProxyAgent } from 'undici';
+import { Agent, fetch as undiciFetch, Pool, ProxyAgent } from 'undici';
 import { WORKLOAD_SCRIPTS, type Prompt, type WorkloadScript } from './scripts.ts';
 
 export { WORKLOAD_SCRIPTS, type Prompt, type WorkloadScript };
@@ -33,10 +34,15 @@ export const DEMO_WORKLOADS: readonly DemoWorkload[] = Object.freeze([
 
 /**
  * The scanner's local-mode workloads file for these workloads:
- * `{"workloads":[{namespace, app, ips:[ip], labels}]}`.
+ * `{"workloads":[{namespace, app, ips:[ip], labels, cgroup?}]}`. `cgroups`
+ * (`namespace/app` → cgroup v2 directory) names the pods the kernel
+ * primitives act on and the TLS tap observes.
  */
-export function workloadsFileContent(ws: readonly DemoWorkload[] = DEMO_WORKLOADS): string {
-  const workloads = ws.map((w) => ({ namespace: w.namespace, app: w.app, ips: [w.ip], labels: { ...w.labels } }));
+export function workloadsFileContent(ws: readonly DemoWorkload[] = DEMO_WORKLOADS, cgroups: Readonly<Record<string, string>> = {}): string {
+  const workloads = ws.map((w) => {
+    const cgroup = cgroups[`${w.namespace}/${w.app}`];
+    return { namespace: w.namespace, app: w.app, ips: [w.ip], labels: { ...w.labels }, ...(cgroup ? { cgroup } : {}) };
+  });
   return `${JSON.stringify({ workloads }, null, 2)}\n`;
 }
 
@@ -65,6 +71,17 @@ export interface SdkClientOptions {
   timeoutMs?: number;
 }
 
+/**
+ * A workload with no proxy settings: it connects straight to its provider's
+ * address (what DNS would give for api.openai.com), trusting the provider's
+ * CA, one connection per call.
+ */
+export interface DirectRoute {
+  host: string;
+  port: number;
+  caCertPem: string;
+}
+
 // Fake credentials: the mock upstreams only check that one is present.
 const DEMO_OPENAI_KEY = 'sk-demo-higgs-openai-key-0001';
 const DEMO_ANTHROPIC_KEY = 'sk-ant-demo-higgs-anthropic-key-0001';
@@ -86,10 +103,36 @@ export function createSdkClients(opts: SdkClientOptions): SdkClients {
     // the proxy connection is made by this client; binding it is what sets the source IP the proxy sees
     clientFactory: (origin, options) => new Pool(origin, localAddress === undefined ? options : { ...options, localAddress }),
   });
+  return sdkClients(dispatcher, opts.timeoutMs);
+}
+
+/**
+ * The same clients for an unconfigured workload: no proxy, no Higgs CA, a
+ * fresh connection per call (`pipelining: 0` turns keep-alive off), so each
+ * call is a connect the kernel sees, observes and can refuse.
+ */
+export function createDirectSdkClients(route: DirectRoute, opts: { localAddress?: string; timeoutMs?: number } = {}): SdkClients {
+  const dispatcher = new Agent({
+    pipelining: 0,
+    connect: (o, callback) => {
+      // DNS stand-in: the provider's name stays in SNI and Host, the address is the route's
+      const socket = tlsConnect({
+        host: route.host, port: route.port, servername: o.servername ?? o.hostname, ca: route.caCertPem, ALPNProtocols: ['http/1.1'],
+        ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
+      });
+      socket.once('secureConnect', () => callback(null, socket));
+      socket.once('error', (err) => callback(err, null));
+      return socket;
+    },
+  });
+  return sdkClients(dispatcher, opts.timeoutMs);
+}
+
+function sdkClients(dispatcher: Agent | ProxyAgent, timeoutMs: number | undefined): SdkClients {
   // The SDKs type `dispatcher` as Node's bundled undici-types; ours is the undici package's, same protocol.
   const fetchOptions = { dispatcher } as unknown as NonNullable<ConstructorParameters<typeof OpenAI>[0]>['fetchOptions'];
   const fetch = undiciFetch as unknown as typeof globalThis.fetch;
-  const common = { fetch, fetchOptions, maxRetries: 0, timeout: opts.timeoutMs ?? 30_000 };
+  const common = { fetch, fetchOptions, maxRetries: 0, timeout: timeoutMs ?? 30_000 };
   return {
     openai: new OpenAI({ apiKey: DEMO_OPENAI_KEY, ...common }),
     anthropic: new Anthropic({ apiKey: DEMO_ANTHROPIC_KEY, ...common }),
@@ -276,6 +319,8 @@ export interface RunWorkloadsOptions {
   onOutcome?: (o: CallOutcome) => void;
   /** default DEMO_WORKLOADS */
   workloads?: readonly DemoWorkload[];
+  /** call the provider directly instead of through `proxyUrl` (an unconfigured workload) */
+  direct?: DirectRoute;
 }
 
 /**
@@ -289,7 +334,10 @@ export async function runWorkloads(opts: RunWorkloadsOptions): Promise<void> {
   const intervalMs = opts.intervalMs ?? 2000;
   await Promise.all(
     workloads.map(async (w, index) => {
-      const clients = createSdkClients({ proxyUrl: opts.proxyUrl, caCertPem: opts.caCertPem, localAddress: w.ip });
+      const clients = opts.direct
+        // a call in flight when its namespace is quarantined hangs (the kernel drops its packets): cut it at 10 s, not the SDK's 30
+        ? createDirectSdkClients(opts.direct, { localAddress: w.ip, timeoutMs: 10_000 })
+        : createSdkClients({ proxyUrl: opts.proxyUrl, caCertPem: opts.caCertPem, localAddress: w.ip });
       try {
         // stagger the workloads so their calls interleave instead of arriving in bursts
         await pause((intervalMs * index) / workloads.length, opts.signal);
