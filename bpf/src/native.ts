@@ -22,6 +22,8 @@ export interface IterPass {
   records: Buffer;
   startNs: bigint;
   endNs: bigint;
+  /** The walker thread runs at a real-time priority (SCHED_FIFO); false where the kernel refused it. */
+  realtime: boolean;
 }
 
 /**
@@ -55,9 +57,10 @@ export interface NativeBinding {
   attachIter(obj: ObjectHandle, progName: string): LinkHandle;
   iterRun(iterLink: LinkHandle): Buffer;
   /**
-   * One iterator pass read on a libuv worker thread: the event loop runs on
-   * during the walk. `startNs`/`endNs` are when the worker began and ended the
-   * pass, on the clock of `process.hrtime.bigint()`.
+   * One iterator pass read on the addon's walker thread (one per environment,
+   * SCHED_FIFO where allowed): the event loop runs on during the walk. Passes
+   * run in call order. `startNs`/`endNs` are when the walker began and ended
+   * the pass, on the clock of `process.hrtime.bigint()`.
    */
   iterRunAsync(iterLink: LinkHandle): Promise<IterPass>;
   libbpfVersion(): string;

@@ -2,7 +2,7 @@ import { constants } from 'node:os';
 import { BpfError, BpfErrorCode } from './errors.ts';
 import { decodeSockKey, encodeSockKey, LAYOUTS, tcpState, type CounterName, type SocketTuple, type TcpState } from './layout.ts';
 import { mapOp, readCounters } from './maps.ts';
-import { objectPath, type LinkHandle, type NativeBinding, type ObjectHandle } from './native.ts';
+import { objectPath, type IterPass, type LinkHandle, type NativeBinding, type ObjectHandle } from './native.ts';
 
 /** A socket the kernel destroyed (or failed to) for a session kill. */
 export interface KilledSocket {
@@ -19,6 +19,8 @@ export interface KillPass {
   killed: KilledSocket[];
   /** How many `kill()` calls this one kernel pass served (orders that arrived while another pass ran are batched). */
   batched: number;
+  /** The walk ran on a real-time (SCHED_FIFO) thread; false where the kernel refused the priority. */
+  realtime: boolean;
   /** On the clock of `process.hrtime.bigint()`, in ns. */
   timing: {
     /** `kill()` was called */
@@ -128,7 +130,7 @@ export function openSessionKill(native: NativeBinding): SessionKill {
       fn();
       startPass();
     };
-    let pass: Promise<{ records: Buffer; startNs: bigint; endNs: bigint }>;
+    let pass: Promise<IterPass>;
     try {
       putTargets(batch.keys.values());
       try {
@@ -141,7 +143,7 @@ export function openSessionKill(native: NativeBinding): SessionKill {
       return;
     }
     pass.then(
-      ({ records, startNs, endNs }) => settle(() => {
+      ({ records, startNs, endNs, realtime }) => settle(() => {
         const doneNs = process.hrtime.bigint();
         const found = decode(records);
         for (const w of batch.waiters) {
@@ -149,6 +151,7 @@ export function openSessionKill(native: NativeBinding): SessionKill {
           w.resolve({
             killed: found.filter((f) => mine.has(f.key)).map((f) => f.socket),
             batched: batch.waiters.length,
+            realtime,
             timing: { calledNs: w.calledNs, startNs, endNs, doneNs },
           });
         }
@@ -164,7 +167,7 @@ export function openSessionKill(native: NativeBinding): SessionKill {
         handle();
         const keys = tuples.map(encodeSockKey);
         if (keys.length === 0) {
-          resolve({ killed: [], batched: 0, timing: { calledNs, startNs: calledNs, endNs: calledNs, doneNs: calledNs } });
+          resolve({ killed: [], batched: 0, realtime: false, timing: { calledNs, startNs: calledNs, endNs: calledNs, doneNs: calledNs } });
           return;
         }
         next ??= { keys: new Map(), waiters: [] };

@@ -125,7 +125,7 @@ export function createSessionKiller(opts: SessionKillerOptions): { apply(policy:
         const latencyUs = proxyReset && k.reset > 0 ? resetUs : (timing.iterEndUs ?? since(process.hrtime.bigint()));
         const orderedBy = policy.orders?.find((o) => o.primitive === 'session_kill' && o.target === k.sessionId)?.orderedBy ?? null;
         outcomes.push({ sessionId: k.sessionId, reset: k.reset, destroyed, latencyUs, timing });
-        opts.logger.info({ sessionId: k.sessionId, reset: k.reset, destroyed, latencyUs, timing, batched: pass?.batched ?? 0, orderedBy }, 'session killed');
+        opts.logger.info({ sessionId: k.sessionId, reset: k.reset, destroyed, latencyUs, timing, batched: pass?.batched ?? 0, realtime: pass?.realtime ?? null, orderedBy }, 'session killed');
         opts.report({
           id: `ke_${randomUUID()}`, scannerId: opts.scannerId, ts: new Date().toISOString(), primitive: 'session_kill',
           target: k.sessionId.slice(0, 253), count: k.reset + destroyed, latencyUs, orderedBy: orderedBy?.slice(0, 256) ?? null, source: null,
