@@ -1,4 +1,4 @@
-import { hintGroup, hintsOf, type HintGroup } from './hints.ts';
+import { digitRunsOf, FAST_PATHS, hintGroup, hintsOf, matchesAt, type HintGroup } from './hints.ts';
 
 /** Where a street address sits in the text. */
 export interface AddressSpan {
@@ -27,18 +27,26 @@ const INFIX = String.raw`(?:gate|gata|kapu|u\.|vei|vej|weg|straat|utca|út|tér|
 // a few characters by a digit when `digit` is set (see hints.ts): a pattern runs only when the text
 // has one. A Unicode regex anchored at every word costs 30-130 us on a 4 KB prompt; the shared
 // hint pass costs one table read per character.
-interface Gated { re: RegExp; words: HintGroup | null; digit: boolean; orWords?: HintGroup }
+// `number`: every match starts at a run of digits of which `number(length, next char)` holds; the
+// pattern then runs (sticky) only there, not from every position.
+interface Gated { re: RegExp; words: HintGroup | null; digit: boolean; orWords?: HintGroup; number?: (length: number, next: number) => boolean; sticky?: RegExp }
 const PREFIX_WORDS = ['rue', 'via', 'viale', 'calle', 'avenida', 'av.', 'carrer', 'rua', 'rúa', 'ul.', 'ulica', 'chemin', 'piazza', 'corso', 'largo',
   'paseo', 'camino', 'travessa', 'praça', 'plac', 'aleja', 'al.', 'boulevard', 'place'];
 const INFIX_WORDS = ['gate', 'gata', 'kapu', 'u.', 'vei', 'vej', 'weg', 'straat', 'utca', 'út', 'tér', 'körút', 'sor', 'ulica', 'gasse', 'veien', 'vegen',
   'katu', 'tie', 'st.'];
 const PATTERNS: readonly Gated[] = [
   // postal code or house number, a capitalised street name, a house number: "20789 Allika 46", "172 Maneeži 75"
-  { re: new RegExp(String.raw`(?<![\p{L}\d])\d{2,6}(?:[ ]${WORD_CAP}){1,3}[ ]${NUM}(?![\p{L}\d])`, 'gu'), words: null, digit: false },
+  {
+    re: new RegExp(String.raw`(?<![\p{L}\d])\d{2,6}(?:[ ]${WORD_CAP}){1,3}[ ]${NUM}(?![\p{L}\d])`, 'gu'), words: null, digit: false,
+    number: (length, next) => length >= 2 && length <= 6 && next === 32,
+  },
   { re: new RegExp(String.raw`(?<![\p{L}\d])(?:${NUM}[ ])?(?:${WORD}[ ]){1,2}${INFIX}[ ]${NUM}\.?(?![\p{L}\d])`, 'giu'), words: hintGroup(INFIX_WORDS), digit: true },
   // "the corner of Dalbraut 99 and Frederikke Coves": to the end of the clause
   { re: /the corner of [^\n.,;!?]{3,60}(?: and [^\n.,;!?]{3,40})?/giu, words: hintGroup(['the corner of']), digit: false },
-  { re: new RegExp(String.raw`(?<![\p{L}\d])(?:\d{1,6}[ ])?${NUM}(?:[ ]${WORD}){1,4}[ ]${SUFFIX}(?![\p{L}])`, 'giu'), words: null, digit: false },
+  {
+    re: new RegExp(String.raw`(?<![\p{L}\d])(?:\d{1,6}[ ])?${NUM}(?:[ ]${WORD}){1,4}[ ]${SUFFIX}(?![\p{L}])`, 'giu'), words: null, digit: false,
+    number: (length) => length <= 6,
+  },
   { re: new RegExp(String.raw`(?<![\p{L}\d])(?:${NUM}[ ])?${PREFIX}(?:[ ]${WORD}){1,4}(?:[ ]${NUM})?(?![\p{L}\d])`, 'giu'), words: hintGroup(PREFIX_WORDS), digit: false },
   {
     re: new RegExp(String.raw`(?<![\p{L}\d])(?:${UNIT}|${MILITARY})(?![\p{L}\d])`, 'giu'),
@@ -46,6 +54,8 @@ const PATTERNS: readonly Gated[] = [
     orWords: hintGroup(['apo ', 'dpo ', 'fpo ']),
   },
 ];
+for (const p of PATTERNS) if (p.number) p.sticky = new RegExp(p.re.source, `${p.re.flags.replace('g', '')}y`);
+let starts = new Int32Array(256);
 const COMPOUND_WORDS = hintGroup(['straße', 'strasse', 'weg', 'vej', 'veien', 'vei', 'vegen', 'gatan', 'gata', 'gade', 'katu', 'tie', 'laan', 'gasse', 'platz',
   'allee', 'dijk', 'vägen', 'väg', 'utca', 'sokak', 'caddesi', 'plein', 'kuja', 'polku']);
 const CUE_WORDS = hintGroup(['address is', 'address:', 'addresses is', 'addresses:', 'lives at', 'live at', 'located at', 'is at', 'are at', 'sent to', 'ship to', 'deliver to', 'moved to', 'off at',
@@ -70,6 +80,12 @@ export function detectAddresses(text: string): AddressSpan[] {
   const hints = hintsOf(text);
   for (const p of PATTERNS) {
     if (p.words !== null && !(p.digit ? hints.beforeDigit(p.words) : hints.present(p.words)) && !(p.orWords !== undefined && hints.present(p.orWords))) continue;
+    if (p.number) {
+      fromNumbers(p, text, (m) => {
+        if (HAS_NUMBER.test(m[0])) found.push({ start: m.index, end: m.index + m[0].length });
+      });
+      continue;
+    }
     for (const m of text.matchAll(p.re)) {
       if (!HAS_NUMBER.test(m[0])) continue;
       found.push({ start: m.index, end: m.index + m[0].length });
@@ -94,6 +110,29 @@ export function detectAddresses(text: string): AddressSpan[] {
   for (const s of merged) s.end = extendTail(text, s.end);
   return merged;
 }
+
+// the matches of a pattern whose every match starts at a run of digits, tried there only
+function fromNumbers(p: Gated, text: string, onMatch: (m: RegExpExecArray) => void): void {
+  const runs = digitRunsOf(text);
+  if (starts.length < runs.count) starts = new Int32Array(runs.count);
+  let n = 0;
+  for (let r = 0; r < runs.count; r++) {
+    const at = runs.start[r]!, length = runs.length[r]!;
+    if (p.number!(length, text.charCodeAt(at + length))) starts[n++] = at;
+  }
+  matchesAt(p.sticky!, text, starts, n, onMatch);
+}
+PATTERNS.forEach((p, i) => {
+  if (!p.number) return;
+  FAST_PATHS.push({
+    name: `address.${i}`, global: p.re,
+    matches: (text) => {
+      const out: RegExpExecArray[] = [];
+      fromNumbers(p, text, (m) => out.push(m));
+      return out;
+    },
+  });
+});
 
 function extendTail(text: string, end: number): number {
   for (let parts = 0; parts < 4; parts++) {

@@ -1,6 +1,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import type { PiiType } from '@higgs/schema';
 import { detectAddresses } from './address.ts';
+import { digitRunsOf, FAST_PATHS, hintGroup, hintsOf, matchesAt, type DigitRuns } from './hints.ts';
 import { detectNames } from './names.ts';
 import { detectSecrets } from './secrets.ts';
 
@@ -42,10 +43,126 @@ const IBAN = /(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ ]?[A-Za-z0-9]){11,30}(?![A-Za
 const IPV4 = /(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?![\w]|\.\d)/g;
 const IPV6 = /(?<![\w:.])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:(?<=:)\d{1,3}(?:\.\d{1,3}){3})?(?![\w:])/g;
 const IPV4_CHARS = /\d\.\d/;
+// the words every SSN_CONTEXT match, every LABELLED_PHONE match and every PHONE_CUE match contains
+// (the last with where they start: the cue pattern runs there only)
+const SSN_HINTS = hintGroup(['ssn', 'soc']);
+const PHONE_LABEL_HINTS = hintGroup(['office', 'fax', 'mobile', 'home', 'work', 'cell']);
+const PHONE_CUE_STARTS = hintGroup(['phone', 'tel', 'mobile', 'cell', 'fax', 'desk', 'call', 'reach', 'ring', 'dial', 'whatsapp', 'sms', 'text me',
+  'contact number', 'answering at', 'messages to'], { starts: true });
 // UK National Insurance number: prefix letters from HMRC's allowed set, six digits, suffix A–D
 const UK_NINO = /\b(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b/g;
 // Spanish DNI (8 digits + check letter) and NIE (X/Y/Z + 7 digits + check letter)
 const ES_ID = /\b([XYZ]?)(\d{7,8})-?([A-Z])\b/g;
+
+// The patterns above that start at or just before a number run only where a run of digits could
+// begin a match (see `candidates`), sticky, instead of from every position of the text: each
+// scan cost 3-10 us on a 4 KB prompt. `matchesAt` returns what `matchAll` of the global pattern
+// returns; pii.test.ts checks that on every labelled text and on fuzz strings.
+const sticky = (re: RegExp) => new RegExp(re.source, `${re.flags.replace('g', '')}y`);
+const CARD_Y = sticky(CARD), SSN_DASHED_Y = sticky(SSN_DASHED), SSN_PLAIN_Y = sticky(SSN_PLAIN), NANP_Y = sticky(NANP), INTL_Y = sticky(INTL);
+const IBAN_Y = sticky(IBAN), IPV4_Y = sticky(IPV4), UK_NINO_Y = sticky(UK_NINO), ES_ID_Y = sticky(ES_ID), PHONE_CUE_Y = sticky(PHONE_CUE);
+
+const NUMBER_PATTERNS = {
+  card: [CARD, CARD_Y], ssn_dashed: [SSN_DASHED, SSN_DASHED_Y], ssn_plain: [SSN_PLAIN, SSN_PLAIN_Y], nanp: [NANP, NANP_Y], intl: [INTL, INTL_Y],
+  iban: [IBAN, IBAN_Y], ipv4: [IPV4, IPV4_Y], uk_nino: [UK_NINO, UK_NINO_Y], es_id: [ES_ID, ES_ID_Y],
+} as const satisfies Record<string, readonly [RegExp, RegExp]>;
+type NumberPattern = keyof typeof NUMBER_PATTERNS;
+
+let cand = new Int32Array(256);
+let candCount = 0;
+function push(at: number): void {
+  if (candCount === cand.length) {
+    const grown = new Int32Array(candCount * 2);
+    grown.set(cand);
+    cand = grown;
+  }
+  cand[candCount++] = at;
+}
+
+// digits in the runs r, r+1, … joined by exactly one separator from `seps` (char codes)
+function chainDigits(text: string, runs: DigitRuns, r: number, sep1: number, sep2: number): number {
+  let total = runs.length[r]!;
+  for (let j = r; j + 1 < runs.count; j++) {
+    const end = runs.start[j]! + runs.length[j]!;
+    const c = text.charCodeAt(end);
+    if (runs.start[j + 1] !== end + 1 || (c !== sep1 && c !== sep2)) break;
+    total += runs.length[j + 1]!;
+  }
+  return total;
+}
+
+// digits in text[from, to)
+function digitsIn(runs: DigitRuns, r: number, to: number): number {
+  let total = 0;
+  for (let j = r; j < runs.count && runs.start[j]! < to; j++) total += Math.min(runs.start[j]! + runs.length[j]!, to) - runs.start[j]!;
+  return total;
+}
+
+const isUpper = (c: number) => c >= 65 && c <= 90;
+const isAsciiLetter = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+
+/**
+ * Where a match of the number pattern `p` may start, ascending, into the shared candidate buffer;
+ * each condition is implied by the pattern (a match of CARD holds 12+ digits joined by single
+ * spaces or dashes, and starts at a digit that no digit precedes, …), so no match is skipped.
+ */
+function candidates(p: NumberPattern, text: string, runs: DigitRuns): number {
+  candCount = 0;
+  for (let r = 0; r < runs.count; r++) {
+    const d = runs.start[r]!, len = runs.length[r]!, next = text.charCodeAt(d + len), prev = d > 0 ? text.charCodeAt(d - 1) : 0;
+    switch (p) {
+      case 'card': if (chainDigits(text, runs, r, 32, 45) >= 12) push(d); break;
+      case 'ssn_dashed': if (len === 3 && next === 45) push(d); break;
+      case 'ssn_plain': if (chainDigits(text, runs, r, 32, 32) >= 9) push(d); break;
+      // at most 16 characters from the first digit ("1 (415) 555-0199") hold the 10 or 11 digits
+      case 'nanp':
+        if (digitsIn(runs, r, d + 16) >= 10) {
+          if (prev === 40 || prev === 43) push(d - 1);
+          push(d);
+        }
+        break;
+      case 'intl': if (prev === 43 && text.charCodeAt(d) !== 48) push(d - 1); break;
+      case 'iban': if (len >= 2 && d >= 2 && isAsciiLetter(prev) && isAsciiLetter(text.charCodeAt(d - 2))) push(d - 2); break;
+      case 'ipv4': if (len <= 3 && next === 46) push(d); break;
+      // two capital letters, an optional space, then 6 digits in groups joined by single spaces
+      case 'uk_nino':
+        if (chainDigits(text, runs, r, 32, 32) < 6) break;
+        if (prev === 32 && d >= 3 && isUpper(text.charCodeAt(d - 2)) && isUpper(text.charCodeAt(d - 3))) push(d - 3);
+        else if (d >= 2 && isUpper(prev) && isUpper(text.charCodeAt(d - 2))) push(d - 2);
+        break;
+      case 'es_id': if (len === 7 || len === 8) push(prev === 88 || prev === 89 || prev === 90 ? d - 1 : d); break;
+    }
+  }
+  return candCount;
+}
+
+// the matches of number pattern `p` in `text`: those `text.matchAll` of its global form finds
+function numberMatches(p: NumberPattern, text: string, onMatch: (m: RegExpExecArray) => void): void {
+  const n = candidates(p, text, digitRunsOf(text));
+  if (n > 0) matchesAt(NUMBER_PATTERNS[p][1], text, cand, n, onMatch);
+}
+
+// the phone cue words, tried only where the hint pass saw one begin
+function phoneCues(text: string, onMatch: (m: RegExpExecArray) => void): void {
+  const cues = hintsOf(text).starts(PHONE_CUE_STARTS);
+  matchesAt(PHONE_CUE_Y, text, cues, cues.length, onMatch);
+}
+
+function collect(run: (text: string, onMatch: (m: RegExpExecArray) => void) => void): (text: string) => RegExpExecArray[] {
+  return (text) => {
+    const out: RegExpExecArray[] = [];
+    run(text, (m) => out.push(m));
+    return out;
+  };
+}
+for (const name of Object.keys(NUMBER_PATTERNS) as NumberPattern[]) {
+  FAST_PATHS.push({ name: `pii.${name}`, global: NUMBER_PATTERNS[name][0], matches: collect((text, on) => numberMatches(name, text, on)) });
+}
+FAST_PATHS.push({ name: 'pii.phone_cue', global: PHONE_CUE, matches: collect(phoneCues) });
+FAST_PATHS.push({
+  name: 'pii.labelled_phone', global: LABELLED_PHONE,
+  matches: (text) => (hintsOf(text).present(PHONE_LABEL_HINTS) ? [...text.matchAll(LABELLED_PHONE)] : []),
+});
 
 /**
  * Finds PII and secrets in `text`: e-mail, secrets (see `detectSecrets`),
@@ -87,6 +204,7 @@ function taker(spans: PiiSpan[]): (span: PiiSpan) => void {
 function structured(text: string): PiiSpan[] {
   const spans: PiiSpan[] = [];
   const take = taker(spans);
+  const hints = hintsOf(text);
 
   for (let at = text.indexOf('@'), after = 0; at !== -1; at = text.indexOf('@', at + 1)) {
     if (at < after) continue;
@@ -100,50 +218,52 @@ function structured(text: string): PiiSpan[] {
     take({ type: 'email', start, end: after, canonical: text.slice(start, after).toLowerCase() });
   }
   for (const s of detectSecrets(text)) take({ type: 'secret', start: s.start, end: s.end, canonical: s.value, kind: s.kind });
-  for (const m of text.matchAll(IBAN)) {
+  numberMatches('iban', text, (m) => {
     // the pattern may run on into the next words: cut at the country's IBAN length
     const want = IBAN_LENGTHS[m[0].slice(0, 2).toUpperCase()];
-    if (want === undefined) continue;
+    if (want === undefined) return;
     let compact = '';
     let end = 0;
     while (end < m[0].length && compact.length < want) {
       if (m[0][end] !== ' ') compact += m[0][end]!.toUpperCase();
       end++;
     }
-    if (/[A-Za-z0-9]/.test(text[m.index + end] ?? '')) continue;
+    if (/[A-Za-z0-9]/.test(text[m.index + end] ?? '')) return;
     if (ibanValid(compact)) take({ type: 'iban', start: m.index, end: m.index + end, canonical: compact });
-  }
-  for (const m of text.matchAll(CARD)) {
+  });
+  numberMatches('card', text, (m) => {
+    if (!isConsistentlyGrouped(m[0])) return;
     const digits = m[0].replace(/[ -]/g, '');
-    if (!isConsistentlyGrouped(m[0])) continue;
     const cued = CARD_CUE.test(text.slice(Math.max(0, m.index - 40), m.index));
     if ((cued || (digits.length >= 13 && /^[2-6]/.test(digits))) && luhnValid(digits)) {
       take({ type: 'credit_card', start: m.index, end: m.index + m[0].length, canonical: digits });
     }
-  }
-  for (const m of text.matchAll(SSN_DASHED)) {
+  });
+  numberMatches('ssn_dashed', text, (m) => {
     if (validSsn(m[1]!, m[2]!, m[3]!)) take({ type: 'ssn', start: m.index, end: m.index + m[0].length, canonical: m[1]! + m[2]! + m[3]! });
+  });
+  if (hints.present(SSN_HINTS)) {
+    numberMatches('ssn_plain', text, (m) => {
+      const before = text.slice(Math.max(0, m.index - 48), m.index);
+      if (SSN_CONTEXT.test(before) && validSsn(m[1]!, m[2]!, m[3]!)) {
+        take({ type: 'ssn', start: m.index, end: m.index + m[0].length, canonical: m[1]! + m[2]! + m[3]! });
+      }
+    });
   }
-  for (const m of text.matchAll(SSN_PLAIN)) {
-    const before = text.slice(Math.max(0, m.index - 48), m.index);
-    if (SSN_CONTEXT.test(before) && validSsn(m[1]!, m[2]!, m[3]!)) {
-      take({ type: 'ssn', start: m.index, end: m.index + m[0].length, canonical: m[1]! + m[2]! + m[3]! });
-    }
-  }
-  for (const m of text.matchAll(UK_NINO)) {
+  numberMatches('uk_nino', text, (m) => {
     take({ type: 'national_id', start: m.index, end: m.index + m[0].length, canonical: m[0].replace(/ /g, ''), kind: 'uk_nino' });
-  }
-  for (const m of text.matchAll(ES_ID)) {
+  });
+  numberMatches('es_id', text, (m) => {
     const [, prefix, digits, letter] = m;
     const n = Number(`${prefix === '' ? '' : 'XYZ'.indexOf(prefix!)}${digits}`);
     if ((prefix === '' ? digits!.length === 8 : digits!.length === 7) && DNI_LETTERS[n % 23] === letter) {
       take({ type: 'national_id', start: m.index, end: m.index + m[0].length, canonical: m[0].replace('-', ''), kind: prefix === '' ? 'es_dni' : 'es_nie' });
     }
-  }
+  });
   if (IPV4_CHARS.test(text)) {
-    for (const m of text.matchAll(IPV4)) {
+    numberMatches('ipv4', text, (m) => {
       if (isIPv4(m[0])) take({ type: 'ip_address', start: m.index, end: m.index + m[0].length, canonical: m[0] });
-    }
+    });
   }
   // an IPv6 address has two colons at most five characters apart with only hex digits between:
   // the pattern runs from such places only (anchored at every position it cost 50 us on 4 KB)
@@ -160,33 +280,35 @@ function structured(text: string): PiiSpan[] {
     after = m.index + m[0].length;
     if (m[0].length >= 3 && isIPv6(m[0])) take({ type: 'ip_address', start: m.index, end: after, canonical: m[0].toLowerCase() });
   }
-  for (const m of text.matchAll(NANP)) {
+  numberMatches('nanp', text, (m) => {
     const [, plusOne, open, , close, sep1, , sep2] = m;
-    if (Boolean(open) !== Boolean(close)) continue;
+    if (Boolean(open) !== Boolean(close)) return;
     const formatted = Boolean(plusOne) || Boolean(open) || (sep1 !== '' && sep1 === sep2);
-    if (!formatted) continue;
+    if (!formatted) return;
     const digits = m[0].replace(/\D/g, '');
     take({ type: 'phone', start: m.index, end: m.index + m[0].length, canonical: digits.length === 10 ? `1${digits}` : digits });
-  }
-  for (const m of text.matchAll(INTL)) {
+  });
+  numberMatches('intl', text, (m) => {
     const digits = m[0].replace(/\D/g, '');
     if (digits.length >= 8 && digits.length <= 15) {
       take({ type: 'phone', start: m.index, end: m.index + m[0].length, canonical: digits });
     }
-  }
-  for (const m of text.matchAll(PHONE_CUE)) {
+  });
+  phoneCues(text, (m) => {
     CUED_PHONE.lastIndex = m.index + m[0].length;
     const p = CUED_PHONE.exec(text);
-    if (!p) continue;
+    if (!p) return;
     const raw = p[1]!;
     const digits = raw.replace(/(?:x|ext\.?)[ ]?\d+$/, '').replace(/\D/g, '');
-    if (digits.length < 6 || digits.length > 15 || /^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}$/.test(raw)) continue;
+    if (digits.length < 6 || digits.length > 15 || /^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}$/.test(raw)) return;
     const start = p.index + p[0].length - raw.length;
     take({ type: 'phone', start, end: start + raw.length, canonical: digits });
-  }
-  for (const m of text.matchAll(LABELLED_PHONE)) {
-    const digits = m[1]!.replace(/\D/g, '');
-    if (digits.length >= 6 && digits.length <= 15) take({ type: 'phone', start: m.index, end: m.index + m[1]!.length, canonical: digits });
+  });
+  if (hints.present(PHONE_LABEL_HINTS)) {
+    for (const m of text.matchAll(LABELLED_PHONE)) {
+      const digits = m[1]!.replace(/\D/g, '');
+      if (digits.length >= 6 && digits.length <= 15) take({ type: 'phone', start: m.index, end: m.index + m[1]!.length, canonical: digits });
+    }
   }
   return spans;
 }
@@ -247,6 +369,12 @@ function validSsn(area: string, group: string, serial: string): boolean {
 
 // "4111 1111 1111 1111" and "4111-1111-1111-1111" are cards; "4111 1111-11 1 1111…" mixing separators is not.
 function isConsistentlyGrouped(raw: string): boolean {
-  const seps = new Set(raw.replace(/\d/g, ''));
-  return seps.size <= 1;
+  let sep = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c >= 48 && c <= 57) continue;
+    if (sep !== 0 && c !== sep) return false;
+    sep = c;
+  }
+  return true;
 }

@@ -1,4 +1,4 @@
-import { hintGroup, hintsOf } from './hints.ts';
+import { FAST_PATHS, hintGroup, hintsOf, matchesAt } from './hints.ts';
 
 /** One detected credential: where it sits, which family it belongs to, and the value itself (held in memory, never stored). */
 export interface SecretSpan {
@@ -73,7 +73,18 @@ const RULE_HINTS = RULES.map((r) => hintGroup(r.hints.map((h) => h.toLowerCase()
 const KEY_HINTS = hintGroup(['api', 'key', 'secret', 'token', 'passw', 'pwd', 'credential', 'auth']);
 
 // identifiers naming a credential: `api_key`, `clientSecret`, `DB_PASSWORD`, `auth_token`…
-const KEY_WORD = /api[_-]?key|apikey|secret|token|passw(?:or)?d|pwd|credential|auth|access[_-]?key|private[_-]?key/gi;
+const KEY_WORD = /api[_-]?key|apikey|secret|token|passw(?:or)?d|pwd|credential|auth|access[_-]?key|private[_-]?key/giy;
+// the words every KEY_WORD match starts with: the pattern runs only where the hint pass saw one
+const KEY_WORD_STARTS = hintGroup(['api', 'secret', 'token', 'passw', 'pwd', 'credential', 'auth', 'access', 'private'], { starts: true });
+FAST_PATHS.push({
+  name: 'secrets.key_word', global: new RegExp(KEY_WORD.source, 'gi'),
+  matches: (text) => {
+    const out: RegExpExecArray[] = [];
+    const starts = hintsOf(text).starts(KEY_WORD_STARTS);
+    matchesAt(KEY_WORD, text, starts, starts.length, (m) => out.push(m));
+    return out;
+  },
+});
 // after the identifier: an assignment in any common syntax, then the value
 const ASSIGNED_VALUE = /["'\]]?\s{0,4}(?:=|:|:=|=>|::=|\.=|\?=|\|\|=)\s{0,4}(?:["'`]|b["'])?([\w+/=.~@$!%*#?&-]{12,200})/y;
 // identifier words that name something about a secret, not the secret itself
@@ -101,21 +112,22 @@ export function detectSecrets(text: string): SecretSpan[] {
     }
   }
   if (!hints.present(KEY_HINTS)) return spans;
-  for (const m of text.matchAll(KEY_WORD)) {
+  const keyWords = hints.starts(KEY_WORD_STARTS);
+  matchesAt(KEY_WORD, text, keyWords, keyWords.length, (m) => {
     let idEnd = m.index + m[0].length;
     while (idEnd < text.length && isIdentChar(text.charCodeAt(idEnd))) idEnd++;
     let idStart = m.index;
     while (idStart > 0 && isIdentChar(text.charCodeAt(idStart - 1))) idStart--;
-    if (NOT_A_VALUE_NAME.test(text.slice(idStart, idEnd))) continue;
+    if (NOT_A_VALUE_NAME.test(text.slice(idStart, idEnd))) return;
     ASSIGNED_VALUE.lastIndex = idEnd;
     const v = ASSIGNED_VALUE.exec(text);
-    if (!v) continue;
+    if (!v) return;
     const value = v[1]!.replace(/[.,;]+$/, '');
-    if (!looksGenerated(value)) continue;
+    if (!looksGenerated(value)) return;
     const start = v.index + v[0].length - v[1]!.length;
-    if (spans.some((s) => start < s.end && s.start < start + value.length)) continue;
+    if (spans.some((s) => start < s.end && s.start < start + value.length)) return;
     spans.push({ start, end: start + value.length, kind: 'generic_secret', value });
-  }
+  });
   return spans;
 }
 
