@@ -30,6 +30,15 @@ async function loadCredentials(home: string): Promise<Credentials> {
 
 async function main(): Promise<void> {
   const startedAt = performance.now();
+  // a stop during start-up waits for the stack to be up, then takes it down (its pods, cgroups and pins too); a second one does not wait
+  let stopRequested: string | null = null;
+  const early = (signal: string) => {
+    if (stopRequested) process.exit(130);
+    stopRequested = signal;
+    process.stdout.write(`\n${signal}: stopping Higgs once it is up (again to quit now)…\n`);
+  };
+  process.on('SIGINT', early);
+  process.on('SIGTERM', early);
   const config = loadLauncherConfig();
   await mkdir(config.home, { recursive: true });
   const creds = await loadCredentials(config.home);
@@ -48,6 +57,12 @@ async function main(): Promise<void> {
     ...(config.anthropicApiKey ? { anthropicApiKey: config.anthropicApiKey } : {}),
   });
   const readyMs = performance.now() - startedAt;
+  process.off('SIGINT', early);
+  process.off('SIGTERM', early);
+  if (stopRequested) {
+    await stack.close();
+    process.exit(0);
+  }
 
   const lines = [
     '',
