@@ -7,7 +7,7 @@ import { listFindings } from '../stores/findings-repository.ts';
 import { getSession } from '../stores/sessions-repository.ts';
 import type { SqlClient } from '../stores/sql-client.ts';
 import { batchOf, createTestTenant, llmCall, openTestDb } from '../testing/fixtures.ts';
-import { ingestBatch } from './ingest.ts';
+import { createIngestQueue, ingestBatch } from './ingest.ts';
 
 let db: SqlClient;
 beforeAll(async () => { db = await openTestDb(); }, 60_000);
@@ -179,5 +179,85 @@ describe('ingestBatch', () => {
     const b = await state(batched.tenantId);
     expect(b.sessions[0]).toMatchObject({ userId: 'carol', callCount: 3, firstSeen: '2026-11-20T10:00:00.000Z' });
     expect(b).toEqual(await state(single.tenantId));
+  });
+});
+
+/** The test db, counting its transactions: one per stored group. */
+function counting(inner: SqlClient): SqlClient & { transactions: number } {
+  const c = {
+    transactions: 0,
+    query: inner.query.bind(inner),
+    exec: inner.exec.bind(inner),
+    close: inner.close.bind(inner),
+    transaction<T>(fn: Parameters<SqlClient['transaction']>[0]): Promise<T> {
+      c.transactions += 1;
+      return inner.transaction(fn) as Promise<T>;
+    },
+  };
+  return c as SqlClient & { transactions: number };
+}
+
+describe('createIngestQueue (group commit)', () => {
+  it('stores batches that arrive together as one group and answers each with its own counts', async () => {
+    const { tenantId } = await createTestTenant(db, sanctioned);
+    const counted = counting(db);
+    const queue = createIngestQueue(counted);
+    const [a, b, c] = [llmCall({ detections: [ssn('aaaa1111')] }), llmCall({ detections: [ssn('bbbb2222')] }), llmCall()];
+    const results = await Promise.all([
+      queue.submit({ tenantId, batch: batchOf(a, b) }),
+      // b again, while the first batch is being stored: stored once, counted a duplicate here
+      queue.submit({ tenantId, batch: batchOf(b, c) }),
+      queue.submit({ tenantId, batch: batchOf(a, c, c) }),
+    ]);
+    expect(results).toEqual([{ accepted: 2, duplicates: 0 }, { accepted: 1, duplicates: 1 }, { accepted: 0, duplicates: 3 }]);
+    // the first batch alone, the two that waited for it together
+    expect(counted.transactions).toBe(2);
+    expect(await countLlmCalls(db, { tenantId })).toBe(3);
+    const [finding] = await findingsOf(tenantId);
+    expect(finding?.count).toBe(2);
+  });
+
+  it('leaves assets, sessions and findings as batches stored one by one do', async () => {
+    const session = (id: string, userId: string | null) => ({ userId, userSource: null, traceId: null, parentSpanId: null, sessionId: id });
+    const calls = [
+      llmCall({ ts: '2026-11-20T10:03:00.000Z', attribution: session('s-a', null), detections: [ssn('aaaa1111')] }),
+      llmCall({ ts: '2026-11-20T10:01:00.000Z', attribution: session('s-a', 'carol'), injectionScore: 70 }),
+      llmCall({ ts: '2026-11-20T10:02:00.000Z', attribution: session('s-b', 'dave'), detections: [ssn('bbbb2222')] }),
+      llmCall({ source: { ip: '10.0.1.1', namespace: 'marketing', app: 'copybot', mode: 'observe' }, attribution: session('s-a', 'erin') }),
+    ];
+    const grouped = await createTestTenant(db, sanctioned);
+    const single = await createTestTenant(db, sanctioned);
+    const queue = createIngestQueue(db);
+    await Promise.all([...calls, calls[0]!].map((c) => queue.submit({ tenantId: grouped.tenantId, batch: batchOf(c) })));
+    for (const c of [...calls, calls[0]!]) await ingestBatch(db, { tenantId: single.tenantId, batch: batchOf(c) });
+    const state = async (tenantId: string) => ({
+      calls: await countLlmCalls(db, { tenantId }),
+      assets: (await listAssets(db, { tenantId, limit: 50 })).assets.map(({ id: _i, ...a }) => a).sort((x, y) => x.name.localeCompare(y.name)),
+      sessions: [await getSession(db, { tenantId, id: 's-a' }), await getSession(db, { tenantId, id: 's-b' })],
+      findings: (await findingsOf(tenantId)).map(({ id: _id, ...f }) => f).sort((x, y) => x.detector.localeCompare(y.detector)),
+    });
+    const g = await state(grouped.tenantId);
+    expect(g.calls).toBe(4);
+    expect(g).toEqual(await state(single.tenantId));
+  });
+
+  it('fails only the batch the store refuses, after saying the group failed', async () => {
+    const { tenantId } = await createTestTenant(db, sanctioned);
+    const failures: number[] = [];
+    const queue = createIngestQueue(db, { onGroupFailed: (_err, batches) => failures.push(batches) });
+    const good = [llmCall(), llmCall(), llmCall()];
+    // claimed NUL-free but holding U+0000: Postgres refuses the text, so its transaction fails
+    const refused = llmCall({ messages: [{ role: 'user', content: 'a\u0000b' }] });
+    const settled = await Promise.allSettled([
+      queue.submit({ tenantId, batch: batchOf(good[0]!) }),
+      queue.submit({ tenantId, batch: batchOf(good[1]!) }),
+      queue.submit({ tenantId, batch: batchOf(refused), nulFree: true }),
+      queue.submit({ tenantId, batch: batchOf(good[2]!) }),
+    ]);
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect(failures).toEqual([3]);
+    expect(await countLlmCalls(db, { tenantId })).toBe(3);
+    // without the claim the same batch is cleaned and stored
+    expect(await queue.submit({ tenantId, batch: batchOf(refused) })).toEqual({ accepted: 1, duplicates: 0 });
   });
 });
