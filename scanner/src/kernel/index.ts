@@ -29,6 +29,8 @@ export interface KernelObservationStats {
    * copied, plus any event that reached user space before the allow set did
    */
   tlsFiltered: number;
+  /** TLS records the kernel delivered without their TCP connection (source ip then empty): counted there, never guessed */
+  tlsTupleMissing: number;
   /** connect attempts to provider addresses recorded as NetworkFlows */
   flows: number;
   /** kernel ring-buffer reservations that failed (events lost in the kernel) */
@@ -87,7 +89,7 @@ export interface KernelObservation {
  * returns an inert handle: the scanner runs proxy-only.
  */
 export function startKernelObservation(opts: KernelObservationOptions): KernelObservation {
-  const stats: KernelObservationStats = { tlsEvents: 0, tlsExchanges: 0, tlsCalls: 0, tlsPartial: 0, tlsAlerts: 0, tlsOrphans: 0, tlsFiltered: 0, flows: 0, ringbufFull: 0, userDropped: 0, redirected: 0 };
+  const stats: KernelObservationStats = { tlsEvents: 0, tlsExchanges: 0, tlsCalls: 0, tlsPartial: 0, tlsAlerts: 0, tlsOrphans: 0, tlsFiltered: 0, tlsTupleMissing: 0, flows: 0, ringbufFull: 0, userDropped: 0, redirected: 0 };
   const inert = (reasons: string[]): KernelObservation => {
     opts.logger.warn({ reasons }, 'kernel observation unavailable; running proxy-only (no TLS tap, no flow tap, no transparent redirect)');
     return { available: false, reasons, stats: () => ({ ...stats }), setRedirectTarget: () => {}, redirectOrigin: () => null, syncRedirects: () => {}, close: async () => {} };
@@ -267,6 +269,7 @@ export function startKernelObservation(opts: KernelObservationOptions): KernelOb
         stats.redirected = Number(bpf.quarantine.counters().connect_redirected);
         kernelFiltered = bpf.tls ? Number(bpf.tls.filtered()) : 0;
         stats.tlsFiltered = kernelFiltered + userFiltered;
+        stats.tlsTupleMissing = bpf.tls ? Number(bpf.tls.tupleMissing()) : 0;
       }
       return { ...stats };
     },
