@@ -91,8 +91,9 @@ export function occurrencesOfCall(call: LlmCall, assets: CallAssets, ctx: Detect
     provider: call.provider, model: call.model, host: call.host, namespace: call.source.namespace, app: call.source.app,
     piiType: null, injectionScore: null,
   };
-  const onWorkload = (o: Omit<Occurrence, 'assetId' | 'at' | 'sighting'>, s: Partial<Sighting> = {}): Occurrence =>
-    ({ ...o, assetId: assets.workload.id, at, sighting: { ...base, ...s } });
+  // sightings are only read: occurrences without details of their own share the call's
+  const onWorkload = (o: Omit<Occurrence, 'assetId' | 'at' | 'sighting'>, s?: Partial<Sighting>): Occurrence =>
+    ({ ...o, assetId: assets.workload.id, at, sighting: s ? { ...base, ...s } : base });
   const out: Occurrence[] = [];
   const byType = hashesByType(call.detections);
   for (const [type, hashes] of byType) {
@@ -262,21 +263,22 @@ export async function recordOccurrences(
 ): Promise<Finding[]> {
   const { tenantId } = p;
   const keyOf = (o: { assetId: string; detector: string }) => `${o.assetId}\u0000${o.detector}`;
-  interface Group { first: Occurrence; sightings: Sighting[]; firstSeen: string; lastSeen: string }
+  interface Group { first: Occurrence; sightings: Sighting[]; firstMs: number; lastMs: number; firstSeen: string; lastSeen: string }
   const groups = new Map<string, Group>();
   for (const o of p.occurrences) {
-    // the scanner may send any offset; compare instants in one notation
-    const at = new Date(o.at).toISOString();
+    // the scanner may send any offset: instants are compared as numbers, written in one notation once per finding
+    const at = Date.parse(o.at);
     const key = keyOf(o);
     const g = groups.get(key);
     if (!g) {
-      groups.set(key, { first: o, sightings: [o.sighting], firstSeen: at, lastSeen: at });
+      groups.set(key, { first: o, sightings: [o.sighting], firstMs: at, lastMs: at, firstSeen: '', lastSeen: '' });
       continue;
     }
     g.sightings.push(o.sighting);
-    if (at < g.firstSeen) g.firstSeen = at;
-    if (at > g.lastSeen) g.lastSeen = at;
+    if (at < g.firstMs) g.firstMs = at;
+    if (at > g.lastMs) g.lastMs = at;
   }
+  for (const g of groups.values()) [g.firstSeen, g.lastSeen] = [new Date(g.firstMs).toISOString(), new Date(g.lastMs).toISOString()];
   const existing = await getFindingsByKeysForUpdate(db, {
     tenantId, keys: [...groups.values()].map((g) => ({ assetId: g.first.assetId, detector: g.first.detector })),
   });
