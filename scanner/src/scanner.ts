@@ -59,6 +59,12 @@ export interface ScannerOptions {
   /** default: JSON lines to stderr */
   logger?: Logger;
   /**
+   * false turns the PII, secret and injection detectors off on LLM calls, to
+   * measure the proxy's own cost: rules needing them fail by their class's
+   * mode and message text is not recorded. Default true.
+   */
+  detectors?: boolean;
+  /**
    * Enforce namespace quarantine in the kernel too (@higgs/bpf), for workloads
    * whose `cgroup` the workloads file names, toward these provider CIDRs.
    * Absent: proxy-only. Where the kernel cannot, the scanner says why once and
@@ -195,6 +201,7 @@ export async function startScanner(opts: ScannerOptions): Promise<ScannerHandle>
       attributor: createAttributor({ identityHeader, jwtKeys: opts.jwtVerifyKeys ?? [] }),
       policy: () => policy.current(), record: (e) => uploader.enqueue(e), upstream, stats, logger,
       ...(opts.enforcement ? { enforcement: opts.enforcement } : {}),
+      ...(opts.detectors === false ? { detectors: false } : {}),
       sessions,
     };
     let observation: KernelObservation | null = null;

@@ -75,6 +75,7 @@ let stats: ScannerStats;
 let workload: Workload;
 let policy: () => CompiledPolicy | null;
 let enforcement: EnforcementSettings;
+let detectors: boolean;
 const keepAlive = new Agent({ keepAlive: true, maxSockets: 1 });
 
 beforeAll(async () => {
@@ -96,6 +97,7 @@ beforeAll(async () => {
     policy: () => policy(), record: (e) => recorded.push(e), upstream, logger,
     get stats() { return stats; },
     get enforcement() { return enforcement; },
+    get detectors() { return detectors; },
   };
   proxy = await startProxy({ host: '127.0.0.1', port: 0, ca: await loadOrCreateCa(join(dir, 'ca'), 'test'), isAiHost: (h) => h.startsWith('api.'), isMcpHost: (h) => h === 'mcp.internal', inspect: ctx, logger });
   proxyPort = Number(new URL(proxy.url).port);
@@ -118,6 +120,7 @@ beforeEach(() => {
   const compiled = compilePolicy(POLICY);
   policy = () => compiled;
   enforcement = DEFAULT_ENFORCEMENT;
+  detectors = true;
 });
 
 interface Reply { status: number; headers: IncomingHttpHeaders; body: string }
@@ -339,5 +342,36 @@ describe('failure modes and limits', () => {
       expect(r).toBe(200);
     }
     expect(sockets.size).toBe(1);
+  });
+});
+
+describe('detectors off (measuring the proxy\'s own cost)', () => {
+  it('still decides content rules on the prompt, records no text it did not scan, and fails detector rules by their class', async () => {
+    detectors = false;
+    expect((await send(OPENAI, chat('forbidden-topic please'))).status).toBe(403);
+    recorded = [];
+    const r = await send(OPENAI, chat('mail jane.doe@example.com the summary'));
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body).choices[0].message.content).toBe('answer to mail jane.doe@example.com the summary');
+    const { calls } = await settled();
+    // parsed from the JSON the response guard already read, without the text: it was not scanned for what to mask
+    expect(calls[0]).toMatchObject({ verdict: 'allow', parsed: true, messages: [], detections: [], response: { content: null, finishReason: 'stop' } });
+    expect(JSON.stringify(recorded)).not.toContain('jane.doe');
+
+    // a PII rule cannot be decided without the detectors: enforce traffic is denied (the class fails closed), and says so
+    const withPii = compilePolicy({ ...POLICY, rules: [...POLICY.rules, rule('pii-block', 'block', { piiTypes: ['email'] })] });
+    policy = () => withPii;
+    recorded = [];
+    expect((await send(OPENAI, chat('nothing personal here'))).status).toBe(403);
+    const { decisions } = await settled();
+    expect(decisions).toMatchObject([{ ruleId: 'pii-block', action: 'block', matchedField: expect.stringMatching(/^fail_closed:/) }]);
+    expect(stats.failClosed).toBe(1);
+  });
+
+  it('with the detectors on, records the answer the guard relayed unchanged, parsed once', async () => {
+    const r = await send(OPENAI, chat('plain question'));
+    expect(r.status).toBe(200);
+    const { calls } = await settled();
+    expect(calls[0]).toMatchObject({ verdict: 'allow', response: { content: 'answer to plain question', finishReason: 'stop' } });
   });
 });

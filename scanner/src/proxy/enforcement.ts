@@ -32,6 +32,12 @@ export interface GuardResult {
   /** true when the body could not be inspected (encoding, size) and was passed through as is */
   uninspected: boolean;
   error: string | null;
+  /**
+   * A buffered JSON answer the client received (as relayed, or as redacted),
+   * parsed once here so the caller does not parse it again; such a body is
+   * not passed to `tap`. Absent for streams, refusals and non-JSON bodies.
+   */
+  json?: unknown;
 }
 
 export interface GuardOptions {
@@ -40,7 +46,7 @@ export interface GuardOptions {
   maxBodyBytes: number;
   /** the body of a blocked, non-streamed answer */
   blockedBody: (m: ResponseMatch) => { body: unknown; decisionId: string };
-  /** every byte sent to the client, for the response parser that records the call */
+  /** every byte sent to the client, for the response parser that records the call (except a buffered JSON answer: `GuardResult.json`) */
   tap: (b: Buffer) => void;
 }
 
@@ -126,7 +132,7 @@ export function guardResponse(upRes: IncomingMessage, res: ServerResponse, opts:
     });
     source.on('end', () => {
       if (done) return;
-      const body = Buffer.concat(chunks);
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
       const reply = (code: number, h: OutgoingHttpHeaders, out: Buffer): void => {
         opts.tap(out);
         res.writeHead(code, h).end(out);
@@ -159,11 +165,13 @@ export function guardResponse(upRes: IncomingMessage, res: ServerResponse, opts:
         finish({ status: 403, matches, blocked, uninspected: false, error: `response blocked by rule ${blocked.ruleId}` });
         return;
       }
-      const out = matches.some((m) => m.action === 'redact')
-        ? Buffer.from(JSON.stringify(mapStrings(json, (text) => redactSpans(text, opts.matcher.find(text).filter((m) => m.action === 'redact')))))
-        : body;
-      reply(status, { ...headers, 'content-length': out.length }, out);
-      finish({ status, matches, blocked: null, uninspected: false, error: null });
+      const sent = matches.some((m) => m.action === 'redact')
+        ? mapStrings(json, (text) => redactSpans(text, opts.matcher.find(text).filter((m) => m.action === 'redact')))
+        : json;
+      const out = sent === json ? body : Buffer.from(JSON.stringify(sent));
+      headers['content-length'] = out.length;
+      res.writeHead(status, headers).end(out);
+      finish({ status, matches, blocked: null, uninspected: false, error: null, json: sent });
     });
   });
 }

@@ -33,6 +33,13 @@ export interface InspectContext {
   sessions?: SessionConnections;
   /** user and session of each call, stitched across hops on the trace; absent = one per context from identityHeader */
   attributor?: Attributor;
+  /**
+   * false: no PII, secret or injection detection on LLM calls (measuring the
+   * proxy's own cost). Rules that need detections are then undecidable and
+   * fail by their class's mode, and message text is not recorded (it was not
+   * scanned for what to mask). Absent = true.
+   */
+  detectors?: boolean;
 }
 
 const fallbackAttributors = new WeakMap<InspectContext, Attributor>();
@@ -128,7 +135,9 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
   const evaluate = (): void => {
     const inspectHr = process.hrtime.bigint();
     const unavailable = new Set<RuleClass>();
-    if (parsed) {
+    if (parsed && ctx.detectors === false) {
+      unavailable.add('pii').add('injection');
+    } else if (parsed) {
       try {
         inspected = inspect(parsed, ctx.hashSalt);
       } catch (err) {
@@ -139,7 +148,8 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
     }
     const input: RuleInput = {
       provider, model: parsed?.model ?? null, host: origin.host, namespace: source.namespace, app: source.app, userId: attribution.userId,
-      promptText: inspected?.promptText ?? '', detections: inspected?.detections ?? [], injectionScore: inspected?.injectionScore ?? 0,
+      // content rules need no detector: they still see the prompt when the detectors are off or failed
+      promptText: inspected?.promptText ?? (parsed ? promptTextOf(parsed) : ''), detections: inspected?.detections ?? [], injectionScore: inspected?.injectionScore ?? 0,
       toolNames: parsed ? [...parsed.tools, ...parsed.messages.flatMap((m) => (m.toolName ? [m.toolName] : []))] : [],
       toolInputText: parsed?.messages.filter((m) => m.toolName && m.role !== 'tool').map((m) => m.content).join('\n') ?? '',
       toolOutputText: parsed?.messages.filter((m) => m.role === 'tool').map((m) => m.content).join('\n') ?? '',
@@ -205,7 +215,7 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
   };
 
   const finish = (status: number, response: ParsedResponse | null, error: string | null, outcome: Verdict): void => {
-    const scannedResponse = response ? scanResponse(response, ctx.hashSalt) : null;
+    const scannedResponse = response ? (ctx.detectors === false ? unscannedResponse(response) : scanResponse(response, ctx.hashSalt)) : null;
     const call: LlmCall = {
       id: callId,
       scannerId: ctx.scannerId,
@@ -317,7 +327,8 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
           decisions.push(decision(decisionBase, { ruleId: m.ruleId, action: m.action, primitive: 'inline', latencyUs, matchedField: 'response', matchedHash: hashValue(ctx.hashSalt, m.text.toLowerCase()) }));
         }
         const outcomeVerdict: Verdict = g.blocked ? 'block' : g.matches.some((m) => m.action === 'redact') && verdict === 'allow' ? 'redact' : verdict;
-        finish(g.status, await tap.end(), g.error, outcomeVerdict);
+        // a buffered JSON answer was parsed once, by the guard; the tap saw only what the guard did not parse
+        finish(g.status, g.json !== undefined ? parseResponseJson(route.parser, g.json) : await tap.end(), g.error, outcomeVerdict);
       });
       return;
     }
@@ -427,8 +438,23 @@ function inspect(p: ParsedRequest, salt: string): Inspected {
     detections.push(...s.detections);
     return { ...m, content: s.masked };
   });
-  const promptText = p.messages.map((m) => m.content).join('\n');
+  const promptText = promptTextOf(p);
   return { system, messages, detections: dedupe(detections), promptText, injectionScore: injectionScore(promptText) };
+}
+
+const promptTextOf = (p: ParsedRequest): string => p.messages.map((m) => m.content).join('\n');
+
+/** With the detectors off: what the answer was, without its text (not scanned, so not known to be safe to keep). */
+function unscannedResponse(r: ParsedResponse): { response: NonNullable<LlmCall['response']>; detections: Detection[] } {
+  return { response: { content: null, finishReason: r.finishReason, toolCalls: [] }, detections: [] };
+}
+
+function parseResponseJson(parser: ProviderParser, json: unknown): ParsedResponse | null {
+  try {
+    return parser.parseResponse(json);
+  } catch {
+    return null;
+  }
 }
 
 function scanResponse(r: ParsedResponse, salt: string): { response: NonNullable<LlmCall['response']>; detections: Detection[] } {
@@ -491,7 +517,8 @@ function responseTap(parser: ProviderParser, contentType: string | undefined, en
   // SSE, and the AWS event-stream binary framing of Bedrock's streaming actions
   const sse = /text\/event-stream|application\/vnd\.amazon\.eventstream/i.test(contentType ?? '');
   const stream: StreamParser | null = sse ? parser.streamParser() : null;
-  const utf8 = new TextDecoder('utf-8');
+  // only a text stream parser needs one (most answers are buffered JSON, or binary-framed)
+  const utf8 = stream && !stream.pushBytes ? new TextDecoder('utf-8') : null;
   const chunks: Buffer[] = [];
   let size = 0;
   let broken = false;
@@ -501,7 +528,7 @@ function responseTap(parser: ProviderParser, contentType: string | undefined, en
       return;
     }
     if (stream) {
-      stream.push(utf8.decode(b, { stream: true }));
+      stream.push(utf8!.decode(b, { stream: true }));
       return;
     }
     size += b.length;
@@ -526,15 +553,17 @@ function responseTap(parser: ProviderParser, contentType: string | undefined, en
       await inflated;
       if (broken) return null;
       if (stream) {
-        stream.push(utf8.decode());
+        if (utf8) stream.push(utf8.decode());
         return stream.end();
       }
       if (size > MAX_PARSE_BYTES || size === 0) return null;
+      let json: unknown;
       try {
-        return parser.parseResponse(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        json = JSON.parse((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8'));
       } catch {
         return null;
       }
+      return parseResponseJson(parser, json);
     },
   };
 }

@@ -45,11 +45,17 @@ export const HOP_BY_HOP = new Set([
   'connection', 'proxy-connection', 'keep-alive', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade',
 ]);
 
+/** The end-to-end headers of a message (Node's lower-case header object), for the next hop. Runs twice per proxied call. */
 export function forwardHeaders(headers: NodeJS.Dict<string | string[]>): Record<string, string | string[]> {
-  const connectionListed = new Set(String(headers.connection ?? '').toLowerCase().split(',').map((s) => s.trim()).filter(Boolean));
+  // `Connection: keep-alive` is the usual case and names no header: no set to build
+  const connection = headers.connection;
+  const connectionListed = connection && connection !== 'keep-alive' && connection !== 'close'
+    ? new Set(String(connection).toLowerCase().split(',').map((s) => s.trim()).filter(Boolean))
+    : null;
   const out: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(headers)) {
-    if (v === undefined || HOP_BY_HOP.has(k) || connectionListed.has(k)) continue;
+  for (const k in headers) {
+    const v = headers[k];
+    if (v === undefined || HOP_BY_HOP.has(k) || connectionListed?.has(k)) continue;
     out[k] = v;
   }
   return out;

@@ -193,4 +193,25 @@ describe('Uploader', () => {
       await u.close();
     }
   });
+
+  it('serialises each event once, as it is enqueued: later changes to the object do not leak, and an unserialisable event is counted, not lost silently', async () => {
+    const stats = newStats();
+    const u = await Uploader.open(opts({ stats, batchSize: 10 }));
+    try {
+      const kept = decision();
+      u.enqueue(kept);
+      (kept.event as { matchedField: string }).matchedField = 'changed after enqueue';
+      const broken = decision();
+      (broken.event as unknown as { latencyUs: bigint }).latencyUs = 1n; // JSON cannot carry a BigInt
+      u.enqueue(broken);
+      u.enqueue(decision());
+      await u.flush();
+      expect(t.batches.flatMap((b) => b.events)).toHaveLength(2);
+      expect(t.batches[0]!.events[0]!.event).toMatchObject({ id: kept.event.id, matchedField: 'prompt' });
+      expect(stats.dropped).toBe(1);
+      expect(warnings).toContain('event not serialisable; dropped');
+    } finally {
+      await u.close();
+    }
+  });
 });
