@@ -1,8 +1,8 @@
 import { availability, cgroupIdOf, findCgroup2Root, loadPrograms } from '@higgs/bpf';
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
-import { loadNative, objectPath } from '@higgs/bpf/native';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { BUILD_DIR, loadNative, objectPath } from '@higgs/bpf/native';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -272,7 +272,7 @@ async function endToEnd(base: string, proxyReset: boolean, samples: number, quar
     const fromTool: number[] = [];
     const fromPolicy: number[] = [];
     // per kill, ms from the policy's receipt: resets sent, kernel walk started / ended (scanner's clock), client error (client's)
-    const steps = { reset: [] as number[], iterStart: [] as number[], iterEnd: [] as number[], error: [] as number[] };
+    const steps = { reset: [] as number[], iterStart: [] as number[], iterEnd: [] as number[], error: [] as number[], clientWake: [] as number[] };
     for (let i = 0; i < samples; i++) {
       const trace = randomBytes(16).toString('hex');
       client.stdin!.write(`${trace}\n`);
@@ -290,6 +290,9 @@ async function endToEnd(base: string, proxyReset: boolean, samples: number, quar
       if (timing.iterStartUs !== null) steps.iterStart.push(timing.iterStartUs / 1000);
       if (timing.iterEndUs !== null) steps.iterEnd.push(timing.iterEndUs / 1000);
       steps.error.push(err.at - applied);
+      // what the client process takes to see its error once the scanner has done its part (the reset, or else the walk)
+      const scannerDone = proxyReset ? timing.resetUs / 1000 : timing.iterEndUs === null ? null : timing.iterEndUs / 1000;
+      if (scannerDone !== null) steps.clientWake.push(err.at - applied - scannerDone);
     }
     fromTool.sort((a, b) => a - b);
     fromPolicy.sort((a, b) => a - b);
@@ -299,11 +302,11 @@ async function endToEnd(base: string, proxyReset: boolean, samples: number, quar
       { name: `kill: kill_session tool call -> client error (${tag}), p50`, value: +percentile(fromTool, 0.5).toFixed(3), unit: 'ms' },
       { name: `kill: kill_session tool call -> client error (${tag}), p99`, value: +percentile(fromTool, 0.99).toFixed(3), unit: 'ms' },
     ];
-    for (const [step, label] of [['reset', 'proxy resets sent'], ['iterStart', 'kernel walk started (worker thread)'], ['iterEnd', 'kernel walk ended'], ['error', 'client error']] as const) {
+    for (const [step, label] of [['reset', 'proxy resets sent'], ['iterStart', 'kernel walk started (worker thread)'], ['iterEnd', 'kernel walk ended'], ['error', 'client error'], ['clientWake', proxyReset ? 'resets sent -> client error (the client process waking up)' : 'walk ended -> client error (the socket died during the walk)']] as const) {
       const xs = [...steps[step]].sort((a, b) => a - b);
       if (xs.length === 0) continue;
       for (const p of [0.5, 0.99]) {
-        results.push({ name: `kill breakdown (${tag}): policy received -> ${label}, p${p * 100}`, value: +percentile(xs, p).toFixed(3), unit: 'ms' });
+        results.push({ name: `kill breakdown (${tag}): ${step === 'clientWake' ? label : `policy received -> ${label}`}, p${p * 100}`, value: +percentile(xs, p).toFixed(3), unit: 'ms' });
       }
     }
     if (!proxyReset || !quarantine) return results;
@@ -362,6 +365,38 @@ async function endToEnd(base: string, proxyReset: boolean, samples: number, quar
   }
 }
 
+// Runs in a fresh network namespace: the iterator it creates walks that namespace's TCP table.
+const NETNS_WALK = `
+const [addon, object] = process.argv.slice(1);
+const b = require(addon);
+const obj = b.openObject(object); b.loadObject(obj);
+const iter = b.attachIter(obj, 'higgs_kill');
+const xs = [];
+for (let i = 0; i < 50; i++) { const t = process.hrtime.bigint(); b.iterRun(iter); xs.push(Number(process.hrtime.bigint() - t) / 1000); }
+xs.sort((a, c) => a - c);
+console.log(JSON.stringify({ p50: xs[25], p99: xs[49], buckets: Number(require('node:fs').readFileSync('/proc/sys/net/ipv4/tcp_ehash_entries', 'utf8')) }));`;
+
+/**
+ * The walk's cost is the size of the table it walks: a workload in its own
+ * network namespace created with net.ipv4.tcp_child_ehash_entries has a table
+ * of that size, and an iterator created from inside that namespace walks only
+ * it. The sysctl applies to namespaces created while it is set; it is restored
+ * at once. Null where unshare(1) is missing.
+ */
+function netnsWalk(entries: number): { p50: number; p99: number; buckets: number } | null {
+  const sysctl = '/proc/sys/net/ipv4/tcp_child_ehash_entries';
+  if (!existsSync('/usr/bin/unshare')) return null;
+  const before = readFileSync(sysctl, 'utf8').trim();
+  let out: string;
+  writeFileSync(sysctl, String(entries));
+  try {
+    out = execFileSync('/usr/bin/unshare', ['--net', process.execPath, '-e', NETNS_WALK, join(BUILD_DIR, 'Release', 'higgs_bpf.node'), objectPath('kill')], { encoding: 'utf8' });
+  } finally {
+    writeFileSync(sysctl, before);
+  }
+  return JSON.parse(out.trim()) as { p50: number; p99: number; buckets: number };
+}
+
 /** Where a kill's kernel time goes: object load (once), iterator link (once), and each iter/tcp pass. */
 async function killProfile(): Promise<BenchResult[]> {
   const native = loadNative();
@@ -390,11 +425,16 @@ async function killProfile(): Promise<BenchResult[]> {
   b.closeObject(obj);
   for (const xs of [passes, asyncPasses, asyncWalks]) xs.sort((a, b) => a - b);
   const buckets = Number(readFileSync('/proc/sys/net/ipv4/tcp_ehash_entries', 'utf8').trim());
+  const netns = netnsWalk(1024);
   return [
     { name: 'kill profile: load kill.bpf.o (once per scanner)', value: +(loaded / 1000).toFixed(3), unit: 'ms' },
     { name: 'kill profile: create the iter/tcp link (once per scanner)', value: +(attached / 1000).toFixed(3), unit: 'ms' },
     { name: `kill profile: one iter/tcp pass over ${Math.abs(buckets)} ehash buckets, p50`, value: +(percentile(passes, 0.5) / 1000).toFixed(3), unit: 'ms' },
     { name: 'kill profile: one iter/tcp pass, p99', value: +(percentile(passes, 0.99) / 1000).toFixed(3), unit: 'ms' },
+    ...(netns ? [
+      { name: `kill profile: one iter/tcp pass from a workload netns with its own ${netns.buckets}-bucket table (net.ipv4.tcp_child_ehash_entries), p50`, value: +(netns.p50 / 1000).toFixed(3), unit: 'ms' },
+      { name: 'kill profile: one iter/tcp pass from that netns, p99', value: +(netns.p99 / 1000).toFixed(3), unit: 'ms' },
+    ] : []),
     { name: 'kill profile: iterRunAsync walk on the worker, p50', value: +(percentile(asyncWalks, 0.5) / 1000).toFixed(3), unit: 'ms' },
     { name: 'kill profile: iterRunAsync call -> result on the event loop, p50 (baseline: iterRun)', value: +(percentile(asyncPasses, 0.5) / 1000).toFixed(3), unit: 'ms', baseline: +(percentile(passes, 0.5) / 1000).toFixed(3), ratio: +(percentile(asyncPasses, 0.5) / percentile(passes, 0.5)).toFixed(3) },
   ];
