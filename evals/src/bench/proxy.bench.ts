@@ -1,14 +1,25 @@
 /**
  * The scanner's proxy against a direct connection, measured in the same run on
- * loopback: added latency (open loop at 200 requests/s, which both paths
- * sustain, and at the target 1 000 requests/s, keep-alive, 1 KB prompt), throughput ceiling (closed loop) and the scanner's RSS with 1 000
- * concurrent open streams. Detectors are on and 1 000 rules are active for the
- * (enforce-labelled) client; none matches, so every request goes through.
+ * loopback, keep-alive, 1 KB prompt, detectors on and 1 000 rules active for
+ * the (enforce-labelled) client; none matches, so every request goes through:
  *
- * Layout: the scanner (`scanner/src/cli.ts`) runs in a child process pinned to
- * core 0, so its RSS is its own and it has one core; the mock upstream runs in
- * a second child and the client (undici, raw HTTP over CONNECT tunnels) with a
- * fake tenant (policy + ingest) in this process, both pinned to core 1.
+ * - added latency at 1 000 requests/s, open loop (requests leave on schedule
+ *   whatever the answers do): p50 and p99 of the proxied path minus the direct
+ *   path, each pair measured back to back, the median over the runs;
+ * - the throughput ceiling (closed loop) of both paths;
+ * - the same two with detectors off (and the 100 rules that need them swapped
+ *   for content rules), so the proxy's own cost is visible;
+ * - the scanner's RSS with 1 000 concurrent open streams.
+ *
+ * Layout: the scanner runs in a child process pinned to core 0 (`taskset`), so
+ * "one core" is literal and its RSS is its own; the mock upstream (a canned
+ * `chat.completion`, `upstream-child.ts canned`) runs in a second child and the
+ * load generator with a fake tenant (policy + ingest) in this process, both on
+ * core 1. The load generator is undici's `dispatch()` with a precomputed body
+ * and headers and no response streams, over one keep-alive pool for the direct
+ * path and CONNECT tunnels for the proxied path: the same client for both.
+ *
+ * `BENCH_CPU_PROF=<dir>` writes a V8 CPU profile of the latency scanner there.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -25,11 +36,11 @@ import type { BenchResult } from './types.ts';
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const RULES = 1_000;
 const RATE_PER_S = 1_000;
-/** a rate both paths sustain on this 2-core box (at 1 000 req/s both queue): the added latency without queueing */
-const SUSTAINED_RATE_PER_S = 200;
 const OPEN_LOOP_MS = 3_000;
 const CLOSED_LOOP_MS = 3_000;
 const CLOSED_LOOP_CONCURRENCY = 32;
+/** keep-alive connections per path: the open loop's bursts never wait for a connection */
+const CONNECTIONS = 64;
 const STREAMS = 1_000;
 const RUNS = 3;
 /** p50 above this means the path queues at the offered rate (it cannot keep up) */
@@ -37,6 +48,8 @@ const SATURATED_P50_MS = 100;
 const URL_PATH = '/v1/chat/completions';
 // generous: on a loaded 2-core machine 1 000 TLS handshakes through the MITM take seconds
 const CONNECT_TIMEOUT_MS = 60_000;
+/** the detectors-off scanner's id: the fake tenant serves it the policy without detector rules */
+const NO_DETECT_ID = 'bench-nodetect';
 
 /** Raw HTTP over CONNECT tunnels through the scanner's proxy, trusting its CA. */
 function proxyAgent(uri: string, caCertPem: string, connections: number): ProxyAgent {
@@ -47,11 +60,16 @@ const PROMPT = ('Please summarise the attached quarterly operations review for t
   + 'warehouse throughput, the backlog of open tickets and the proposed changes to the weekend rota. Keep it under ten bullet points '
   + 'and call out anything that needs a decision before the next planning meeting. ').repeat(4).slice(0, 1024);
 const BODY = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: PROMPT }] });
+/** encoded once: the load generator sends the same bytes every time */
+const BODY_BYTES = Buffer.from(BODY);
 const STREAM_BODY = JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: PROMPT }] });
 const HEADERS = { host: 'api.openai.com', 'content-type': 'application/json', authorization: 'Bearer sk-bench-not-a-key' };
 
-/** 1 000 rules shaped like the product's (literals, patterns, scoped PII and injection rules); none matches the bench prompt. */
-function benchPolicy(): ScannerPolicy {
+/**
+ * 1 000 rules shaped like the product's (literals, patterns, scoped PII and injection rules); none matches the bench prompt.
+ * `detectors: false`: the 100 PII and injection rules (which need the detectors) are content rules instead, still 1 000.
+ */
+function benchPolicy(detectors = true): ScannerPolicy {
   const rules: Rule[] = [];
   const add = (action: Rule['action'], match: RuleMatch): void => {
     rules.push({
@@ -62,34 +80,43 @@ function benchPolicy(): ScannerPolicy {
   const action = (i: number): Rule['action'] => (['block', 'redact', 'alert'] as const)[i % 3]!;
   for (let i = 0; rules.length < 600; i++) add(action(i), { promptContains: [`codename-${i}`, `project atlas-${i}`], ...(i % 2 ? { namespaces: ['bench'] } : {}) });
   for (let i = 0; rules.length < 750; i++) add(action(i), { promptPattern: `(?i)ticket-${i}\\s+#\\d{3,6}` });
-  for (let i = 0; rules.length < 850; i++) add(action(i), { piiTypes: [(['ssn', 'email', 'credit_card', 'iban'] as const)[i % 4]!], namespaces: ['bench'] });
-  for (let i = 0; rules.length < 900; i++) add('block', { injectionScoreGte: 90 + (i % 10), namespaces: ['bench'] });
+  if (detectors) {
+    for (let i = 0; rules.length < 850; i++) add(action(i), { piiTypes: [(['ssn', 'email', 'credit_card', 'iban'] as const)[i % 4]!], namespaces: ['bench'] });
+    for (let i = 0; rules.length < 900; i++) add('block', { injectionScoreGte: 90 + (i % 10), namespaces: ['bench'] });
+  } else {
+    for (let i = 0; rules.length < 900; i++) add(action(i), { promptContains: [`operation nightjar-${i}`], namespaces: ['bench'] });
+  }
   for (let i = 0; rules.length < 950; i++) add(action(i), { users: [`user-${i}`] });
   for (let i = 0; rules.length < RULES; i++) add(action(i), { responseContains: [`leak-${i}`], namespaces: ['bench'] });
-  return { version: `bench-${RULES}`, rules, quarantinedNamespaces: [], blockedSessions: [] };
+  return { version: `bench-${RULES}${detectors ? '' : '-nodetect'}`, rules, quarantinedNamespaces: [], blockedSessions: [] };
 }
 
 /** Just enough tenant for the scanner: the policy long-poll and an ingest that accepts everything. */
-async function startFakeTenant(policy: ScannerPolicy): Promise<{ url: string; server: Server }> {
-  const body = JSON.stringify(policy);
+async function startFakeTenant(): Promise<{ url: string; server: Server; ingested: () => number }> {
+  const policies = new Map([true, false].map((d) => {
+    const policy = benchPolicy(d);
+    return [d, { version: policy.version, body: JSON.stringify(policy) }] as const;
+  }));
+  let ingestedBytes = 0;
   const server = createServer((req, res) => {
-    req.resume();
+    req.on('data', (c: Buffer) => { ingestedBytes += c.length; });
     req.on('end', () => {
       if (req.method === 'GET' && req.url?.includes('/policy')) {
+        const policy = policies.get(!req.url.includes(`/${NO_DETECT_ID}/`))!;
         if (req.headers['if-none-match'] === policy.version) {
           // hold the long poll; the scanner re-asks when it ends
           const t = setTimeout(() => res.writeHead(304, { etag: policy.version }).end(), 20_000);
           res.on('close', () => clearTimeout(t));
           return;
         }
-        res.writeHead(200, { 'content-type': 'application/json', etag: policy.version }).end(body);
+        res.writeHead(200, { 'content-type': 'application/json', etag: policy.version }).end(policy.body);
         return;
       }
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"accepted":0,"duplicates":0}');
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, ingested: () => ingestedBytes };
 }
 
 const pinning = availableParallelism() >= 2 && hasTaskset();
@@ -105,8 +132,9 @@ function hasTaskset(): boolean {
 /** Starts `node --import tsx <script>` (on `core` when pinning works); resolves with its output once `ready` accepts it. */
 function startChild(
   script: string, args: string[], env: Record<string, string>, core: number, stream: 'stdout' | 'stderr', ready: (output: string) => boolean,
+  nodeFlags: string[] = [],
 ): Promise<{ child: ChildProcess; output: string }> {
-  const node = [process.execPath, '--import', 'tsx', script, ...args];
+  const node = [process.execPath, ...nodeFlags, '--import', 'tsx', script, ...args];
   const [cmd, ...argv] = pinning ? ['taskset', '-c', String(core), ...node] : node;
   const child = spawn(cmd!, argv, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
@@ -157,41 +185,82 @@ interface Target { dispatcher: Dispatcher; origin: string }
 
 /** Requests not answered 200 (a fail-closed rule timeout answers 403) or failed, with the first answer kept for the report. */
 const failures = { count: 0, first: '' };
+function failed(why: string): void {
+  failures.count += 1;
+  failures.first ||= why;
+}
 
+/** One request, the convenient way (undici `request`): for the streams, where the cost of the client does not matter. */
 async function once(t: Target, body = BODY): Promise<boolean> {
   let res: Awaited<ReturnType<typeof request>>;
   try {
     res = await request(`${t.origin}${URL_PATH}`, { dispatcher: t.dispatcher, method: 'POST', headers: HEADERS, body });
   } catch (err) {
     // a reset kept-alive socket (a server closing it as the client reuses it, under heavy load) is counted, not fatal
-    failures.count += 1;
-    failures.first ||= `request failed: ${err instanceof Error ? err.message : String(err)}`;
+    failed(`request failed: ${err instanceof Error ? err.message : String(err)}`);
     return false;
   }
   if (res.statusCode === 200) {
     await res.body.dump();
     return true;
   }
-  failures.count += 1;
-  const text = await res.body.text();
-  failures.first ||= `${res.statusCode}: ${text.slice(0, 300)}`;
+  failed(`${res.statusCode}: ${(await res.body.text()).slice(0, 300)}`);
   return false;
 }
 
-/** Open loop: requests leave on schedule whatever the answers do; returns sorted latencies in ms. */
-async function openLoop(t: Target, ratePerS: number, durationMs: number): Promise<number[]> {
+/**
+ * One request, as cheap as undici allows: `dispatch()` with a handler, the
+ * precomputed body, no response stream. Resolves with the latency in ms from
+ * the moment it was handed to the client to the last byte of the answer, or
+ * -1 when it was not answered 200 (counted in `failures`).
+ */
+function send(t: Target): Promise<number> {
+  return new Promise((resolve) => {
+    const at = performance.now();
+    let status = 0;
+    let text = '';
+    t.dispatcher.dispatch({ origin: t.origin, path: URL_PATH, method: 'POST', headers: HEADERS, body: BODY_BYTES }, {
+      onRequestStart() {},
+      onResponseStart(_c, statusCode) { status = statusCode; },
+      onResponseData(_c, chunk) { if (status !== 200 && text.length < 300) text += chunk.toString(); },
+      onResponseEnd() {
+        if (status === 200) return resolve(performance.now() - at);
+        failed(`${status}: ${text.slice(0, 300)}`);
+        resolve(-1);
+      },
+      onResponseError(_c, err) {
+        // a reset kept-alive socket (a server closing it as the client reuses it, under heavy load) is counted, not fatal
+        failed(`request failed: ${err.message}`);
+        resolve(-1);
+      },
+    });
+  });
+}
+
+interface OpenLoopRun {
+  /** sorted latencies of the requests answered 200, ms */
+  latencies: number[];
+  /** requests per second the generator actually sent */
+  sentPerS: number;
+  /** p99 of how late a request left against its schedule, ms: the generator's own lag */
+  lagP99Ms: number;
+}
+
+/** Open loop: request i leaves at start + i/rate whatever the answers do (checked every ms). */
+async function openLoop(t: Target, ratePerS: number, durationMs: number): Promise<OpenLoopRun> {
   const total = Math.round((ratePerS * durationMs) / 1000);
   const latencies: number[] = [];
-  const inflight = new Set<Promise<void>>();
+  const lags: number[] = [];
+  const inflight: Array<Promise<void>> = [];
   const start = performance.now();
   let sent = 0;
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
-      const due = Math.min(total, Math.floor(((performance.now() - start) * ratePerS) / 1000));
+      const now = performance.now();
+      const due = Math.min(total, Math.floor(((now - start) * ratePerS) / 1000));
       for (; sent < due; sent++) {
-        const at = performance.now();
-        const p = once(t).then((ok) => { if (ok) latencies.push(performance.now() - at); }).finally(() => inflight.delete(p));
-        inflight.add(p);
+        lags.push(now - (start + (sent * 1000) / ratePerS));
+        inflight.push(send(t).then((ms) => { if (ms >= 0) latencies.push(ms); }));
       }
       if (sent >= total) {
         clearInterval(timer);
@@ -199,20 +268,28 @@ async function openLoop(t: Target, ratePerS: number, durationMs: number): Promis
       }
     }, 1);
   });
+  const sentPerS = total / ((performance.now() - start) / 1000);
   await Promise.all(inflight);
-  return latencies.sort((a, b) => a - b);
+  return { latencies: latencies.sort((a, b) => a - b), sentPerS, lagP99Ms: percentile(lags.sort((a, b) => a - b), 0.99) };
+}
+
+/** CPU time (user + system) a process has used, in µs; /proc ticks are 10 ms, so measure over thousands of requests. */
+function cpuUs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
 /** Closed loop: `concurrency` requests always in flight; returns completed requests per second. */
-async function closedLoop(t: Target, concurrency: number, durationMs: number): Promise<number> {
+async function closedLoop(t: Target, concurrency: number, durationMs: number, counted?: { done: number }): Promise<number> {
   const end = performance.now() + durationMs;
   let done = 0;
   const started = performance.now();
   await Promise.all(Array.from({ length: concurrency }, async () => {
     while (performance.now() < end) {
-      if (await once(t)) done += 1;
+      if ((await send(t)) >= 0) done += 1;
     }
   }));
+  if (counted) counted.done += done;
   return done / ((performance.now() - started) / 1000);
 }
 
@@ -239,17 +316,98 @@ async function openStreams(proxy: Dispatcher, count: number, scannerPid: number)
   return { peakOpen, peakRssMb };
 }
 
+/** Opens every pooled connection (TLS handshakes, the scanner's leaf certificate, JIT) before anything is timed. */
+async function warm(t: Target): Promise<void> {
+  await Promise.all(Array.from({ length: CONNECTIONS }, () => send(t)));
+  await closedLoop(t, 16, 1000);
+}
+
+interface PathFigures {
+  /** per run: p50 and p99 of each path, and the proxy's minus the direct path's of the same run */
+  p50: { direct: number[]; proxy: number[]; added: number[] };
+  p99: { direct: number[]; proxy: number[]; added: number[] };
+  sentPerS: number[];
+  lagP99Ms: number[];
+  rps: { direct: number[]; proxy: number[] };
+  /** the scanner's CPU time per proxied request in the closed loops, µs: what a busy machine does not distort much */
+  cpuUsPerRequest: number;
+}
+
+/** Latency at RATE_PER_S and the throughput ceiling, direct and through one scanner, runs interleaved. */
+async function measure(direct: Target, proxied: Target, label: string, scannerPid: number): Promise<PathFigures> {
+  const f: PathFigures = {
+    p50: { direct: [], proxy: [], added: [] }, p99: { direct: [], proxy: [], added: [] }, sentPerS: [], lagP99Ms: [], rps: { direct: [], proxy: [] },
+    cpuUsPerRequest: Number.NaN,
+  };
+  for (let i = 0; i < RUNS; i++) {
+    const d = await openLoop(direct, RATE_PER_S, OPEN_LOOP_MS);
+    const p = await openLoop(proxied, RATE_PER_S, OPEN_LOOP_MS);
+    const run = { d50: percentile(d.latencies, 0.5), d99: percentile(d.latencies, 0.99), p50: percentile(p.latencies, 0.5), p99: percentile(p.latencies, 0.99) };
+    f.p50.direct.push(run.d50);
+    f.p50.proxy.push(run.p50);
+    f.p50.added.push(run.p50 - run.d50);
+    f.p99.direct.push(run.d99);
+    f.p99.proxy.push(run.p99);
+    f.p99.added.push(run.p99 - run.d99);
+    f.sentPerS.push(d.sentPerS, p.sentPerS);
+    f.lagP99Ms.push(d.lagP99Ms, p.lagP99Ms);
+    process.stderr.write(`proxy bench ${label} run ${i + 1}: ${RATE_PER_S} req/s p50 direct ${run.d50.toFixed(3)} proxy ${run.p50.toFixed(3)} ms, `
+      + `p99 direct ${run.d99.toFixed(3)} proxy ${run.p99.toFixed(3)} ms, sent ${d.sentPerS.toFixed(0)}/${p.sentPerS.toFixed(0)} req/s\n`);
+    // a path that cannot sustain the rate queues for a minute a run; one saturated run says enough
+    if (Math.max(run.d50, run.p50) > SATURATED_P50_MS) {
+      process.stderr.write(`proxy bench ${label}: saturated at ${RATE_PER_S} req/s (p50 direct ${run.d50.toFixed(0)} ms, proxy ${run.p50.toFixed(0)} ms); one run only\n`);
+      break;
+    }
+  }
+  const proxiedDone = { done: 0 };
+  let scannerCpuUs = 0;
+  for (let i = 0; i < RUNS; i++) {
+    f.rps.direct.push(await closedLoop(direct, CLOSED_LOOP_CONCURRENCY, CLOSED_LOOP_MS));
+    const cpuBefore = cpuUs(scannerPid);
+    f.rps.proxy.push(await closedLoop(proxied, CLOSED_LOOP_CONCURRENCY, CLOSED_LOOP_MS, proxiedDone));
+    scannerCpuUs += cpuUs(scannerPid) - cpuBefore;
+    process.stderr.write(`proxy bench ${label} run ${i + 1}: ceiling direct ${f.rps.direct.at(-1)!.toFixed(0)} proxy ${f.rps.proxy.at(-1)!.toFixed(0)} req/s\n`);
+  }
+  f.cpuUsPerRequest = scannerCpuUs / proxiedDone.done;
+  return f;
+}
+
+/** The figures of one scanner configuration, as table rows. */
+function rows(f: PathFigures, what: string, targets: boolean): BenchResult[] {
+  const m = (xs: number[]): number => median(xs);
+  const added50 = m(f.p50.added);
+  const added99 = m(f.p99.added);
+  const rate = `${RATE_PER_S} req/s`;
+  return [
+    { name: `latency p50 (1 KB prompt, ${rate}, ${what})`, value: m(f.p50.proxy), unit: 'ms', baseline: m(f.p50.direct), ratio: m(f.p50.proxy) / m(f.p50.direct) },
+    { name: `latency p99 (1 KB prompt, ${rate}, ${what})`, value: m(f.p99.proxy), unit: 'ms', baseline: m(f.p99.direct), ratio: m(f.p99.proxy) / m(f.p99.direct) },
+    { name: `added latency p50 at ${rate} (${what})`, value: added50, unit: 'ms', ...(targets ? { target: '<= 0.3 ms', pass: added50 <= 0.3 } : {}) },
+    { name: `added latency p99 at ${rate} (${what})`, value: added99, unit: 'ms', ...(targets ? { target: '<= 1 ms', pass: added99 <= 1 } : {}) },
+    {
+      name: `throughput ceiling, scanner on one core (${CLOSED_LOOP_CONCURRENCY} in flight, ${what})`, value: m(f.rps.proxy), unit: 'req/s', baseline: m(f.rps.direct),
+      ratio: m(f.rps.proxy) / m(f.rps.direct), ...(targets ? { target: '>= 2500 req/s', pass: m(f.rps.proxy) >= 2500 } : {}),
+    },
+    // the scanner's own CPU time: on a machine others load, the ceiling its one core would give when it has it to itself
+    { name: `scanner CPU per proxied request (closed loop, ${what})`, value: f.cpuUsPerRequest, unit: 'us' },
+    { name: `ceiling implied by that CPU time, one core (${what})`, value: 1e6 / f.cpuUsPerRequest, unit: 'req/s', ...(targets ? { target: '>= 2500 req/s', pass: 1e6 / f.cpuUsPerRequest >= 2500 } : {}) },
+    // the generator must hold the rate for the latency figures to mean anything
+    { name: `load generator: rate sent (target ${rate}, ${what})`, value: Math.min(...f.sentPerS), unit: 'req/s', target: `>= ${RATE_PER_S * 0.98}`, pass: Math.min(...f.sentPerS) >= RATE_PER_S * 0.98 },
+    { name: `load generator: schedule lag p99 (${what})`, value: m(f.lagP99Ms), unit: 'ms' },
+  ];
+}
+
 export async function run(): Promise<BenchResult[]> {
   const dir = await mkdtemp(join(tmpdir(), 'higgs-bench-proxy-'));
   const children: ChildProcess[] = [];
   const dispatchers: Dispatcher[] = [];
-  const tenant = await startFakeTenant(benchPolicy());
+  const tenant = await startFakeTenant();
   if (pinning) execFileSync('taskset', ['-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
+  else process.stderr.write('proxy bench: no taskset or one core only; the scanner is not pinned to a core of its own\n');
   try {
     const upstreamScript = join(ROOT, 'evals/src/bench/upstream-child.ts');
-    const fast = await startChild(upstreamScript, ['0'], {}, 1, 'stdout', (o) => o.includes('}\n'));
-    children.push(fast.child);
-    const up = firstJsonLine<{ port: number; caCertPem: string }>(fast.output);
+    const canned = await startChild(upstreamScript, ['canned'], {}, 1, 'stdout', (o) => o.includes('}\n'));
+    children.push(canned.child);
+    const up = firstJsonLine<{ port: number; caCertPem: string }>(canned.output);
     // streams that stay open while the others are opened: 1 s between frames
     const slow = await startChild(upstreamScript, ['1000'], {}, 1, 'stdout', (o) => o.includes('}\n'));
     children.push(slow.child);
@@ -261,60 +419,44 @@ export async function run(): Promise<BenchResult[]> {
     await writeFile(workloadsFile, JSON.stringify({
       workloads: [{ namespace: 'bench', app: 'bench-client', ips: ['127.0.0.1'], labels: { 'higgs.scan': 'enabled', 'higgs.io/enforce': 'enabled' } }],
     }));
-    const scannerEnv = (port: number, data: string) => ({
-      HIGGS_SCANNER_ID: 'bench', HIGGS_DATA_DIR: join(dir, data), HIGGS_TENANT_URL: tenant.url, HIGGS_SCANNER_TOKEN: 'bench-token',
+    const scannerEnv = (port: number, data: string, id = 'bench') => ({
+      HIGGS_SCANNER_ID: id, HIGGS_DATA_DIR: join(dir, data), HIGGS_TENANT_URL: tenant.url, HIGGS_SCANNER_TOKEN: 'bench-token',
       HIGGS_HASH_SALT: randomBytes(8).toString('hex'), HIGGS_PROXY_PORT: '0', HIGGS_POLICY_PORT: '0',
       HIGGS_HOSTS_OVERRIDE: `api.openai.com=127.0.0.1:${port}`, HIGGS_UPSTREAM_CA_FILES: caFile, HIGGS_WORKLOADS_FILE: workloadsFile,
     });
-    const scanner = await startChild(join(ROOT, 'scanner/src/cli.ts'), [], scannerEnv(up.port, 'scanner'), 0, 'stderr', scannerReady);
-    children.push(scanner.child);
-    const proxyUrl = proxyUrlOf(scanner.output);
-    const scannerCa = readFileSync(join(dir, 'scanner', 'ca-cert.pem'), 'utf8');
 
     const direct: Target = {
-      dispatcher: new Agent({ connect: { ca: up.caCertPem, servername: 'api.openai.com', timeout: CONNECT_TIMEOUT_MS }, connections: 256 }),
+      dispatcher: new Agent({ connect: { ca: up.caCertPem, servername: 'api.openai.com', timeout: CONNECT_TIMEOUT_MS }, connections: CONNECTIONS }),
       origin: `https://127.0.0.1:${up.port}`,
     };
-    const proxied: Target = { dispatcher: proxyAgent(proxyUrl, scannerCa, 256), origin: 'https://api.openai.com' };
-    dispatchers.push(direct.dispatcher, proxied.dispatcher);
+    dispatchers.push(direct.dispatcher);
+    await warm(direct);
 
-    // warm-up: connections, JIT, the scanner's leaf certificate
-    for (const t of [direct, proxied]) await closedLoop(t, 8, 1000);
-    failures.count = 0;
-
-    // at a rate both paths sustain first, so the queue a saturated run leaves behind cannot leak into it
-    const sustained = { p50: { direct: [] as number[], proxy: [] as number[] }, p99: { direct: [] as number[], proxy: [] as number[] } };
-    for (let i = 0; i < RUNS; i++) {
-      for (const [name, t] of [['direct', direct], ['proxy', proxied]] as const) {
-        const lat = await openLoop(t, SUSTAINED_RATE_PER_S, OPEN_LOOP_MS);
-        sustained.p50[name].push(percentile(lat, 0.5));
-        sustained.p99[name].push(percentile(lat, 0.99));
+    /** One scanner (core 0) measured against the direct path; `detectors`: the scanner's detectors on or off. */
+    const scannerRun = async (detectors: boolean): Promise<PathFigures> => {
+      const data = detectors ? 'scanner' : 'scanner-nodetect';
+      const prof = detectors && process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
+      const scanner = await startChild(
+        join(ROOT, 'evals/src/bench/scanner-child.ts'), detectors ? [] : ['detectors-off'], scannerEnv(up.port, data, detectors ? 'bench' : NO_DETECT_ID),
+        0, 'stderr', scannerReady, prof,
+      );
+      children.push(scanner.child);
+      const scannerCa = readFileSync(join(dir, data, 'ca-cert.pem'), 'utf8');
+      const proxied: Target = { dispatcher: proxyAgent(proxyUrlOf(scanner.output), scannerCa, CONNECTIONS), origin: 'https://api.openai.com' };
+      dispatchers.push(proxied.dispatcher);
+      try {
+        await warm(proxied);
+        failures.count = 0;
+        return await measure(direct, proxied, detectors ? 'detectors on' : 'detectors off', scanner.child.pid!);
+      } finally {
+        await proxied.dispatcher.close().catch(() => undefined);
+        await stop(scanner.child);
       }
-    }
-    if (Math.max(median(sustained.p50.direct), median(sustained.p50.proxy)) > SATURATED_P50_MS) {
-      // on an idle box both paths answer in a few ms at this rate: a queue here means the machine is loaded
-      process.stderr.write(`proxy bench: queueing even at ${SUSTAINED_RATE_PER_S} req/s (p50 direct ${median(sustained.p50.direct).toFixed(0)} ms); the machine is loaded, the added latency is not the proxy's alone\n`);
-    }
-    const p50 = { direct: [] as number[], proxy: [] as number[] };
-    const p99 = { direct: [] as number[], proxy: [] as number[] };
-    for (let i = 0; i < RUNS; i++) {
-      for (const [name, t] of [['direct', direct], ['proxy', proxied]] as const) {
-        const lat = await openLoop(t, RATE_PER_S, OPEN_LOOP_MS);
-        p50[name].push(percentile(lat, 0.5));
-        p99[name].push(percentile(lat, 0.99));
-      }
-      // a path that cannot sustain the rate queues for a minute a run; one saturated run says enough
-      if (Math.max(p50.direct.at(-1)!, p50.proxy.at(-1)!) > SATURATED_P50_MS) {
-        process.stderr.write(`proxy bench: saturated at ${RATE_PER_S} req/s (p50 ${p50.proxy.at(-1)!.toFixed(0)} ms); one run only\n`);
-        break;
-      }
-    }
-    const rps = { direct: [] as number[], proxy: [] as number[] };
-    for (let i = 0; i < RUNS; i++) {
-      rps.direct.push(await closedLoop(direct, CLOSED_LOOP_CONCURRENCY, CLOSED_LOOP_MS));
-      rps.proxy.push(await closedLoop(proxied, CLOSED_LOOP_CONCURRENCY, CLOSED_LOOP_MS));
-    }
-    await stop(scanner.child);
+    };
+    const on = await scannerRun(true);
+    const latencyFailures = failures.count;
+    const offFigures = await scannerRun(false);
+    const totalFailures = latencyFailures + failures.count;
 
     // a fresh scanner for the streams, so its RSS is not the latency runs' heap
     const streamScanner = await startChild(
@@ -329,33 +471,12 @@ export async function run(): Promise<BenchResult[]> {
     const idleRssMb = rssMb(streamScanner.child.pid!);
     const streams = await openStreams(streamDispatcher, STREAMS, streamScanner.child.pid!);
 
-    const m = {
-      s50: { direct: median(sustained.p50.direct), proxy: median(sustained.p50.proxy) },
-      s99: { direct: median(sustained.p99.direct), proxy: median(sustained.p99.proxy) },
-      p50: { direct: median(p50.direct), proxy: median(p50.proxy) },
-      p99: { direct: median(p99.direct), proxy: median(p99.proxy) },
-      rps: { direct: median(rps.direct), proxy: median(rps.proxy) },
-    };
-    if (failures.count > 0) process.stderr.write(`proxy bench: ${failures.count} requests not answered 200, first: ${failures.first}\n`);
-    const added50 = m.p50.proxy - m.p50.direct;
-    const added99 = m.p99.proxy - m.p99.direct;
-    const sAdded50 = m.s50.proxy - m.s50.direct;
-    const sAdded99 = m.s99.proxy - m.s99.direct;
-    const at = `${SUSTAINED_RATE_PER_S} req/s`;
+    if (totalFailures > 0) process.stderr.write(`proxy bench: ${totalFailures} requests not answered 200, first: ${failures.first}\n`);
+    if (tenant.ingested() === 0) process.stderr.write('proxy bench: the scanner uploaded nothing to the fake tenant\n');
     return [
-      { name: `latency p50 (1 KB prompt, ${at}, 1000 rules)`, value: m.s50.proxy, unit: 'ms', baseline: m.s50.direct, ratio: m.s50.proxy / m.s50.direct },
-      { name: `latency p99 (1 KB prompt, ${at}, 1000 rules)`, value: m.s99.proxy, unit: 'ms', baseline: m.s99.direct, ratio: m.s99.proxy / m.s99.direct },
-      { name: `added latency p50 at ${at}`, value: sAdded50, unit: 'ms', target: '<= 0.3 ms', pass: sAdded50 <= 0.3 },
-      { name: `added latency p99 at ${at}`, value: sAdded99, unit: 'ms', target: '<= 1 ms', pass: sAdded99 <= 1 },
-      { name: 'latency p50 (1 KB prompt, 1000 req/s, 1000 rules)', value: m.p50.proxy, unit: 'ms', baseline: m.p50.direct, ratio: m.p50.proxy / m.p50.direct },
-      { name: 'latency p99 (1 KB prompt, 1000 req/s, 1000 rules)', value: m.p99.proxy, unit: 'ms', baseline: m.p99.direct, ratio: m.p99.proxy / m.p99.direct },
-      { name: 'requests not answered 200 (latency and throughput runs)', value: failures.count, unit: 'requests', target: '0', pass: failures.count === 0 },
-      { name: `added latency p50 at ${RATE_PER_S} req/s`, value: added50, unit: 'ms', target: '<= 0.3 ms', pass: added50 <= 0.3 },
-      { name: `added latency p99 at ${RATE_PER_S} req/s`, value: added99, unit: 'ms', target: '<= 1 ms', pass: added99 <= 1 },
-      {
-        name: `throughput ceiling, scanner on one core (${CLOSED_LOOP_CONCURRENCY} in flight)`, value: m.rps.proxy, unit: 'req/s', baseline: m.rps.direct,
-        ratio: m.rps.proxy / m.rps.direct, target: '>= 2500 req/s', pass: m.rps.proxy >= 2500,
-      },
+      ...rows(on, '1000 rules, detectors on', true),
+      ...rows(offFigures, '1000 rules, detectors off', false),
+      { name: 'requests not answered 200 (latency and throughput runs)', value: totalFailures, unit: 'requests', target: '0', pass: totalFailures === 0 },
       {
         name: `scanner RSS, ${streams.peakOpen} streams open at once`, value: streams.peakRssMb, unit: 'MB', baseline: idleRssMb,
         ratio: streams.peakRssMb / idleRssMb, target: `<= 200 MB at ${STREAMS} streams`, pass: streams.peakOpen >= STREAMS && streams.peakRssMb <= 200,

@@ -2,14 +2,87 @@
  * The mock provider upstreams in a process of their own, so a benchmark's
  * client, proxy and upstream do not share one event loop. Prints one JSON line
  * `{ url, port, caCertPem }` on stdout once listening; stops on SIGTERM.
- * argv[2]: pause between streamed SSE frames in ms (default 5).
+ *
+ * argv[2]:
+ * - a number: the `demo` mock upstreams (every provider's real wire format),
+ *   with that pause between streamed SSE frames in ms (default 5);
+ * - `canned`: one keep-alive HTTPS endpoint, `POST /v1/chat/completions`,
+ *   answering every request with the same precomputed OpenAI `chat.completion`
+ *   (about 600 bytes). It reads the whole request and answers 400 to an empty
+ *   or non-JSON-looking body, so a proxy that mangles the request is seen, but
+ *   it does no per-request parsing or formatting: the client and this upstream
+ *   share one core in the proxy bench, and the upstream's cost must not be
+ *   what limits the rate measured through the proxy.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startMockUpstreams } from '@higgs/demo';
 
-const upstreams = await startMockUpstreams({ chunkDelayMs: Number(process.argv[2] ?? 5) });
-const keep = setInterval(() => upstreams.reset(), 1000); // forget received requests: a benchmark sends hundreds of thousands
-process.stdout.write(`${JSON.stringify({ url: upstreams.url, port: upstreams.port, caCertPem: upstreams.caCertPem })}\n`);
-process.once('SIGTERM', () => {
-  clearInterval(keep);
-  void upstreams.close().then(() => process.exit(0));
-});
+const mode = process.argv[2] ?? '5';
+
+if (mode === 'canned') await startCanned();
+else await startDemo(Number(mode));
+
+async function startDemo(chunkDelayMs: number): Promise<void> {
+  const upstreams = await startMockUpstreams({ chunkDelayMs });
+  const keep = setInterval(() => upstreams.reset(), 1000); // forget received requests: a benchmark sends hundreds of thousands
+  process.stdout.write(`${JSON.stringify({ url: upstreams.url, port: upstreams.port, caCertPem: upstreams.caCertPem })}\n`);
+  process.once('SIGTERM', () => {
+    clearInterval(keep);
+    void upstreams.close().then(() => process.exit(0));
+  });
+}
+
+/** A self-signed P-256 certificate for api.openai.com and 127.0.0.1 (it is its own CA: clients trust it as such). */
+function selfSigned(): { keyPem: string; certPem: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'higgs-bench-upstream-'));
+  try {
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=api.openai.com',
+      '-addext', 'subjectAltName=DNS:api.openai.com,IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+    ], { stdio: 'ignore' });
+    return { keyPem: readFileSync(join(dir, 'key.pem'), 'utf8'), certPem: readFileSync(join(dir, 'cert.pem'), 'utf8') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function startCanned(): Promise<void> {
+  const { keyPem, certPem } = selfSigned();
+  const completion = Buffer.from(JSON.stringify({
+    id: 'chatcmpl-bench0000000000000000000000', object: 'chat.completion', created: Math.floor(Date.now() / 1000), model: 'gpt-4o-mini-2024-07-18',
+    choices: [{
+      index: 0, logprobs: null, finish_reason: 'stop',
+      message: { role: 'assistant', refusal: null, content: '- Delivery times improved 4% quarter on quarter.\n- Warehouse throughput is flat.\n- The ticket backlog needs an owner before the planning meeting.' },
+    }],
+    usage: { prompt_tokens: 230, completion_tokens: 31, total_tokens: 261, prompt_tokens_details: { cached_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 0 } },
+    system_fingerprint: 'fp_higgsbench',
+  }));
+  const okHeaders = ['content-type', 'application/json', 'content-length', String(completion.length), 'openai-processing-ms', '1'];
+  const bad = Buffer.from('{"error":{"message":"empty or non-JSON body","type":"invalid_request_error","param":null,"code":null}}');
+  const badHeaders = ['content-type', 'application/json', 'content-length', String(bad.length)];
+  const server = createServer({ key: keyPem, cert: certPem, keepAliveTimeout: 120_000, noDelay: true }, (req, res) => {
+    let size = 0;
+    let first = -1;
+    req.on('data', (chunk: Buffer) => {
+      if (first < 0) first = chunk[0]!;
+      size += chunk.length;
+    });
+    req.on('end', () => {
+      const ok = req.method === 'POST' && req.url === '/v1/chat/completions' && size > 0 && first === 0x7b; // '{'
+      res.writeHead(ok ? 200 : 400, ok ? okHeaders : badHeaders).end(ok ? completion : bad);
+    });
+  });
+  server.keepAliveTimeout = 120_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  process.stdout.write(`${JSON.stringify({ url: `https://127.0.0.1:${port}`, port, caCertPem: certPem })}\n`);
+  process.once('SIGTERM', () => {
+    server.close(() => process.exit(0));
+    server.closeAllConnections();
+  });
+}
