@@ -104,6 +104,20 @@ describe('StreamGuard', () => {
     expect(openaiText(guard.end().toString())).toBe('a'.repeat(9));
   });
 
+  it('keeps only the bounded window of a long stream, whatever its length (memory of an open stream)', () => {
+    const guard = new StreamGuard(matcher([{ action: 'redact', match: { responseContains: ['0123456789'] } }]), 'openai');
+    let sent = '';
+    for (let i = 0; i < 5_000; i++) {
+      sent += openaiText(guard.push(`${openaiChunk(`word ${i} `)}event: ping\ndata: {}\n\n`).toString());
+      expect(guard.held.chars).toBeLessThanOrEqual(9);
+      // the 9-character window reaches into at most two 7-character text events, each with its ping queued behind it
+      expect(guard.held.events).toBeLessThanOrEqual(4);
+    }
+    sent += openaiText(guard.end().toString());
+    expect(sent).toBe(Array.from({ length: 5_000 }, (_, i) => `word ${i} `).join(''));
+    expect(guard.held).toEqual({ chars: 0, events: 0 });
+  });
+
   it('reads Cohere content-delta events: redacts across them and ends a cut stream with message-end ERROR', () => {
     const delta = (text: string): string => `event: content-delta\ndata: ${JSON.stringify({ type: 'content-delta', index: 0, delta: { message: { content: { text } } } })}\n\n`;
     const COHERE = `event: message-start\ndata: {"type":"message-start","id":"c1","delta":{"message":{"role":"assistant"}}}\n\n${

@@ -22,9 +22,14 @@ export function streamFramingFor(provider: Provider, contentType: string | undef
   return 'openai';
 }
 
-/** Text of the answer carried by one event, and how to render the event with other text in its place. */
-interface TextItem { kind: 'text'; start: number; end: number; readonly whole: { start: number; end: number }; original: Buffer; render: (text: string) => Buffer }
-interface RawItem { kind: 'raw'; bytes: Buffer }
+/**
+ * Text of the answer carried by one event, and how to render the event with other text in its place.
+ * An SSE event is held as its frame text (one flat string, no Buffer): a held Buffer would be a
+ * slice of an 8 KB pool slab and keep the whole slab alive while the stream idles, and `render`
+ * re-parses the event's data rather than keeping its parsed JSON for the life of the item.
+ */
+interface TextItem { kind: 'text'; start: number; end: number; readonly whole: { start: number; end: number }; original: Buffer | string; render: (text: string) => Buffer }
+interface RawItem { kind: 'raw'; bytes: Buffer | string }
 type Item = TextItem | RawItem;
 
 /**
@@ -55,11 +60,17 @@ export class StreamGuard {
   private buffer = '';
   private bufferStart = 0;
   private redactions: Array<{ start: number; end: number }> = [];
-  private readonly seen = new Set<string>();
+  /** the matches already noted; allocated on the first match (most streams have none) */
+  private seen: Set<string> | null = null;
 
   constructor(private readonly matcher: ResponseMatcher, private readonly framing: StreamFraming) {
     if (framing === 'bedrock') this.eventStream = new EventStreamDecoder((m) => this.onMessage(m));
     else this.sse = new SseDecoder((e) => this.onEvent(e));
+  }
+
+  /** What the guard holds back now: characters of text and queued events (bounded by the window, whatever the stream's length). */
+  get held(): { chars: number; events: number } {
+    return { chars: this.buffer.length, events: this.queue.length };
   }
 
   /** true once the stream was cut (block or corrupt frame): nothing more is sent */
@@ -114,17 +125,12 @@ export class StreamGuard {
       json = null;
     }
     const delta = json && typeof json === 'object' ? textDelta(json as Record<string, unknown>) : null;
-    const original = Buffer.from(frame(event));
+    const original = frame(event);
     if (!delta) {
       this.queue.push({ kind: 'raw', bytes: original });
       return;
     }
-    const o = json as Record<string, unknown>;
-    this.pushText(delta.text, original, (text) => {
-      const copy = structuredClone(o);
-      delta.set(copy, text);
-      return Buffer.from(frame({ event: event.event, data: JSON.stringify(copy) }));
-    });
+    this.pushText(delta.text, original, (text) => renderSse(event, text));
   }
 
   private onMessage(m: EventStreamMessage): void {
@@ -159,7 +165,7 @@ export class StreamGuard {
     this.pushText(d.text, m.frame, (text) => encodeEventStreamMessage(headers!, Buffer.from(JSON.stringify({ ...payload, delta: { ...d, text } }))));
   }
 
-  private pushText(text: string, original: Buffer, render: (text: string) => Buffer): void {
+  private pushText(text: string, original: Buffer | string, render: (text: string) => Buffer): void {
     const start = this.bufferStart + this.buffer.length;
     this.buffer += text;
     const end = start + text.length;
@@ -188,13 +194,14 @@ export class StreamGuard {
 
   private note(m: ResponseMatch): void {
     const key = `${m.ruleId}|${m.start}|${m.end}`;
+    this.seen ??= new Set();
     if (this.seen.has(key)) return;
     this.seen.add(key);
     this.matches.push(m);
   }
 
   private flushUpTo(cut: number): Buffer {
-    const out: Buffer[] = [];
+    const out: Array<Buffer | string> = [];
     while (this.queue.length > 0) {
       const item = this.queue[0]!;
       if (item.kind === 'raw') {
@@ -216,10 +223,10 @@ export class StreamGuard {
     this.buffer = this.buffer.slice(cut - this.bufferStart);
     this.bufferStart = cut;
     if (this.redactions.length > 0) this.redactions = this.redactions.filter((r) => r.end > cut);
-    return out.length === 1 ? out[0]! : Buffer.concat(out);
+    return toBuffer(out);
   }
 
-  private emitText(item: TextItem, from: number, to: number): Buffer {
+  private emitText(item: TextItem, from: number, to: number): Buffer | string {
     const touched = this.redactions.filter((r) => r.end > from && r.start < to);
     // the common case: a whole event with nothing to change goes out as it came, not re-serialised
     if (touched.length === 0 && from === item.whole.start && to === item.whole.end) return item.original;
@@ -243,6 +250,20 @@ export class StreamGuard {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** SSE frames (strings) go out as one Buffer; Bedrock frames are Buffers already. */
+function toBuffer(parts: ReadonlyArray<Buffer | string>): Buffer {
+  if (parts.length === 0) return EMPTY;
+  if (parts.every((p) => typeof p === 'string')) return Buffer.from(parts.join(''));
+  return Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
+}
+
+/** The event with `text` as its answer text: the data is parsed again (rare: only a redacted piece is re-rendered). */
+function renderSse(event: SseEvent, text: string): Buffer {
+  const copy = JSON.parse(event.data) as Record<string, unknown>;
+  textDelta(copy)!.set(copy, text);
+  return Buffer.from(frame({ event: event.event, data: JSON.stringify(copy) }));
+}
 
 /** The text a streamed event adds to the answer, and how to put other text in its place. */
 function textDelta(json: Record<string, unknown>): { text: string; set: (json: Record<string, unknown>, text: string) => void } | null {
