@@ -112,40 +112,71 @@ export function injectionVector(text: string): Map<number, number> {
   const vector = new Map<number, number>();
   let norm = 0;
   for (let k = 0; k < n; k++) {
-    const h = scratch.touched[k]!;
-    const v = log1p(scratch.counts[h]!);
-    vector.set(h, v);
+    const slot = table.order[k]!;
+    const v = log1p(table.counts[slot]!);
+    vector.set(table.keys[slot]! - 1, v);
     norm += v * v;
   }
   norm = Math.sqrt(norm) || 1;
   for (let k = 0; k < n; k++) {
-    const h = scratch.touched[k]!;
+    const h = table.keys[table.order[k]!]! - 1;
     vector.set(h, vector.get(h)! / norm);
-    scratch.counts[h] = 0;
   }
+  resetTable();
   return vector;
 }
 
-// Per-process scratch for the feature pass: a count per hashing slot and the slots touched, in
-// first-touch order (the order the Map of `injectionVector` iterates in, so sums agree to the bit).
-// Scoring is synchronous, so one scratch serves every call without allocating.
-const scratch = { counts: new Int32Array(INJECTION_HASH_DIM), touched: new Int32Array(8192) };
+// Per-process scratch for the feature pass: an open-addressing table from feature (hashing slot) to
+// count, and its entries in first-touch order (the order the Map of `injectionVector` iterates in, so
+// sums agree to the bit). A few thousand entries stay in the L1/L2 cache where a count per hashing
+// slot (1 MB) cost a cache miss per n-gram. Scoring is synchronous, so one table serves every call.
+const table = { mask: 4095, keys: new Int32Array(4096), counts: new Int32Array(4096), order: new Int32Array(4096), used: 0 };
 
-function touch(h: number, n: number): number {
-  if (scratch.counts[h]!++ !== 0) return n;
-  if (n === scratch.touched.length) {
-    const grown = new Int32Array(n * 2);
-    grown.set(scratch.touched);
-    scratch.touched = grown;
+// the table slot of feature `h` (key h + 1; 0 marks an empty slot), inserted on first sight
+function slotOf(h: number): number {
+  const key = h + 1;
+  for (let s = h & table.mask; ; s = (s + 1) & table.mask) {
+    const k = table.keys[s]!;
+    if (k === key) return s;
+    if (k !== 0) continue;
+    // at most half full, so probes stay short
+    if (table.used * 2 >= table.mask) {
+      growTable();
+      return slotOf(h);
+    }
+    table.keys[s] = key;
+    table.order[table.used++] = s;
+    return s;
   }
-  scratch.touched[n] = h;
-  return n + 1;
 }
 
-// Counts the features of `text` into `scratch`; returns how many slots it touched. The caller resets them.
+function growTable(): void {
+  const { keys, counts, order, used } = table;
+  const size = keys.length * 2;
+  table.mask = size - 1;
+  table.keys = new Int32Array(size);
+  table.counts = new Int32Array(size);
+  table.order = new Int32Array(size);
+  table.used = 0;
+  for (let k = 0; k < used; k++) table.counts[slotOf(keys[order[k]!]! - 1)] = counts[order[k]!]!;
+}
+
+function resetTable(): void {
+  const { keys, counts, order, used } = table;
+  for (let k = 0; k < used; k++) {
+    keys[order[k]!] = 0;
+    counts[order[k]!] = 0;
+  }
+  table.used = 0;
+}
+
+function touch(h: number): void {
+  table.counts[slotOf(h)]!++;
+}
+
+// Counts the features of `text` into `table`; returns how many features it holds. The caller resets it.
 function countFeatures(text: string): number {
   const lower = text.toLowerCase();
-  let n = 0;
   let prev = 0;
   let wordHash = FNV_OFFSET;
   let inWord = false;
@@ -157,8 +188,8 @@ function countFeatures(text: string): number {
       wordHash = Math.imul(wordHash ^ c, FNV_PRIME);
       inWord = true;
     } else if (inWord) {
-      n = touch(mix(wordHash, 1) & DIM_MASK, n);
-      if (prev !== 0) n = touch(mix(prev ^ Math.imul(wordHash, 31), 2) & DIM_MASK, n);
+      touch(mix(wordHash, 1) & DIM_MASK);
+      if (prev !== 0) touch(mix(prev ^ Math.imul(wordHash, 31), 2) & DIM_MASK);
       prev = wordHash;
       wordHash = FNV_OFFSET;
       inWord = false;
@@ -166,17 +197,15 @@ function countFeatures(text: string): number {
     // character 4-grams, whitespace folded to one space
     const folded = c === 10 || c === 13 || c === 9 ? 32 : c;
     if (!(folded === 32 && c3 === 32)) {
-      n = touch(mix((((c1 * 31 + c2) * 31 + c3) * 31 + folded) | 0, 3) & DIM_MASK, n);
+      touch(mix((((c1 * 31 + c2) * 31 + c3) * 31 + folded) | 0, 3) & DIM_MASK);
       c1 = c2; c2 = c3; c3 = folded;
     }
   }
   for (let f = 0; f < INJECTION_FEATURES.length; f++) {
     if (!fires(f, text)) continue;
-    const h = KEYWORD_BASE + f;
-    n = touch(h, n);
-    scratch.counts[h] = 4;
+    table.counts[slotOf(KEYWORD_BASE + f)] = 4;
   }
-  return n;
+  return table.used;
 }
 
 // Math.log1p of small counts, computed once: most n-grams of a prompt occur a few times, and the
@@ -222,18 +251,18 @@ export function injectionScore(text: string): number {
   if (text.length === 0) return 0;
   // the arithmetic of injectionLogit(injectionVector(text)), in the same order, without building the Map
   const n = countFeatures(text);
-  const { counts, touched } = scratch;
+  const { keys, counts, order } = table;
   let norm = 0;
   for (let k = 0; k < n; k++) {
-    const v = log1p(counts[touched[k]!]!);
+    const v = log1p(counts[order[k]!]!);
     norm += v * v;
   }
   norm = Math.sqrt(norm) || 1;
   let z = MODEL.bias;
   for (let k = 0; k < n; k++) {
-    const h = touched[k]!;
-    z += WEIGHTS[h]! * (log1p(counts[h]!) / norm);
-    counts[h] = 0;
+    const slot = order[k]!;
+    z += WEIGHTS[keys[slot]! - 1]! * (log1p(counts[slot]!) / norm);
   }
+  resetTable();
   return Math.round(100 / (1 + Math.exp(-z)));
 }
