@@ -181,35 +181,53 @@ export function flowDestination(flow: NetworkFlow, baseline: GovernanceBaseline,
   return null;
 }
 
-interface Tally { first: AssetObservation; count: number; firstAt: number; firstSeen: string; lastAt: number; lastSeen: string; attributes: Record<string, string> }
+interface Tally {
+  first: AssetObservation; firstIndex: number; count: number; firstAt: number; firstSeen: string; lastAt: number; lastSeen: string;
+  attributes: Array<{ last: number; attributes: Record<string, string> }>;
+}
+
+/**
+ * Sightings of one asset: `count` calls (0: the asset is created but no call
+ * counted) seen from `o.seenAt` to `lastSeen`, the first of them at position
+ * `first` of the batch and the last at `last`.
+ */
+interface Sighting { o: AssetObservation; count: number; lastSeen: string; first: number; last: number }
+
+const single = (o: AssetObservation, counted: boolean, index: number): Sighting =>
+  ({ o, count: counted ? 1 : 0, lastSeen: o.seenAt, first: index, last: index });
 
 /**
  * Counts observations into their assets, creating them on first sight (with a
  * discovery transition). Sightings of one asset are tallied first, so a batch
  * costs one upsert per distinct asset; the result is what counting them one by
- * one gives. `counted: false` sightings create the asset but add no call.
+ * one in batch order gives: the first sighting names the asset, an attribute is
+ * the last sighting's that has it.
  */
-async function storeTallied(
-  db: SqlExecutor, tenantId: string, sightings: ReadonlyArray<{ o: AssetObservation; counted: boolean }>,
-): Promise<Map<string, Asset>> {
+async function storeTallied(db: SqlExecutor, tenantId: string, sightings: readonly Sighting[]): Promise<Map<string, Asset>> {
   const tallies = new Map<string, Tally>();
-  for (const { o, counted } of sightings) {
+  for (const { o, count, lastSeen, first, last } of sightings) {
     const at = Date.parse(o.seenAt);
+    const lastAt = lastSeen === o.seenAt ? at : Date.parse(lastSeen);
     const t = tallies.get(o.id);
     if (!t) {
-      tallies.set(o.id, { first: o, count: counted ? 1 : 0, firstAt: at, firstSeen: o.seenAt, lastAt: at, lastSeen: o.seenAt, attributes: { ...o.attributes } });
+      tallies.set(o.id, {
+        first: o, firstIndex: first, count, firstAt: at, firstSeen: o.seenAt, lastAt, lastSeen, attributes: [{ last, attributes: o.attributes }],
+      });
       continue;
     }
-    if (counted) t.count += 1;
+    if (first < t.firstIndex) [t.first, t.firstIndex] = [o, first];
+    t.count += count;
     if (at < t.firstAt) [t.firstAt, t.firstSeen] = [at, o.seenAt];
-    if (at > t.lastAt) [t.lastAt, t.lastSeen] = [at, o.seenAt];
-    Object.assign(t.attributes, o.attributes);
+    if (lastAt > t.lastAt) [t.lastAt, t.lastSeen] = [lastAt, lastSeen];
+    t.attributes.push({ last, attributes: o.attributes });
   }
   const stored = new Map<string, Asset>();
   const discovered: Asset[] = [];
-  for (const [id, t] of tallies) {
+  // one order for every batch: concurrent transactions lock the asset rows they upsert in the same order
+  for (const [id, t] of [...tallies].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) {
+    const attributes = Object.assign({}, ...t.attributes.sort((x, y) => x.last - y.last).map((a) => a.attributes)) as Record<string, string>;
     const { asset, created } = await observeAsset(db, {
-      tenantId, asset: { ...t.first, seenAt: t.firstSeen, attributes: t.attributes }, count: t.count, lastSeenAt: t.lastSeen,
+      tenantId, asset: { ...t.first, seenAt: t.firstSeen, attributes }, count: t.count, lastSeenAt: t.lastSeen,
     });
     if (created) discovered.push(asset);
     stored.set(id, asset);
@@ -236,39 +254,71 @@ function pick(stored: Map<string, Asset>, o: AssetObservation): Asset {
   return a;
 }
 
-/** Tallies edges of one batch so each (from, to, kind) is one row of the upsert. */
-function tallyEdges(list: ReadonlyArray<{ from: string; to: string; kind: EdgeKind; at: string }>): AssetEdge[] {
+/** Tallies edges of one batch so each (from, to, kind) is one row of the upsert; `count` defaults to 1, `last` to `at`. */
+function tallyEdges(list: ReadonlyArray<{ from: string; to: string; kind: EdgeKind; at: string; count?: number; last?: string }>): AssetEdge[] {
   const byKey = new Map<string, AssetEdge & { firstMs: number; lastMs: number }>();
   for (const e of list) {
     const ms = Date.parse(e.at);
+    const last = e.last ?? e.at;
+    const lastMs = last === e.at ? ms : Date.parse(last);
+    const count = e.count ?? 1;
     const key = `${e.from}\u0000${e.to}\u0000${e.kind}`;
     const t = byKey.get(key);
     if (!t) {
-      byKey.set(key, { from: e.from, to: e.to, kind: e.kind, count: 1, firstSeen: e.at, lastSeen: e.at, firstMs: ms, lastMs: ms });
+      byKey.set(key, { from: e.from, to: e.to, kind: e.kind, count, firstSeen: e.at, lastSeen: last, firstMs: ms, lastMs });
       continue;
     }
-    t.count += 1;
+    t.count += count;
     if (ms < t.firstMs) [t.firstMs, t.firstSeen] = [ms, e.at];
-    if (ms > t.lastMs) [t.lastMs, t.lastSeen] = [ms, e.at];
+    if (lastMs > t.lastMs) [t.lastMs, t.lastSeen] = [lastMs, last];
   }
   return [...byKey.values()].map(({ firstMs: _f, lastMs: _l, ...e }) => e);
 }
 
-/** Counts each LLM call into its three assets and the workload's edges to provider and model. */
+/** A call's null fields kept apart from the text "null" in a grouping key. */
+const part = (v: string | null) => (v === null ? '\u0001' : v);
+
+/**
+ * Counts each LLM call into its three assets and the workload's edges to provider
+ * and model. Calls naming the same workload, endpoint and model make the same
+ * observations: they are grouped first and observed once per group, with their
+ * count and time span (a 5 000-call batch is a few dozen groups).
+ */
 export async function recordCallsAssets(
   db: SqlExecutor, p: { tenantId: string; calls: readonly LlmCall[]; baseline: GovernanceBaseline },
 ): Promise<CallAssets[]> {
-  const perCall = p.calls.map((call) => callObservations(call, p.baseline));
-  const stored = await storeTallied(db, p.tenantId, perCall.flatMap((c) => [c.workload, c.provider, c.model])
-    .filter((o): o is AssetObservation => o !== null).map((o) => ({ o, counted: true })));
-  await observeEdges(db, {
-    tenantId: p.tenantId,
-    edges: tallyEdges(perCall.flatMap((c) => [
-      { from: c.workload.id, to: c.provider.id, kind: 'calls' as const, at: c.workload.seenAt },
-      ...(c.model ? [{ from: c.workload.id, to: c.model.id, kind: 'model' as const, at: c.workload.seenAt }] : []),
-    ])),
+  interface Group { call: LlmCall; count: number; firstMs: number; firstTs: string; lastMs: number; lastTs: string; first: number; last: number }
+  const groups = new Map<string, Group>();
+  const groupOf: Group[] = [];
+  p.calls.forEach((call, i) => {
+    const { namespace, app, mode } = call.source;
+    const key = `${part(namespace)}\u0000${part(app)}\u0000${part(mode)}\u0000${call.provider}\u0000${call.host}\u0000${part(call.model)}`;
+    const ms = Date.parse(call.ts);
+    let g = groups.get(key);
+    if (!g) {
+      g = { call, count: 0, firstMs: ms, firstTs: call.ts, lastMs: ms, lastTs: call.ts, first: i, last: i };
+      groups.set(key, g);
+    }
+    g.count += 1;
+    g.last = i;
+    if (ms < g.firstMs) [g.firstMs, g.firstTs] = [ms, call.ts];
+    if (ms > g.lastMs) [g.lastMs, g.lastTs] = [ms, call.ts];
+    groupOf.push(g);
   });
-  return perCall.map((c) => ({ workload: pick(stored, c.workload), provider: pick(stored, c.provider), model: c.model && pick(stored, c.model) }));
+  const perGroup = new Map([...groups.values()].map((g) => [g, callObservations({ ...g.call, ts: g.firstTs }, p.baseline)]));
+  const sightings: Sighting[] = [];
+  const edges: Array<{ from: string; to: string; kind: EdgeKind; at: string; count: number; last: string }> = [];
+  for (const [g, c] of perGroup) {
+    for (const o of [c.workload, c.provider, c.model]) if (o) sightings.push({ o, count: g.count, lastSeen: g.lastTs, first: g.first, last: g.last });
+    edges.push({ from: c.workload.id, to: c.provider.id, kind: 'calls', at: g.firstTs, count: g.count, last: g.lastTs });
+    if (c.model) edges.push({ from: c.workload.id, to: c.model.id, kind: 'model', at: g.firstTs, count: g.count, last: g.lastTs });
+  }
+  const stored = await storeTallied(db, p.tenantId, sightings);
+  await observeEdges(db, { tenantId: p.tenantId, edges: tallyEdges(edges) });
+  const assets = new Map([...perGroup].map(([g, c]) => [g, {
+    workload: pick(stored, c.workload), provider: pick(stored, c.provider), model: c.model && pick(stored, c.model),
+  } satisfies CallAssets]));
+  return groupOf.map((g) => assets.get(g)!);
 }
 
 /** Counts each MCP call into its workload, server and tool, with the workload → server → tool edges. */
@@ -277,7 +327,7 @@ export async function recordToolCallsAssets(
 ): Promise<ToolCallAssets[]> {
   const perCall = p.calls.map((call) => toolCallObservations(call, p.baseline, p.allowlist));
   const stored = await storeTallied(db, p.tenantId, perCall.flatMap((c) => [c.workload, c.server, c.tool])
-    .filter((o): o is AssetObservation => o !== null).map((o) => ({ o, counted: true })));
+    .filter((o): o is AssetObservation => o !== null).map((o, i) => single(o, true, i)));
   await observeEdges(db, {
     tenantId: p.tenantId,
     edges: tallyEdges(perCall.flatMap((c) => [
@@ -302,7 +352,7 @@ export async function recordFlowsAssets(
   });
   const relevant = perFlow.filter((f): f is NonNullable<typeof f> => f !== null);
   if (relevant.length === 0) return perFlow.map(() => null);
-  const stored = await storeTallied(db, p.tenantId, relevant.flatMap((f) => [f.workload, f.destination]).map((o) => ({ o, counted: false })));
+  const stored = await storeTallied(db, p.tenantId, relevant.flatMap((f) => [f.workload, f.destination]).map((o, i) => single(o, false, i)));
   await observeEdges(db, {
     tenantId: p.tenantId,
     edges: tallyEdges(relevant.map((f) => ({ from: f.workload.id, to: f.destination.id, kind: 'flow' as const, at: f.destination.seenAt }))),
