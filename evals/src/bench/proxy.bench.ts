@@ -129,12 +129,15 @@ function hasTaskset(): boolean {
   }
 }
 
-/** Starts `node --import tsx <script>` (on `core` when pinning works); resolves with its output once `ready` accepts it. */
+/**
+ * Starts `node --import tsx <script>`, or a launcher (a script not ending in `.ts`, e.g. scanner/bin/higgs-scanner) as is,
+ * on `core` when pinning works; resolves with its output once `ready` accepts it.
+ */
 function startChild(
   script: string, args: string[], env: Record<string, string>, core: number, stream: 'stdout' | 'stderr', ready: (output: string) => boolean,
   nodeFlags: string[] = [],
 ): Promise<{ child: ChildProcess; output: string }> {
-  const node = [process.execPath, ...nodeFlags, '--import', 'tsx', script, ...args];
+  const node = script.endsWith('.ts') ? [process.execPath, ...nodeFlags, '--import', 'tsx', script, ...args] : [script, ...args];
   const [cmd, ...argv] = pinning ? ['taskset', '-c', String(core), ...node] : node;
   const child = spawn(cmd!, argv, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
@@ -458,9 +461,10 @@ export async function run(): Promise<BenchResult[]> {
     const offFigures = await scannerRun(false);
     const totalFailures = latencyFailures + failures.count;
 
-    // a fresh scanner for the streams, so its RSS is not the latency runs' heap
+    // a fresh scanner for the streams, so its RSS is not the latency runs' heap; started as deployed,
+    // by its launcher (the V8 flags that bound its memory are the launcher's)
     const streamScanner = await startChild(
-      join(ROOT, 'scanner/src/cli.ts'), [], scannerEnv(slowUp.port, 'scanner-streams'), 0, 'stderr', scannerReady,
+      join(ROOT, 'scanner/bin/higgs-scanner'), [], scannerEnv(slowUp.port, 'scanner-streams'), 0, 'stderr', scannerReady,
     );
     children.push(streamScanner.child);
     const streamProxyUrl = proxyUrlOf(streamScanner.output);
