@@ -75,7 +75,7 @@ async function main(): Promise<void> {
     `  Tenant API        ${stack.tenantUrl}`,
     '',
     `  started in ${(readyMs / 1000).toFixed(1)} s; ${config.traffic ? 'simulated workloads are calling through the proxy' : 'demo traffic is off (HIGGS_DEMO_TRAFFIC=false)'}`,
-    ...(config.traffic ? [`  workloads ${stack.workloadMode.kind === 'pods' ? 'in cgroup pods' : 'in-process, by source address'}: ${stack.workloadMode.why}`] : []),
+    ...(config.traffic ? [`  workloads ${stack.workloadMode.kind === 'pods' ? 'in cgroup pods' : 'in-process, by source address'}: ${config.pods === 'off' ? 'HIGGS_DEMO_PODS=off' : stack.workloadMode.why}`] : []),
     '',
   ];
   process.stdout.write(lines.join('\n') + '\n');

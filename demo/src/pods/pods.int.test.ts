@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { ensureCgroup2, kernelAvailability } from '@higgs/scanner/workloads';
 import { requireOrSkip } from '@higgs/evals/testing';
-import { ListQuarantinesOutput, ListSessionsOutput, QuarantineOutput, ReleaseQuarantineOutput } from '@higgs/schema';
+import { AuditLogOutput, ListQuarantinesOutput, ListSessionsOutput, QuarantineOutput, ReleaseQuarantineOutput } from '@higgs/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type PodInfo, type Stack } from '../stack.ts';
 import type { CallOutcome } from '../workloads/index.ts';
@@ -125,11 +125,22 @@ describe.runIf(run)('npm start with cgroup pods (root, cgroup v2, BPF)', () => {
   it('quarantine_namespace sandbox refuses the sandbox\'s provider connects in the kernel; release restores them', async () => {
     const ordered = Date.now();
     QuarantineOutput.parse(await tool('quarantine_namespace', { namespace: 'sandbox', reason: 'shadow AI' }));
-    const refused = await until('a refused sandbox connect', sandboxAfter(ordered, (o) => o.kind === 'error' && /EPERM/.test(o.message)), 60_000);
+    const refused = await until('a refused sandbox connect', sandboxAfter(ordered, (o) => o.kind === 'error' && /EPERM/.test(o.message)), 60_000)
+      .catch((err: Error) => {
+        const seen = outcomes.filter((o) => o.app === 'experiment').slice(-5).map((o) => `${o.at} ${o.kind} ${o.kind === 'ok' ? '' : o.message}`);
+        throw new Error(`${err.message}; ordered at ${new Date(ordered).toISOString()}, the sandbox's last outcomes:\n${seen.join('\n')}`);
+      });
     expect(refused.kind).toBe('error');
     // the quarantine is the sandbox's alone: the proxied pods keep being answered
     const supportOk = await until('support-bot still answered', () => outcomes.find((o) => o.app === 'support-bot' && o.kind === 'ok' && Date.parse(o.at) > Date.parse(refused.at)));
     expect(supportOk.namespace).toBe('support');
+    // the scanner reports the first refusal; the tenant audits it with who ordered the quarantine
+    const [enforced] = await until('the refusal in the audit chain', async () => {
+      await stack.scanner.flush();
+      const records = AuditLogOutput.parse(await tool('audit_log', { action: 'kernel_quarantine_enforced', limit: 50 })).records.filter((r) => r.target === 'sandbox');
+      return records.length > 0 ? records : undefined;
+    });
+    expect(enforced).toMatchObject({ actor: 'scanner:local-node', details: { orderedBy: 'admin', source: { namespace: 'sandbox', app: 'experiment' } } });
 
     const released = Date.now();
     ReleaseQuarantineOutput.parse(await tool('release_quarantine', { namespace: 'sandbox', reason: 'reviewed' }));
