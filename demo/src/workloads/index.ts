@@ -120,8 +120,16 @@ export function createDirectSdkClients(route: DirectRoute, opts: { localAddress?
         host: route.host, port: route.port, servername: o.servername ?? o.hostname, ca: route.caCertPem, ALPNProtocols: ['http/1.1'],
         ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
       });
-      socket.once('secureConnect', () => callback(null, socket));
-      socket.once('error', (err) => callback(err, null));
+      // the handshake of a connection a quarantine caught half-open gets no answer (the kernel drops its packets): give up, as undici's own connector would
+      const timer = setTimeout(() => socket.destroy(Object.assign(new Error('TLS connect timed out'), { code: 'UND_ERR_CONNECT_TIMEOUT' })), 5_000);
+      socket.once('secureConnect', () => {
+        clearTimeout(timer);
+        callback(null, socket);
+      });
+      socket.once('error', (err) => {
+        clearTimeout(timer);
+        callback(err, null);
+      });
       return socket;
     },
   });

@@ -4,7 +4,7 @@ import { connect, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMockUpstreams, type MockUpstreams } from '../upstreams/index.ts';
 import { generateDemoPki } from '../upstreams/pki.ts';
-import { callOnce, createSdkClients, DEMO_WORKLOADS, runWorkloads, WORKLOAD_SCRIPTS, type CallOutcome } from './index.ts';
+import { callOnce, createDirectSdkClients, createSdkClients, DEMO_WORKLOADS, runWorkloads, WORKLOAD_SCRIPTS, type CallOutcome } from './index.ts';
 
 /**
  * A plain CONNECT proxy standing in for the scanner: it records the source
@@ -147,6 +147,49 @@ describe('createSdkClients + callOnce through a proxy', () => {
       const outcome = await callOnce(clients, experiment!, WORKLOAD_SCRIPTS['sandbox/experiment']!.prompts[0]!, { userId: 'grace' });
       expect(outcome).toMatchObject({ kind: 'error', status: null });
       expect(outcome.kind === 'error' && outcome.message).toMatch(/ECONNREFUSED/);
+    } finally {
+      await clients.close();
+    }
+  });
+});
+
+describe('createDirectSdkClients: an unconfigured workload', () => {
+  it('reaches the provider at its address with no proxy, keeping api.openai.com in SNI and Host', async () => {
+    const route = { host: upstreams.host, port: upstreams.port, caCertPem: upstreams.caCertPem };
+    const clients = createDirectSdkClients(route, { localAddress: experiment!.ip });
+    try {
+      proxy.tunnels.length = 0;
+      upstreams.reset();
+      const prompts = WORKLOAD_SCRIPTS['sandbox/experiment']!.prompts;
+      const first = await callOnce(clients, experiment!, prompts[0]!, { userId: 'grace' });
+      const second = await callOnce(clients, experiment!, prompts[2]!, { userId: 'heidi@northwind.example', stream: true });
+      expect([first.kind, second.kind]).toEqual(['ok', 'ok']);
+      expect(proxy.tunnels).toEqual([]);
+      expect(upstreams.received.map((r) => [r.provider, r.headers.host, r.headers.baggage])).toEqual([
+        ['openai', 'api.openai.com', 'user.id=grace'], ['openai', 'api.openai.com', 'user.id=heidi@northwind.example'],
+      ]);
+    } finally {
+      await clients.close();
+    }
+  });
+
+  it('reports a refused connect as an error outcome with its code', async () => {
+    const clients = createDirectSdkClients({ host: '127.0.0.1', port: await closedPort(), caCertPem: upstreams.caCertPem });
+    try {
+      const outcome = await callOnce(clients, experiment!, WORKLOAD_SCRIPTS['sandbox/experiment']!.prompts[0]!, { userId: 'grace' });
+      expect(outcome).toMatchObject({ kind: 'error', status: null });
+      expect(outcome.kind === 'error' && outcome.message).toMatch(/ECONNREFUSED/);
+    } finally {
+      await clients.close();
+    }
+  });
+
+  it('does not trust a certificate from another CA', async () => {
+    const other = await generateDemoPki();
+    const clients = createDirectSdkClients({ host: upstreams.host, port: upstreams.port, caCertPem: other.caCertPem });
+    try {
+      const outcome = await callOnce(clients, experiment!, WORKLOAD_SCRIPTS['sandbox/experiment']!.prompts[0]!, { userId: 'grace' });
+      expect(outcome).toMatchObject({ kind: 'error', status: null });
     } finally {
       await clients.close();
     }
