@@ -14,6 +14,8 @@ import type { SqlClient } from '@higgs/tenant-api';
 
 /** LLM calls a copied session holds. */
 export const SESSION_CALLS = 75;
+/** Copies of the sample per ClickHouse INSERT … SELECT. */
+const COPIES_PER_INSERT = 8;
 /** Sessions rows per INSERT (12 parameters each). */
 const ROWS_PER_INSERT = 1000;
 
@@ -66,11 +68,15 @@ export async function multiplyClickhouse(url: string, s: SampleShape): Promise<S
   const l = layoutOf(count, users, minMs, maxMs);
   // copy g is the sample shifted back (g + 1) spans; a session is a user's calls within one window
   const shifted = `ts_ms - (number + 1) * ${l.spanMs}`;
-  await ch(`INSERT INTO llm_calls
-    SELECT tenant_id, concat('${s.prefix}', ifNull(user_id, ''), '~', toString(intDiv(${shifted}, ${l.windowMs}))),
-           toDateTime(intDiv(${shifted}, 1000)), ${shifted}, concat(id, '~', toString(number)), scanner_id, provider, model,
-           host, namespace, app, user_id, verdict, status, injection_score, pii_types, body
-      FROM llm_calls CROSS JOIN numbers(${s.copies}) WHERE session_id LIKE '${s.like}'`);
+  // a few copies a statement: one INSERT of millions of rows outlasts the HTTP client's timeouts on a loaded machine
+  for (let g = 0; g < s.copies; g += COPIES_PER_INSERT) {
+    await ch(`INSERT INTO llm_calls
+      SELECT tenant_id, concat('${s.prefix}', ifNull(user_id, ''), '~', toString(intDiv(${shifted}, ${l.windowMs}))),
+             toDateTime(intDiv(${shifted}, 1000)), ${shifted}, concat(id, '~', toString(number)), scanner_id, provider, model,
+             host, namespace, app, user_id, verdict, status, injection_score, pii_types, body
+        FROM llm_calls CROSS JOIN (SELECT number FROM numbers(${s.copies}) WHERE number >= ${g} AND number < ${g + COPIES_PER_INSERT})
+       WHERE session_id LIKE '${s.like}'`);
+  }
   const rows = await ch(`SELECT tenant_id, session_id, argMin(user_id, ts_ms) AS user_id, argMin(namespace, ts_ms) AS namespace,
            argMin(app, ts_ms) AS app, min(ts_ms) AS first_ms, max(ts_ms) AS last_ms, count() AS calls
       FROM llm_calls WHERE session_id LIKE '${s.prefix}%' GROUP BY tenant_id, session_id FORMAT JSONEachRow`);

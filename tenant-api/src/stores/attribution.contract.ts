@@ -7,7 +7,7 @@ import type { EnforcementDecision, LlmCall, ToolCall } from '@higgs/schema';
 import { expect, it } from 'vitest';
 import { eventId, llmCall } from '../testing/fixtures.ts';
 import type { SqlClient } from './sql-client.ts';
-import { userEventKey, type TelemetryBatch, type TelemetryStore, type TrackKey } from './telemetry-store.ts';
+import { userEventKey, type TelemetryBatch, type TelemetryStore, type TrackKey, type UserEvent } from './telemetry-store.ts';
 
 let counter = 0;
 const newTenant = () => `ta_${Date.now().toString(36)}_${(counter += 1)}`;
@@ -93,6 +93,33 @@ export function attributionContractTests(harness: () => { store: TelemetryStore;
     expect(await harness().store.listUserEvents({ ...p, userId: 'mallory', sessionIds: [], after: null, limit: 50 })).toEqual([]);
     const onlyOwn = await harness().store.listUserEvents({ ...p, sessionIds: [], after: null, limit: 50 });
     expect(new Set(ids(onlyOwn))).toEqual(new Set([own[0]!.id, own[1]!.id, own[2]!.id, tools[0]!.id]));
+  });
+
+  it('pages a user\'s events spread over a year newest first, without loss or repeat (ClickHouse widens its look-back per page)', async () => {
+    const tenantId = newTenant();
+    const to = Date.parse('2026-11-21T00:00:00.000Z');
+    const ago = (hours: number) => new Date(to - hours * 3_600_000).toISOString();
+    // an hour, two days, ten days, forty days and a year back; a tool call and a decision among them
+    const calls = [1, 2, 49, 240, 960, 961, 8760].map((h) => llmCall({ ts: ago(h), attribution: attribution('wes', 's-w') }));
+    const tool = toolCall({ ts: ago(30), attribution: attribution('wes', 's-w') });
+    const dec = decision({ ts: ago(500), sessionId: 's-w' });
+    await write(tenantId, { calls: [...calls, llmCall({ ts: ago(3), attribution: attribution('vic', 's-v') })], toolCalls: [tool], decisions: [dec] });
+    const p = { tenantId, userId: 'wes', sessionIds: ['s-w'], from: '2025-01-01T00:00:00.000Z', to: new Date(to).toISOString() };
+    const ids = (es: readonly UserEvent[]) => es.map((e) => (e.kind === 'decision' ? e.decision.id : e.call.id));
+    const newestFirst = [calls[0]!.id, calls[1]!.id, tool.id, calls[2]!.id, calls[3]!.id, dec.id, calls[4]!.id, calls[5]!.id, calls[6]!.id];
+    for (const limit of [1, 2, 4, 50]) {
+      const paged: UserEvent[] = [];
+      let after: TrackKey | null = null;
+      for (let guard = 0; guard < 20; guard += 1) {
+        const page = await harness().store.listUserEvents({ ...p, after, limit });
+        paged.push(...page);
+        if (page.length < limit) break;
+        after = userEventKey(page.at(-1)!);
+      }
+      expect(ids(paged)).toEqual(newestFirst);
+    }
+    // the range still bounds: nothing from before `from`
+    expect(ids(await harness().store.listUserEvents({ ...p, from: ago(500), after: null, limit: 50 }))).toEqual(newestFirst.slice(0, 6));
   });
 
   it('sums token usage per day × provider × model × user × workload, calls without usage counted apart', async () => {

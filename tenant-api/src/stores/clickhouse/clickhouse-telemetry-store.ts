@@ -316,6 +316,9 @@ export function createClickhouseTelemetryStore(ch: Clickhouse): TelemetryStore {
   };
 }
 
+/** Look-back windows of a timeline page, widened in turn until the page is full; the last is the whole range. */
+const TRACK_WINDOWS_MS = [86_400_000, 7 * 86_400_000, 30 * 86_400_000, Number.POSITIVE_INFINITY];
+
 /**
  * A user's events, one keyset query per table. tool_calls has no user column
  * (18.16 cannot add one idempotently): the user is read from the stored call's
@@ -325,9 +328,20 @@ export function createClickhouseTelemetryStore(ch: Clickhouse): TelemetryStore {
 async function listUserEventsOn(ch: Clickhouse, p: {
   tenantId: string; userId: string; sessionIds: readonly string[]; from: string; to: string; after: TrackKey | null; limit: number;
 }): Promise<UserEvent[]> {
+  // the newest `limit` rows of the last day are the newest of all when there are `limit` of them: a page
+  // reads the day partitions it needs, widening the window only for a user with fewer events in it
+  const endMs = Math.min(msOf(p.to), p.after ? msOf(p.after.ts) + 1 : Number.POSITIVE_INFINITY);
   const page = async (table: string, rank: number, whose: string) => {
+    for (const windowMs of TRACK_WINDOWS_MS) {
+      const fromMs = Math.max(msOf(p.from), endMs - windowMs);
+      const rows = await pageWithin(table, rank, whose, new Date(fromMs).toISOString());
+      if (rows.length >= p.limit || fromMs === msOf(p.from)) return rows;
+    }
+    return [];
+  };
+  const pageWithin = async (table: string, rank: number, whose: string, from: string) => {
     let keyset = '';
-    const params: Record<string, ClickhouseValue> = { tenantId: p.tenantId, ...range(p), limit: p.limit };
+    const params: Record<string, ClickhouseValue> = { tenantId: p.tenantId, ...range({ from, to: p.to }), limit: p.limit };
     if (whose.includes('{userId}')) params.userId = p.userId;
     if (whose.includes('{sessionIds}')) params.sessionIds = [...p.sessionIds];
     if (p.after) {
@@ -341,7 +355,8 @@ async function listUserEventsOn(ch: Clickhouse, p: {
     const rows = await ch.query<{ body: string }>({
       tag: `user-track-${table}`,
       // table names come from the calls below, never from input
-      sql: `SELECT body FROM ${table} WHERE ${RANGE_WHERE} AND ${whose} ${keyset} ORDER BY ts_ms DESC, id DESC LIMIT {limit}`,
+      // PREWHERE: body is read for the matching rows only (18.16 does not move conditions there itself)
+      sql: `SELECT body FROM ${table} PREWHERE ${RANGE_WHERE} AND ${whose} ${keyset} ORDER BY ts_ms DESC, id DESC LIMIT {limit}`,
       params,
     });
     return rows.map((r) => JSON.parse(r.body) as unknown);
