@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { startScanner, type ScannerHandle, type ScannerOptions } from '@higgs/scanner';
 import { createTenant, type Tenant } from '@higgs/tenant-api';
 import { HOP_ROLES, HOP_WORKLOADS, signUserToken, startThreeHops, type HopRole } from './hops/index.ts';
-import { bundlePodEntry, planPods, spawnPod, stopPods, type Pod, type PodsPlan, type PodSpec } from './pods/index.ts';
+import { bundlePodEntry, planPods, spawnPod, startReaper, stopPods, type Pod, type PodsPlan, type PodSpec } from './pods/index.ts';
 import { startMockUpstreams, type MockUpstreams } from './upstreams/index.ts';
 import { DEMO_WORKLOADS, runWorkloads, workloadsFileContent, type CallOutcome, type DemoWorkload } from './workloads/index.ts';
 
@@ -149,8 +149,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       // a crashed run's pins would be adopted; this run's quarantines come from the tenant's policy
       rmSync(opts.pods.pinDir, { recursive: true, force: true });
       const pinDir = opts.pods.pinDir;
+      const reaper = startReaper(plan, pinDir);
       // runs after the scanner closes (closers run in reverse): nothing of this run stays in the kernel
-      closers.push(async () => rmSync(pinDir, { recursive: true, force: true }));
+      closers.push(async () => {
+        rmSync(pinDir, { recursive: true, force: true });
+        reaper.release();
+      });
     }
     const cgroups = plan ? Object.fromEntries(workloads.filter((w) => key(w) === UNCONFIGURED).map((w) => [key(w), podDir(plan, w)])) : {};
     const workloadsFile = join(scannerDir, 'workloads.json');

@@ -135,6 +135,42 @@ export async function stopPods(plan: PodsPlan, pods: readonly Pod[], graceMs = 3
   await removeTree(plan.base);
 }
 
+// Runs outside the pods' cgroups and the terminal's process group; plain JS, so it starts at once.
+const REAPER = `
+const fs = require('node:fs'), path = require('node:path');
+const [base, pinDir] = process.argv.slice(1);
+const tree = (d) => { try { return [...fs.readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory()).flatMap((e) => tree(path.join(d, e.name))), d]; } catch { return []; } };
+const empty = () => tree(base).every((d) => { try { return fs.readFileSync(path.join(d, 'cgroup.procs'), 'utf8').trim() === ''; } catch { return true; } });
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+process.stdin.resume();
+process.stdin.on('end', async () => {
+  for (let i = 0; i < 60 && !empty(); i++) {
+    if (i === 40) try { fs.writeFileSync(path.join(base, 'cgroup.kill'), '1'); } catch {}
+    await sleep(50);
+  }
+  for (let i = 0; i < 20 && tree(base).length > 0; i++) {
+    for (const d of tree(base)) try { fs.rmdirSync(d); } catch {}
+    await sleep(50);
+  }
+  fs.rmSync(pinDir, { recursive: true, force: true });
+  process.exit(0);
+});`;
+
+/**
+ * A watcher that finishes the cleanup if the launcher dies before it could
+ * (a SIGKILL; tsx escalates to one when a loaded launcher is slow to confirm
+ * a Ctrl-C): when its stdin — held by the launcher — ends, it waits for the
+ * pods to end (they follow their own stdin), kills what is left, removes the
+ * cgroup tree and the pins. After a normal stop it finds nothing to do.
+ * `release()` ends it.
+ */
+export function startReaper(plan: PodsPlan, pinDir: string): { release(): void } {
+  const child = spawn(process.execPath, ['-e', REAPER, plan.base, pinDir], { stdio: ['pipe', 'ignore', 'inherit'], detached: true });
+  child.stdin!.on('error', () => undefined);
+  child.unref();
+  return { release: () => child.stdin!.end() };
+}
+
 function cgroupName(part: string): string {
   // Kubernetes names are DNS labels; anything else is not a directory name here
   if (!/^[A-Za-z0-9_.-]+$/.test(part) || part === '.' || part === '..') throw new TypeError(`not a cgroup name: ${part}`);
