@@ -1,12 +1,12 @@
 export { DEMO_BASELINE, startStack } from './stack.ts';
-export type { Stack, StackOptions } from './stack.ts';
+export type { PodInfo, PodsOptions, Stack, StackOptions } from './stack.ts';
 export { startMockUpstreams } from './upstreams/index.ts';
 export type { MockUpstreams, ReceivedRequest } from './upstreams/index.ts';
 export { startMockMcpServer } from './upstreams/mcp.ts';
 export { HOP_WORKLOADS, startThreeHops } from './hops/index.ts';
 export type { ThreeHopOptions, ThreeHops } from './hops/index.ts';
 export type { MockMcpServer, ReceivedToolCall } from './upstreams/mcp.ts';
-export { DEMO_WORKLOADS, callOnce, createSdkClients, runWorkloads, workloadsFileContent } from './workloads/index.ts';
-export type { CallOutcome, DemoWorkload, SdkClients } from './workloads/index.ts';
+export { DEMO_WORKLOADS, callOnce, createDirectSdkClients, createSdkClients, runWorkloads, workloadsFileContent } from './workloads/index.ts';
+export type { CallOutcome, DemoWorkload, DirectRoute, SdkClients } from './workloads/index.ts';
 export { keywordModel, lastUserTurn, startMockMessagesApi } from './upstreams/anthropic-agent.ts';
 export type { MockMessagesApi, MockMessagesRequest, MockModel, MockModelReply } from './upstreams/anthropic-agent.ts';
