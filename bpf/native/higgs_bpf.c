@@ -749,11 +749,14 @@ struct iter_job {
 
 /* One thread per JavaScript environment walks the iterators, in order. It is
  * not the libuv pool: there a kill would queue behind file and DNS work, and a
- * pool thread waking on a loaded 2-core machine waited 9 ms (p50) to run. This
- * thread asks for SCHED_FIFO at the lowest real-time priority, so it runs as
- * soon as an order arrives and no normal task preempts the 2 ms walk; where
- * that is refused (no CAP_SYS_NICE, an RT-throttled cgroup) it runs as a
- * normal thread and says so in each pass (`realtime`). */
+ * pool thread waking on a loaded 2-core machine waited 9 ms (p50) to run.
+ * It runs at normal priority. With HIGGS_KILL_WALKER_RT=1 it asks for
+ * SCHED_FIFO at the lowest real-time priority, so no normal task preempts the
+ * walk — but then the walk preempts whatever runs on its CPU for ~2 ms, the
+ * workloads and the client being killed included: on 2 cores that moved the
+ * proxy-reset kill's p50 from 0.6 to 2.9 ms, so it is off by default. Where it
+ * is refused (no CAP_SYS_NICE, an RT-throttled cgroup) the thread stays normal;
+ * each pass says which it ran as (`realtime`). */
 struct iter_worker {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
@@ -786,7 +789,8 @@ static void *iter_worker_main(void *arg)
 {
 	struct iter_worker *w = arg;
 	struct sched_param sp = { .sched_priority = sched_get_priority_min(SCHED_FIFO) };
-	int realtime = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) == 0;
+	const char *rt = getenv("HIGGS_KILL_WALKER_RT");
+	int realtime = rt && strcmp(rt, "1") == 0 && pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) == 0;
 	pthread_mutex_lock(&w->lock);
 	w->realtime = realtime;
 	for (;;) {
