@@ -39,17 +39,19 @@ describe.runIf(available)('ClickHouse', () => {
     }
   });
 
+  // one server for the tests that talk to it directly (the migration test rebuilds its tables; the escaper uses none)
+  let server: RunningServer;
+  let ch: Clickhouse;
+  beforeAll(async () => {
+    server = await startClickhouse();
+    ch = openClickhouse(server.url);
+  }, 60_000);
+  afterAll(async () => {
+    await ch?.close();
+    await server?.stop();
+  });
+
   describe('migration 0005: tool_calls re-ordered by session on an existing install', () => {
-    let server: RunningServer;
-    let ch: Clickhouse;
-    beforeAll(async () => {
-      server = await startClickhouse();
-      ch = openClickhouse(server.url);
-    }, 60_000);
-    afterAll(async () => {
-      await ch?.close();
-      await server?.stop();
-    });
 
     const text = async (sql: string) => (await ch.query<{ t: string }>({ tag: 'migration-test', sql: `SELECT toString((${sql})) AS t` }))[0]?.t;
     const createTable = async () => (await ch.query<{ statement: string }>({ tag: 'migration-test', sql: 'SHOW CREATE TABLE tool_calls' }))[0]!.statement;
@@ -96,16 +98,6 @@ describe.runIf(available)('ClickHouse', () => {
   });
 
   describe('the literal escaper against the real server', () => {
-    let server: RunningServer;
-    let ch: Clickhouse;
-    beforeAll(async () => {
-      server = await startClickhouse();
-      ch = openClickhouse(server.url);
-    }, 60_000);
-    afterAll(async () => {
-      await ch?.close();
-      await server?.stop();
-    });
 
     const roundTrip = async (s: string) => (await ch.query<{ s: string }>({ tag: 'escape-test', sql: 'SELECT {s} AS s', params: { s } }))[0]?.s;
 
