@@ -19,7 +19,8 @@
  * and headers and no response streams, over one keep-alive pool for the direct
  * path and CONNECT tunnels for the proxied path: the same client for both.
  *
- * `BENCH_CPU_PROF=<dir>` writes a V8 CPU profile of the latency scanner there.
+ * `BENCH_CPU_PROF=<dir>` writes V8 CPU profiles of the two latency scanners there
+ * (`<dir>/scanner`, detectors on; `<dir>/scanner-nodetect`, off).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -438,7 +439,7 @@ export async function run(): Promise<BenchResult[]> {
     /** One scanner (core 0) measured against the direct path; `detectors`: the scanner's detectors on or off. */
     const scannerRun = async (detectors: boolean): Promise<PathFigures> => {
       const data = detectors ? 'scanner' : 'scanner-nodetect';
-      const prof = detectors && process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
+      const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', join(process.env.BENCH_CPU_PROF, data)] : [];
       const scanner = await startChild(
         join(ROOT, 'evals/src/bench/scanner-child.ts'), detectors ? [] : ['detectors-off'], scannerEnv(up.port, data, detectors ? 'bench' : NO_DETECT_ID),
         0, 'stderr', scannerReady, prof,
