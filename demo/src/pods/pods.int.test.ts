@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { ensureCgroup2, kernelAvailability } from '@higgs/scanner/workloads';
-import { requireOrSkip } from '@higgs/evals/testing';
+import { requireOrSkip, until } from '@higgs/evals/testing';
 import { AuditLogOutput, ListQuarantinesOutput, ListSessionsOutput, QuarantineOutput, ReleaseQuarantineOutput } from '@higgs/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type PodInfo, type Stack } from '../stack.ts';
@@ -24,15 +24,6 @@ function whyNot(): string | null {
 }
 const run = requireOrSkip('BPF', whyNot());
 
-async function until<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const alive = (pid: number): boolean => {
   try {
@@ -105,7 +96,7 @@ describe.runIf(run)('npm start with cgroup pods (root, cgroup v2, BPF)', () => {
         await stack.scanner.flush();
         const out = ListSessionsOutput.parse(await tool('list_sessions', { namespace, app }));
         return out.sessions.find((s) => s.userId !== null);
-      });
+      }, 30_000);
       const users = new Set(outcomes.filter((o) => o.app === app).map((o) => o.userId));
       expect(users.has(session.userId!), `${app}: ${session.userId}`).toBe(true);
     }
@@ -132,14 +123,14 @@ describe.runIf(run)('npm start with cgroup pods (root, cgroup v2, BPF)', () => {
       });
     expect(refused.kind).toBe('error');
     // the quarantine is the sandbox's alone: the proxied pods keep being answered
-    const supportOk = await until('support-bot still answered', () => outcomes.find((o) => o.app === 'support-bot' && o.kind === 'ok' && Date.parse(o.at) > Date.parse(refused.at)));
+    const supportOk = await until('support-bot still answered', () => outcomes.find((o) => o.app === 'support-bot' && o.kind === 'ok' && Date.parse(o.at) > Date.parse(refused.at)), 30_000);
     expect(supportOk.namespace).toBe('support');
     // the scanner reports the first refusal; the tenant audits it with who ordered the quarantine
     const [enforced] = await until('the refusal in the audit chain', async () => {
       await stack.scanner.flush();
       const records = AuditLogOutput.parse(await tool('audit_log', { action: 'kernel_quarantine_enforced', limit: 50 })).records.filter((r) => r.target === 'sandbox');
       return records.length > 0 ? records : undefined;
-    });
+    }, 30_000);
     expect(enforced).toMatchObject({ actor: 'scanner:local-node', details: { orderedBy: 'admin', source: { namespace: 'sandbox', app: 'experiment' } } });
 
     const released = Date.now();

@@ -13,6 +13,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { startScanner } from '@higgs/scanner';
 import { createTenant } from '@higgs/tenant-api';
+import { until } from '../testing/until.ts';
 import type { BenchResult } from './types.ts';
 
 const PROVIDER = '127.0.9.1';
@@ -160,17 +161,6 @@ interface KillTiming { resetUs: number; iterStartUs: number | null; iterEndUs: n
 
 const epochMs = () => performance.timeOrigin + performance.now();
 
-/** Polls `get` every millisecond until it returns a value (the scanner logs a kill after its kernel pass). */
-async function until<T>(get: () => T | undefined, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = get();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('timed out waiting for the scanner\'s kill record');
-    await new Promise((r) => setTimeout(r, 1));
-  }
-}
-
 // One client process; on each stdin line "<traceId>" it opens a streaming request through the proxy with that
 // session and prints {trace, event, at} lines, `at` in epoch ms (the same clock as this process).
 const STREAMER = `
@@ -285,7 +275,8 @@ async function endToEnd(base: string, proxyReset: boolean, samples: number, quar
       const applied = policyAt.slice(before).find((t) => t >= t0);
       if (applied === undefined) continue;
       fromPolicy.push(err.at - applied);
-      const timing = await until(() => killTimings.get(`t-${trace}`));
+      // polled every millisecond: the scanner logs a kill after its kernel pass
+      const timing = await until('the scanner\'s kill record', () => killTimings.get(`t-${trace}`), 5_000, 1);
       if (proxyReset) steps.reset.push(timing.resetUs / 1000);
       if (timing.iterStartUs !== null) steps.iterStart.push(timing.iterStartUs / 1000);
       if (timing.iterEndUs !== null) steps.iterEnd.push(timing.iterEndUs / 1000);

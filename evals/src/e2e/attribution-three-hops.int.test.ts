@@ -13,16 +13,8 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { CostReportOutput, ListSessionsOutput, ReplaySessionOutput, UserTrackOutput } from '@higgs/schema';
 import { DEMO_WORKLOADS, HOP_WORKLOADS, startStack, startThreeHops, type Stack, type ThreeHops } from '@higgs/demo';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../testing/until.ts';
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('attribution across three hops (A with a user JWT → B → C → LLM)', () => {
   let dir: string;

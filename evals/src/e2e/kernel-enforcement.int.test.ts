@@ -25,6 +25,7 @@ import { startScanner, type ScannerHandle } from '@higgs/scanner';
 import { createTenant, type Tenant } from '@higgs/tenant-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireOrSkip } from '../testing/require.ts';
+import { until } from '../testing/until.ts';
 
 const avail = availability();
 const run = requireOrSkip('BPF', avail.available ? null : avail.reasons.join('; '));
@@ -81,15 +82,6 @@ function dialer(cgroup: string): { child: ChildProcess; dial(host: string, port:
   };
 }
 
-async function until<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000, everyMs = 20): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
 
 /** An OpenAI-shaped SSE stream that sends a chunk every 20 ms until the client goes away. */
 function streamingUpstream(): HttpServer {

@@ -17,21 +17,13 @@ import {
 import { DEMO_WORKLOADS, createSdkClients, startStack, type SdkClients, type Stack } from '@higgs/demo';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../testing/until.ts';
 
 const SSN = '536-22-8841';
 const supportBot = DEMO_WORKLOADS.find((w) => w.app === 'support-bot')!;
 const traceId = () => randomBytes(16).toString('hex');
 const headersFor = (user: string) => ({ traceparent: `00-${traceId()}-${randomBytes(8).toString('hex')}-01`, baggage: `user.id=${user}` });
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function callTool(mcp: Client, name: string, args: Record<string, unknown>): Promise<unknown> {
   const res = await mcp.callTool({ name, arguments: args });
