@@ -20,6 +20,27 @@ async function findingsOf(tenantId: string) {
   return (await listFindings(db, { tenantId, filter: {}, limit: 200 })).findings.map((f) => Finding.parse(f));
 }
 
+/** Four calls over two sessions, out of time order: a user known only from the second, PII, an injection, an observe-mode app. */
+function mixedCalls() {
+  const session = (id: string, userId: string | null) => ({ userId, userSource: null, traceId: null, parentSpanId: null, sessionId: id });
+  return [
+    llmCall({ ts: '2026-11-20T10:03:00.000Z', attribution: session('s-a', null), detections: [ssn('aaaa1111')] }),
+    llmCall({ ts: '2026-11-20T10:01:00.000Z', attribution: session('s-a', 'carol'), injectionScore: 70 }),
+    llmCall({ ts: '2026-11-20T10:02:00.000Z', attribution: session('s-b', 'dave'), detections: [ssn('bbbb2222')] }),
+    llmCall({ source: { ip: '10.0.1.1', namespace: 'marketing', app: 'copybot', mode: 'observe' }, attribution: session('s-a', 'erin') }),
+  ];
+}
+
+/** What ingest leaves behind for a tenant of `mixedCalls()`: calls, assets, both sessions, findings (ids aside). */
+async function stateOf(tenantId: string) {
+  return {
+    calls: await countLlmCalls(db, { tenantId }),
+    assets: (await listAssets(db, { tenantId, limit: 50 })).assets.sort((x, y) => x.id.localeCompare(y.id)),
+    sessions: [await getSession(db, { tenantId, id: 's-a' }), await getSession(db, { tenantId, id: 's-b' })],
+    findings: (await findingsOf(tenantId)).map(({ id: _id, ...f }) => f).sort((x, y) => x.detector.localeCompare(y.detector)),
+  };
+}
+
 describe('ingestBatch', () => {
   it('stores a repeated event id once and reports it as a duplicate', async () => {
     const { tenantId } = await createTestTenant(db, sanctioned);
@@ -160,25 +181,14 @@ describe('ingestBatch', () => {
   });
 
   it('leaves assets, sessions and findings as if its calls had been sent one at a time', async () => {
-    const session = (id: string, userId: string | null) => ({ userId, userSource: null, traceId: null, parentSpanId: null, sessionId: id });
-    const calls = [
-      llmCall({ ts: '2026-11-20T10:03:00.000Z', attribution: session('s-a', null), detections: [ssn('aaaa1111')] }),
-      llmCall({ ts: '2026-11-20T10:01:00.000Z', attribution: session('s-a', 'carol'), injectionScore: 70 }),
-      llmCall({ ts: '2026-11-20T10:02:00.000Z', attribution: session('s-b', 'dave'), detections: [ssn('bbbb2222')] }),
-      llmCall({ source: { ip: '10.0.1.1', namespace: 'marketing', app: 'copybot', mode: 'observe' }, attribution: session('s-a', 'erin') }),
-    ];
+    const calls = mixedCalls();
     const batched = await createTestTenant(db, sanctioned);
     const single = await createTestTenant(db, sanctioned);
     await ingestBatch(db, { tenantId: batched.tenantId, batch: batchOf(...calls) });
     for (const c of calls) await ingestBatch(db, { tenantId: single.tenantId, batch: batchOf(c) });
-    const state = async (tenantId: string) => ({
-      assets: (await listAssets(db, { tenantId, limit: 50 })).assets.sort((x, y) => x.id.localeCompare(y.id)),
-      sessions: [await getSession(db, { tenantId, id: 's-a' }), await getSession(db, { tenantId, id: 's-b' })],
-      findings: (await findingsOf(tenantId)).map(({ id: _id, ...f }) => f).sort((x, y) => x.detector.localeCompare(y.detector)),
-    });
-    const b = await state(batched.tenantId);
+    const b = await stateOf(batched.tenantId);
     expect(b.sessions[0]).toMatchObject({ userId: 'carol', callCount: 3, firstSeen: '2026-11-20T10:00:00.000Z' });
-    expect(b).toEqual(await state(single.tenantId));
+    expect(b).toEqual(await stateOf(single.tenantId));
   });
 });
 
@@ -218,27 +228,15 @@ describe('createIngestQueue (group commit)', () => {
   });
 
   it('leaves assets, sessions and findings as batches stored one by one do', async () => {
-    const session = (id: string, userId: string | null) => ({ userId, userSource: null, traceId: null, parentSpanId: null, sessionId: id });
-    const calls = [
-      llmCall({ ts: '2026-11-20T10:03:00.000Z', attribution: session('s-a', null), detections: [ssn('aaaa1111')] }),
-      llmCall({ ts: '2026-11-20T10:01:00.000Z', attribution: session('s-a', 'carol'), injectionScore: 70 }),
-      llmCall({ ts: '2026-11-20T10:02:00.000Z', attribution: session('s-b', 'dave'), detections: [ssn('bbbb2222')] }),
-      llmCall({ source: { ip: '10.0.1.1', namespace: 'marketing', app: 'copybot', mode: 'observe' }, attribution: session('s-a', 'erin') }),
-    ];
+    const calls = mixedCalls();
     const grouped = await createTestTenant(db, sanctioned);
     const single = await createTestTenant(db, sanctioned);
     const queue = createIngestQueue(db);
     await Promise.all([...calls, calls[0]!].map((c) => queue.submit({ tenantId: grouped.tenantId, batch: batchOf(c) })));
     for (const c of [...calls, calls[0]!]) await ingestBatch(db, { tenantId: single.tenantId, batch: batchOf(c) });
-    const state = async (tenantId: string) => ({
-      calls: await countLlmCalls(db, { tenantId }),
-      assets: (await listAssets(db, { tenantId, limit: 50 })).assets.map(({ id: _i, ...a }) => a).sort((x, y) => x.name.localeCompare(y.name)),
-      sessions: [await getSession(db, { tenantId, id: 's-a' }), await getSession(db, { tenantId, id: 's-b' })],
-      findings: (await findingsOf(tenantId)).map(({ id: _id, ...f }) => f).sort((x, y) => x.detector.localeCompare(y.detector)),
-    });
-    const g = await state(grouped.tenantId);
+    const g = await stateOf(grouped.tenantId);
     expect(g.calls).toBe(4);
-    expect(g).toEqual(await state(single.tenantId));
+    expect(g).toEqual(await stateOf(single.tenantId));
   });
 
   it('fails only the batch the store refuses, after saying the group failed', async () => {
