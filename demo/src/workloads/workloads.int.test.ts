@@ -4,7 +4,7 @@ import { connect, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMockUpstreams, type MockUpstreams } from '../upstreams/index.ts';
 import { generateDemoPki } from '../upstreams/pki.ts';
-import { callOnce, createDirectSdkClients, createSdkClients, DEMO_WORKLOADS, runWorkloads, WORKLOAD_SCRIPTS, type CallOutcome } from './index.ts';
+import { callOnce, createDirectSdkClients, createSdkClients, DEMO_WORKLOADS, runWorkloads, WORKLOAD_SCRIPTS, type CallOutcome, type SdkClients } from './index.ts';
 
 /**
  * A plain CONNECT proxy standing in for the scanner: it records the source
@@ -143,13 +143,7 @@ describe('createSdkClients + callOnce through a proxy', () => {
 
   it('reports an unreachable proxy as an error outcome instead of throwing', async () => {
     const clients = createSdkClients({ proxyUrl: `http://127.0.0.1:${await closedPort()}`, caCertPem: upstreams.caCertPem });
-    try {
-      const outcome = await callOnce(clients, experiment!, WORKLOAD_SCRIPTS['sandbox/experiment']!.prompts[0]!, { userId: 'grace' });
-      expect(outcome).toMatchObject({ kind: 'error', status: null });
-      expect(outcome.kind === 'error' && outcome.message).toMatch(/ECONNREFUSED/);
-    } finally {
-      await clients.close();
-    }
+    await expectConnectRefused(clients);
   });
 });
 
@@ -175,13 +169,7 @@ describe('createDirectSdkClients: an unconfigured workload', () => {
 
   it('reports a refused connect as an error outcome with its code', async () => {
     const clients = createDirectSdkClients({ host: '127.0.0.1', port: await closedPort(), caCertPem: upstreams.caCertPem });
-    try {
-      const outcome = await callOnce(clients, experiment!, WORKLOAD_SCRIPTS['sandbox/experiment']!.prompts[0]!, { userId: 'grace' });
-      expect(outcome).toMatchObject({ kind: 'error', status: null });
-      expect(outcome.kind === 'error' && outcome.message).toMatch(/ECONNREFUSED/);
-    } finally {
-      await clients.close();
-    }
+    await expectConnectRefused(clients);
   });
 
   it('does not trust a certificate from another CA', async () => {
@@ -238,3 +226,14 @@ describe('runWorkloads', () => {
     expect(outcomes.every((o) => o.kind === 'error')).toBe(true);
   });
 });
+
+/** A call through `clients` (closed afterwards) whose connect is refused is an error outcome naming ECONNREFUSED, not a throw. */
+async function expectConnectRefused(clients: SdkClients): Promise<void> {
+  try {
+    const outcome = await callOnce(clients, experiment!, WORKLOAD_SCRIPTS['sandbox/experiment']!.prompts[0]!, { userId: 'grace' });
+    expect(outcome).toMatchObject({ kind: 'error', status: null });
+    expect(outcome.kind === 'error' && outcome.message).toMatch(/ECONNREFUSED/);
+  } finally {
+    await clients.close();
+  }
+}
