@@ -205,6 +205,39 @@ describe('scanner proxy with the OpenAI SDK', () => {
     expect(ingestBodies.join('\n')).not.toContain('123456789');
   });
 
+  it('decides enforce traffic on the cheap detector pass, yet records names and addresses masked', async () => {
+    const prompt = 'My name is Maria Garcia and I live at 42 Elm Street, Springfield.';
+    await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: prompt }] });
+    // no rule needs names or addresses: nothing held the request up for them, and it went out as written
+    expect(JSON.parse(upstreamSeen.at(-1)!.body)).toMatchObject({ messages: [{ content: prompt }] });
+    const call = (await recordedCalls()).find((c) => c.messages[0]?.content.startsWith('My name is [PERSON:'));
+    expect(call?.messages[0]?.content).toMatch(/^My name is \[PERSON:[0-9a-f]{8}\] and I live at \[ADDRESS:[0-9a-f]{8}\]\.$/);
+    expect(call?.detections.map((d) => d.type).sort()).toEqual(['address', 'person']);
+    expect(call).toMatchObject({ verdict: 'allow', ruleIds: [], source: { mode: 'enforce' } });
+    expect(ingestBodies.join('\n')).not.toContain('Maria Garcia');
+  });
+
+  it('runs the full detector pass inline when a rule needs person names', async () => {
+    const rules = policy.rules;
+    policy = {
+      ...policy, version: 'v1-person',
+      rules: [...rules, { id: 'rule-person', name: 'No names', action: 'block', match: { piiTypes: ['person'] }, enabled: true, createdBy: 'test', createdAt: '2026-01-01T00:00:00Z', sourceFindingId: null }],
+    };
+    await scanner.waitForPolicy((p) => p.version === 'v1-person', 10_000);
+    try {
+      const before = upstreamSeen.length;
+      const err = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Please ask Dr. John Miller to call back.' }] })
+        .then(() => null, (e: unknown) => e);
+      expect(err).toBeInstanceOf(OpenAI.APIError);
+      expect((err as InstanceType<typeof OpenAI.APIError>).message).toContain('Request blocked by Higgs policy: No names');
+      expect(upstreamSeen.length).toBe(before);
+    } finally {
+      // back to the suite's policy, as the tests after this one expect it
+      policy = { ...policy, version: 'v1', rules };
+      await scanner.waitForPolicy((p) => p.version === 'v1', 10_000);
+    }
+  });
+
   it('passes malformed JSON through unchanged and records it as unparsed', async () => {
     const res = await undiciFetch('https://api.openai.com/v1/chat/completions', {
       method: 'POST', body: '{"model": "gpt-4o-mini", "messages": [', headers: { 'content-type': 'application/json' }, dispatcher,

@@ -187,8 +187,9 @@ export function detectPii(text: string): PiiSpan[] {
  * The cheap pass of `detectPii`: every validated type (e-mail, secrets, IBAN,
  * card, SSN, national ids, IP, phone) and no street addresses or person names,
  * which cost most of the time. For a caller that must decide fast and can
- * leave the names and addresses to a later, off-path pass (observe-only
- * traffic); the spans are exactly those `detectPii` reports for these types.
+ * leave the names and addresses to a later, off-path pass (the proxy on
+ * enforce traffic no rule of which needs them); the spans are exactly those
+ * `detectPii` reports for these types.
  */
 export function detectStructuredPii(text: string): PiiSpan[] {
   return structured(text).sort((a, b) => a.start - b.start);

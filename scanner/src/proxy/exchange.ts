@@ -132,6 +132,7 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
   }
 
   // ---- detect and decide: inline for enforce traffic, after forwarding for observe traffic (below)
+  const inline = enforce || kernelPrimitive !== null;
   const evaluate = (): void => {
     const inspectHr = process.hrtime.bigint();
     const unavailable = new Set<RuleClass>();
@@ -139,7 +140,8 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
       unavailable.add('pii').add('injection');
     } else if (parsed) {
       try {
-        inspected = inspect(parsed, ctx.hashSalt);
+        // inline, the cheap pass decides unless a rule needs names or addresses; what is recorded gets the full pass in finish()
+        inspected = inspect(parsed, ctx.hashSalt, inline && !policy?.needsFullPii ? 'structured' : 'full');
       } catch (err) {
         // the rules that need detections cannot be decided: their class's fail mode decides (below)
         unavailable.add('pii').add('injection');
@@ -190,7 +192,6 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
   };
   // Observe traffic is never held up by inspection: it is forwarded as it came and inspected on the
   // next turn of the event loop, recorded (alerts, fail-opens, detections) once both are done.
-  const inline = enforce || kernelPrimitive !== null;
   const evaluated: Promise<void> = inline ? Promise.resolve(evaluate()) : new Promise((resolve) => setImmediate(() => {
     try {
       evaluate();
@@ -214,7 +215,20 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
     return responseRules;
   };
 
+  /** The request as recorded: masked for every PII type, so the full pass where the inline one was the cheap pass. */
+  const recordedRequest = (): Inspected | null => {
+    if (inspected === null || inspected.pass === 'full' || parsed === null) return inspected;
+    try {
+      return inspect(parsed, ctx.hashSalt, 'full', inspected.injectionScore);
+    } catch (err) {
+      // text masked for the validated types only could still hold names: record none of it
+      ctx.logger.error({ err, path }, 'detectors failed on a request after its decision');
+      return { ...inspected, system: null, messages: [] };
+    }
+  };
+
   const finish = (status: number, response: ParsedResponse | null, error: string | null, outcome: Verdict): void => {
+    const request = recordedRequest();
     const scannedResponse = response ? (ctx.detectors === false ? unscannedResponse(response) : scanResponse(response, ctx.hashSalt)) : null;
     const call: LlmCall = {
       id: callId,
@@ -229,8 +243,8 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
       parsed: parsed !== null,
       model: parsed?.model?.slice(0, 256) ?? null,
       stream: parsed?.stream ?? false,
-      system: inspected?.system ?? null,
-      messages: inspected?.messages ?? [],
+      system: request?.system ?? null,
+      messages: request?.messages ?? [],
       tools: parsed?.tools ?? [],
       response: scannedResponse?.response ?? null,
       usage: response?.usage ?? null,
@@ -238,7 +252,7 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
       error: (error ?? response?.error ?? null)?.slice(0, 4096) ?? null,
       source,
       attribution,
-      detections: dedupe([...(inspected?.detections ?? []), ...(scannedResponse?.detections ?? [])]),
+      detections: dedupe([...(request?.detections ?? []), ...(scannedResponse?.detections ?? [])]),
       injectionScore: inspected?.injectionScore ?? 0,
       verdict: outcome,
       ruleIds: [...hits.map((h) => h.ruleId), ...responseRuleIds],
@@ -417,6 +431,8 @@ export function decision(
 }
 
 interface Inspected {
+  /** which detector pass masked the text and found the detections */
+  pass: 'full' | 'structured';
   system: string | null;
   messages: LlmCall['messages'];
   detections: Detection[];
@@ -424,22 +440,23 @@ interface Inspected {
   injectionScore: number;
 }
 
-function inspect(p: ParsedRequest, salt: string): Inspected {
+/** Masks and detects PII in a request with the given pass, and scores injection (unless `score` is already known). */
+function inspect(p: ParsedRequest, salt: string, pass: Inspected['pass'], score?: number): Inspected {
   const detections: Detection[] = [];
   let system: string | null = null;
   if (p.system !== null) {
-    const s = scanText(p.system, 'system', salt);
+    const s = scanText(p.system, 'system', salt, { pass });
     system = s.masked;
     detections.push(...s.detections);
   }
   const messages = p.messages.map((m) => {
     const field = m.role === 'tool' ? 'tool_output' : m.toolName ? 'tool_input' : 'prompt';
-    const s = scanText(m.content, field, salt);
+    const s = scanText(m.content, field, salt, { pass });
     detections.push(...s.detections);
     return { ...m, content: s.masked };
   });
   const promptText = promptTextOf(p);
-  return { system, messages, detections: dedupe(detections), promptText, injectionScore: injectionScore(promptText) };
+  return { pass, system, messages, detections: dedupe(detections), promptText, injectionScore: score ?? injectionScore(promptText) };
 }
 
 const promptTextOf = (p: ParsedRequest): string => p.messages.map((m) => m.content).join('\n');

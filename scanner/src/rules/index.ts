@@ -112,6 +112,11 @@ export interface CompiledPolicy {
   skipped: readonly SkippedRule[];
   /** true when some rule inspects the provider's response */
   hasResponseRules: boolean;
+  /**
+   * true when some enabled rule matches person names or street addresses, which only the full detector
+   * pass finds; otherwise the validated types of the cheap structured pass decide every rule
+   */
+  needsFullPii: boolean;
   /** every enabled request rule that matches, strongest action first (block > redact > alert) */
   evaluate(input: RuleInput): RuleHit[];
   /** like `evaluate`, also reporting the rules it could not decide */
@@ -128,6 +133,8 @@ export interface CompileOptions {
 }
 
 const ACTION_RANK: Record<RuleAction, number> = { block: 0, redact: 1, alert: 2 };
+/** the PII types only the full detector pass finds (`detectPii` vs `detectStructuredPii`) */
+const FULL_PASS_TYPES: ReadonlySet<PiiType> = new Set<PiiType>(['person', 'address']);
 const DEFAULT_MAX_MATCH_SPAN = 256;
 // checked every this many rules: reading the clock per rule would cost more than most rules
 const DEADLINE_STRIDE = 64;
@@ -311,6 +318,7 @@ export function compilePolicy(policy: ScannerPolicy, opts: CompileOptions = {}):
     policy,
     skipped,
     hasResponseRules: responseRules.length > 0,
+    needsFullPii: policy.rules.some((r) => r.enabled && r.match.piiTypes?.some((t) => FULL_PASS_TYPES.has(t))),
     evaluate: (input) => decide(input).hits,
     decide,
     responseRules(input) {
