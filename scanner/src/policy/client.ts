@@ -105,7 +105,7 @@ export class PolicyClient {
         }
         const parsed = ScannerPolicy.safeParse(await res.json());
         if (!parsed.success) throw new ScannerError('POLICY_INVALID', parsed.error.message);
-        this.apply(compilePolicy(parsed.data));
+        this.apply(compilePolicy(parsed.data, {}, this.compiled));
         backoff = MIN_BACKOFF_MS;
       } catch (err) {
         if (this.abort.signal.aborted) return;

@@ -169,6 +169,22 @@ describe('compilePolicy', () => {
     expect(p.isSessionBlocked('t-abc')).toBe(true);
     expect(p.isSessionBlocked('t-other')).toBe(false);
   });
+
+  it('reuses the previous policy\'s compiled rules when only quarantines or kills changed, and recompiles when a rule did', () => {
+    const block = rule('block', { piiTypes: ['ssn'] });
+    const first = compilePolicy(policy([block]));
+    const quarantine = compilePolicy(policy([block], { version: 'v2', quarantinedNamespaces: ['support'], blockedSessions: ['t-x'] }), {}, first);
+    expect(quarantine.ruleSet).toBe(first.ruleSet);
+    expect([quarantine.version, quarantine.isQuarantined('support'), quarantine.isSessionBlocked('t-x')]).toEqual(['v2', true, true]);
+    expect(first.isQuarantined('support')).toBe(false);
+    expect(quarantine.evaluate(input).map((h) => h.ruleId)).toEqual([block.id]);
+
+    const disabled = compilePolicy(policy([{ ...block, enabled: false }], { version: 'v3' }), {}, quarantine);
+    expect(disabled.ruleSet).not.toBe(first.ruleSet);
+    expect(disabled.evaluate(input)).toEqual([]);
+    // another stream holdback is another compilation
+    expect(compilePolicy(policy([block]), { maxMatchSpan: 64 }, first).ruleSet).not.toBe(first.ruleSet);
+  });
 });
 
 describe('the rule index', () => {

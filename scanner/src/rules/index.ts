@@ -125,7 +125,13 @@ export interface CompiledPolicy {
   responseRules(input: RuleInput): ResponseMatcher | null;
   isQuarantined(namespace: string | null): boolean;
   isSessionBlocked(sessionId: string): boolean;
+  /** the compiled rules alone: a later policy with the same rules reuses them (see compilePolicy's `previous`) */
+  readonly ruleSet: CompiledRuleSet;
 }
+
+/** The part of a compiled policy that depends on its rules only. */
+export type CompiledRuleSet = Pick<CompiledPolicy, 'skipped' | 'hasResponseRules' | 'needsFullPii' | 'evaluate' | 'decide' | 'responseRules'>
+  & { readonly key: string };
 
 export interface CompileOptions {
   /** stream holdback for response patterns, in characters (default 256) */
@@ -252,8 +258,29 @@ class Prefilters {
  * match.
  *
  * @example compilePolicy(policy).evaluate(input)[0]?.action // 'block'
+ *
+ * `previous`: the policy this one replaces. When the rules are the same (a
+ * quarantine, a release or a session kill changed the policy, not its rules),
+ * its compiled rules are reused: compiling costs milliseconds even with no
+ * rule at all (the automata's tables), and those orders are the policy changes
+ * that must reach the kernel fastest.
  */
-export function compilePolicy(policy: ScannerPolicy, opts: CompileOptions = {}): CompiledPolicy {
+export function compilePolicy(policy: ScannerPolicy, opts: CompileOptions = {}, previous?: CompiledPolicy | null): CompiledPolicy {
+  const key = `${opts.maxMatchSpan ?? DEFAULT_MAX_MATCH_SPAN}\u0000${JSON.stringify(policy.rules)}`;
+  const ruleSet = previous?.ruleSet.key === key ? previous.ruleSet : compileRules(policy.rules, key, opts);
+  const quarantined = new Set(policy.quarantinedNamespaces);
+  const blockedSessions = new Set(policy.blockedSessions);
+  return {
+    version: policy.version,
+    policy,
+    ...ruleSet,
+    isQuarantined: (namespace) => namespace !== null && quarantined.has(namespace),
+    isSessionBlocked: (sessionId) => blockedSessions.has(sessionId),
+    ruleSet,
+  };
+}
+
+function compileRules(rules: readonly Rule[], key: string, opts: CompileOptions): CompiledRuleSet {
   const maxMatchSpan = opts.maxMatchSpan ?? DEFAULT_MAX_MATCH_SPAN;
   const skipped: SkippedRule[] = [];
   const promptLiterals = new LiteralIndex();
@@ -262,7 +289,7 @@ export function compilePolicy(policy: ScannerPolicy, opts: CompileOptions = {}):
   const patternLiterals = new LiteralIndex();
   const requestRules: CompiledRule[] = [];
   const responseRules: CompiledRule[] = [];
-  for (const rule of policy.rules) {
+  for (const rule of rules) {
     if (!rule.enabled) continue;
     try {
       const c = compileRule(rule, promptLiterals, responseLiterals, patternSources, patternLiterals);
@@ -286,9 +313,6 @@ export function compilePolicy(policy: ScannerPolicy, opts: CompileOptions = {}):
   prefilters.literals = new LiteralAutomaton(patternLiterals.literals);
   const requestIndex = new RuleIndex(requestRules, promptLiterals.literals.length, true);
   const responseIndex = new RuleIndex(responseRules, promptLiterals.literals.length, false);
-  const quarantined = new Set(policy.quarantinedNamespaces);
-  const blockedSessions = new Set(policy.blockedSessions);
-
   const decide = (input: RuleInput, o: EvaluateOptions = {}): RuleOutcome => {
     const facts = new Facts(input, promptAutomaton, prefilters);
     const hits: RuleHit[] = [];
@@ -314,11 +338,10 @@ export function compilePolicy(policy: ScannerPolicy, opts: CompileOptions = {}):
   };
 
   return {
-    version: policy.version,
-    policy,
+    key,
     skipped,
     hasResponseRules: responseRules.length > 0,
-    needsFullPii: policy.rules.some((r) => r.enabled && r.match.piiTypes?.some((t) => FULL_PASS_TYPES.has(t))),
+    needsFullPii: rules.some((r) => r.enabled && r.match.piiTypes?.some((t) => FULL_PASS_TYPES.has(t))),
     evaluate: (input) => decide(input).hits,
     decide,
     responseRules(input) {
@@ -328,8 +351,6 @@ export function compilePolicy(policy: ScannerPolicy, opts: CompileOptions = {}):
       if (active.length === 0) return null;
       return responseMatcher(active, responseAutomaton, maxMatchSpan);
     },
-    isQuarantined: (namespace) => namespace !== null && quarantined.has(namespace),
-    isSessionBlocked: (sessionId) => blockedSessions.has(sessionId),
   };
 }
 
