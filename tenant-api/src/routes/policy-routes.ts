@@ -66,6 +66,8 @@ export function registerPolicyRoutes(app: FastifyInstance, deps: { db: SqlClient
     // the response's close (not the request's, which fires once the body is read) means the scanner went away
     reply.raw.once('close', () => poll.abort());
     try {
+      // after a change notice the version is read with the policy; before one it is checked alone
+      let notified = false;
       for (;;) {
         // subscribe before reading, so a change between the read and the wait still wakes us
         const remaining = deadline - Date.now();
@@ -73,7 +75,7 @@ export function registerPolicyRoutes(app: FastifyInstance, deps: { db: SqlClient
           ? deps.notifier.waitForChange(tenantId, remaining, poll.signal)
           : null;
         // one statement while nothing changed; the whole policy (five, in a transaction) only when it did
-        if (known === null || String(await getPolicyVersion(deps.db, { tenantId })) !== known) {
+        if (known === null || notified || String(await getPolicyVersion(deps.db, { tenantId })) !== known) {
           const policy = await readPolicy(deps.db, tenantId);
           if (policy.version !== known) {
             void reply.header('etag', `"${policy.version}"`).header('cache-control', 'no-store');
@@ -81,6 +83,7 @@ export function registerPolicyRoutes(app: FastifyInstance, deps: { db: SqlClient
           }
         }
         if (!change || !(await change)) return reply.code(304).header('etag', `"${known}"`).send();
+        notified = true;
       }
     } finally {
       // ends a pending wait and forgets this poll
