@@ -30,7 +30,7 @@ import { countPacks, insertPackMetadata } from '../stores/packs-repository.ts';
 import {
   completeApprovedProposal, countPendingProposals, decidePendingProposal, getProposal, insertProposal, listProposals,
 } from '../stores/proposals-repository.ts';
-import { getActiveQuarantine, insertQuarantine, listQuarantines } from '../stores/quarantines-repository.ts';
+import { getActiveQuarantine, insertActiveQuarantine, listQuarantines } from '../stores/quarantines-repository.ts';
 import { newId } from '../stores/rows.ts';
 import { countActiveRules, disableRule as disableRuleRow, insertRule, listRules } from '../stores/rules-repository.ts';
 import { countSessions } from '../stores/sessions-repository.ts';
@@ -197,13 +197,17 @@ export function createHiggsServices(deps: ServicesDeps): HiggsServices {
     async quarantineNamespace(ctx, input) {
       const tenantId = tenantOf(ctx);
       return audited(ctx, async (tx) => {
-        const active = await getActiveQuarantine(tx, { tenantId, namespace: input.namespace });
-        if (active) return { value: { quarantine: active }, audit: null, policyChanged: false };
         const quarantine: Quarantine = {
           id: newId('qtn'), namespace: input.namespace, reason: input.reason, createdBy: ctx.principal.id, createdAt: now(),
           active: true, releasedAt: null, enforcement: 'recorded',
         };
-        await insertQuarantine(tx, { tenantId, quarantine });
+        // a namespace already quarantined answers with the quarantine in force and changes nothing; the
+        // loop covers a concurrent release between the refused insert and the read (PostgreSQL, read committed)
+        for (let attempt = 0; !(await insertActiveQuarantine(tx, { tenantId, quarantine })); attempt++) {
+          const active = await getActiveQuarantine(tx, { tenantId, namespace: input.namespace });
+          if (active) return { value: { quarantine: active }, audit: null, policyChanged: false };
+          if (attempt === 2) throw new ToolError('CONFLICT', `quarantine of ${input.namespace} is being changed concurrently; retry`);
+        }
         return {
           value: { quarantine }, policyChanged: true,
           audit: { action: 'quarantine_namespace', target: input.namespace, details: { quarantineId: quarantine.id, reason: input.reason } },

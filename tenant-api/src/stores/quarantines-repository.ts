@@ -34,13 +34,21 @@ function toRecord(row: QuarantineRow): QuarantineRecord {
   return { ...toQuarantine(row), releasedBy: row.released_by, releaseReason: row.release_reason };
 }
 
-export async function insertQuarantine(db: SqlExecutor, p: { tenantId: string; quarantine: Quarantine }): Promise<void> {
+/**
+ * Stores an active quarantine unless its namespace already has one (one active
+ * quarantine per namespace, a unique index): true when stored. The insert is the
+ * check, so two concurrent orders for a namespace store one quarantine.
+ */
+export async function insertActiveQuarantine(db: SqlExecutor, p: { tenantId: string; quarantine: Quarantine }): Promise<boolean> {
   const q = p.quarantine;
-  await db.query(
+  const { rows } = await db.query(
     `INSERT INTO quarantines (tenant_id, id, namespace, reason, created_by, created_at, active, released_at, enforcement)
-     VALUES ($1, $2, $3, $4, $5, $6::timestamptz, $7, $8::timestamptz, $9)`,
-    [p.tenantId, q.id, q.namespace, q.reason, q.createdBy, q.createdAt, q.active, q.releasedAt, q.enforcement],
+     VALUES ($1, $2, $3, $4, $5, $6::timestamptz, true, NULL, $7)
+     ON CONFLICT (tenant_id, namespace) WHERE active DO NOTHING
+     RETURNING id`,
+    [p.tenantId, q.id, q.namespace, q.reason, q.createdBy, q.createdAt, q.enforcement],
   );
+  return rows.length > 0;
 }
 
 export async function getActiveQuarantine(db: SqlExecutor, p: { tenantId: string; namespace: string }): Promise<Quarantine | null> {

@@ -11,6 +11,7 @@ import { ingestBatch } from '../ingest/ingest.ts';
 import { batchOf, createTestTenant, llmCall } from '../testing/fixtures.ts';
 import { appendAudit, verifyAuditChain } from './audit-repository.ts';
 import { listFindings } from './findings-repository.ts';
+import { insertActiveQuarantine, listQuarantines } from './quarantines-repository.ts';
 import { listSkippedMigrations, migrate } from './migrate.ts';
 import { toInt, toIso } from './rows.ts';
 import type { SqlClient } from './sql-client.ts';
@@ -89,6 +90,35 @@ export function describeStateStoreContract(name: string, open: () => Promise<Sta
         tenantId, entry: { actor: 'admin', action: 'add_inline_rule', target: `rul_${n}`, details: { n } },
       }))));
       expect(await verifyAuditChain(h.db, { tenantId })).toMatchObject({ ok: true, records: 12, firstBreak: null });
+    });
+
+    it('stores one active quarantine per namespace when orders race', async () => {
+      const { tenantId } = await createTestTenant(h.db);
+      const order = (n: number) => h.db.transaction((tx) => insertActiveQuarantine(tx, {
+        tenantId,
+        quarantine: {
+          id: `qtn_race_${n}`, namespace: 'payments', reason: 'race', createdBy: 'admin', createdAt: new Date().toISOString(),
+          active: true, releasedAt: null, enforcement: 'recorded',
+        },
+      }));
+      const stored = await Promise.all(Array.from({ length: 6 }, (_, n) => order(n)));
+      expect(stored.filter(Boolean)).toHaveLength(1);
+      expect(await listQuarantines(h.db, { tenantId, activeOnly: true })).toHaveLength(1);
+    });
+
+    it('migration 0009 releases the duplicate active quarantines an earlier race left, keeping the oldest', async () => {
+      const { tenantId } = await createTestTenant(h.db);
+      const file = readdirSync(new URL('./migrations/', import.meta.url)).find((f) => f.startsWith('0009_'))!;
+      await h.db.exec('DROP INDEX quarantines_one_active');
+      for (const [id, at] of [['qtn_b', '2026-11-02T00:00:00Z'], ['qtn_a', '2026-11-01T00:00:00Z'], ['qtn_c', '2026-11-03T00:00:00Z']]) {
+        await h.db.query(
+          `INSERT INTO quarantines (tenant_id, id, namespace, reason, created_by, created_at, active, released_at, enforcement)
+           VALUES ($1, $2, 'payments', 'race', 'admin', $3::timestamptz, true, NULL, 'recorded')`, [tenantId, id, at],
+        );
+      }
+      await h.db.exec(readFileSync(new URL(`./migrations/${file}`, import.meta.url), 'utf8'));
+      const all = await listQuarantines(h.db, { tenantId, activeOnly: false });
+      expect(all.map((q) => [q.id, q.active])).toEqual([['qtn_a', true], ['qtn_b', false], ['qtn_c', false]]);
     });
 
     it('authenticates tokens, ingests a batch into findings, and keeps tenants apart', async () => {
