@@ -11,6 +11,7 @@ import { startRetention, type RetentionScheduler } from './retention/index.ts';
 import { createProviderEmbedder } from './knowledge/embedder.ts';
 import { createHiggsServices } from './services/higgs-services.ts';
 import { openClickhouseTelemetry } from './stores/clickhouse/index.ts';
+import type { OutboxLog } from './stores/clickhouse/outbox.ts';
 import { listSkippedMigrations, migrate } from './stores/migrate.ts';
 import { openPostgres } from './stores/postgres/index.ts';
 import { openPglite, type SqlClient } from './stores/sql-client.ts';
@@ -43,9 +44,15 @@ function openStateStore(config: TenantConfig): Promise<SqlClient> {
   return config.postgresUrl ? openPostgres(config.postgresUrl) : openPglite(config.dataDir);
 }
 
-/** Telemetry on ClickHouse when `clickhouseUrl` is set, else the SQL tables beside the state. */
-function openTelemetryStore(config: TenantConfig, db: SqlClient): Promise<TelemetryStore> {
-  return config.clickhouseUrl ? openClickhouseTelemetry(config.clickhouseUrl) : Promise.resolve(createSqlTelemetryStore(db));
+/**
+ * Telemetry on ClickHouse when `clickhouseUrl` is set, else the SQL tables beside the state.
+ * ClickHouse's outbox (telemetry refused after its state committed) is `<dataDir>-clickhouse-outbox`,
+ * beside the embedded state; in memory when the state is (`memory://`).
+ */
+function openTelemetryStore(config: TenantConfig, db: SqlClient, log: OutboxLog): Promise<TelemetryStore> {
+  if (!config.clickhouseUrl) return Promise.resolve(createSqlTelemetryStore(db));
+  const outboxDir = config.dataDir.startsWith('memory://') ? null : `${config.dataDir.replace(/\/+$/, '')}-clickhouse-outbox`;
+  return openClickhouseTelemetry(config.clickhouseUrl, { outboxDir, log });
 }
 
 /**
@@ -66,7 +73,11 @@ export async function createTenant(options: TenantOptions = {}): Promise<Tenant>
   let retention: RetentionScheduler | undefined;
   try {
     await migrate(db);
-    telemetry = await openTelemetryStore(config, db);
+    // the app's logger exists only later: the outbox logs through it once it does
+    telemetry = await openTelemetryStore(config, db, {
+      warn: (obj, msg) => (app ? app.log.warn(obj, msg) : process.stderr.write(`${msg}: ${String(obj.err ?? '')}\n`)),
+      info: (obj, msg) => app?.log.info(obj, msg),
+    });
     const boot = await bootstrapTenant(db, {
       tenantId: config.tenantId, name: config.tenantName, baseline: config.baseline,
       adminToken: config.adminToken, scannerToken: config.scannerToken,

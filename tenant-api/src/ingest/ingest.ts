@@ -24,7 +24,8 @@ import { getBaseline } from '../stores/tenants-repository.ts';
  * of statements, not thousands (PGlite costs ~1 ms a statement).
  *
  * The events go to `telemetry` (default: the SQL tables in `db`, written in the
- * same transaction); ClickHouse stores them once the state transaction committed.
+ * same transaction); ClickHouse stores them once the state transaction committed
+ * (what it refuses then waits in its outbox: clickhouse/outbox.ts).
  */
 export async function ingestBatch(
   db: SqlClient, p: { tenantId: string; batch: IngestBatch; telemetry?: TelemetryStore },

@@ -1,10 +1,16 @@
-import { requireOrSkip } from '@higgs/evals/testing';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { requireOrSkip, until } from '@higgs/evals/testing';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clickhouseMissing, startClickhouse, type RunningServer } from '../../testing/servers.ts';
 import type { SqlClient } from '../sql-client.ts';
 import { describeTelemetryStoreContract } from '../telemetry-store.contract.ts';
-import { migrateClickhouse, openClickhouseTelemetry } from './clickhouse-telemetry-store.ts';
+import { ingestBatch } from '../../ingest/ingest.ts';
+import { batchOf, createTestTenant, llmCall, openTestDb } from '../../testing/fixtures.ts';
+import { listFindings } from '../findings-repository.ts';
+import { createClickhouseTelemetryStore, migrateClickhouse, openClickhouseTelemetry } from './clickhouse-telemetry-store.ts';
 import { openClickhouse, type Clickhouse } from './query.ts';
 
 const available = requireOrSkip('SERVICES', clickhouseMissing());
@@ -94,6 +100,73 @@ describe.runIf(available)('ClickHouse', () => {
       expect(await ids('tool_calls')).toEqual(['t1', 't2', 't3', 't4']);
       expect(await text(`SELECT count() FROM system.tables WHERE database = currentDatabase() AND name LIKE 'tool_calls_%'`)).toBe('0');
       expect(await migrateClickhouse(ch)).toEqual([]);
+    });
+  });
+
+  describe('the outbox: telemetry ClickHouse refuses after its state committed', () => {
+    const silent = { warn: () => undefined, info: () => undefined };
+    const stored = async (tenantId: string) => Number((await ch.query<{ n: string }>({
+      tag: 'outbox-test', sql: 'SELECT count() AS n FROM llm_calls WHERE tenant_id = {tenantId}', params: { tenantId },
+    }))[0]!.n);
+    /** The real server, but the next `refusals` llm_calls inserts fail: after the server took the rows (`reached`), or before. */
+    /** The shared client, which a store's close() must not close. */
+    const borrowed = (): Clickhouse => ({ ...ch, close: async () => undefined });
+    const failing = (state: { refusals: number; reached: boolean }): Clickhouse => ({
+      ...borrowed(),
+      async insert(p) {
+        if (p.table !== 'llm_calls' || state.refusals === 0) return ch.insert(p);
+        state.refusals -= 1;
+        if (state.reached) await ch.insert(p);
+        throw new Error(state.reached ? 'injected: the answer to the insert was lost' : 'injected: the insert was refused');
+      },
+    });
+    const emailCall = () => llmCall({ detections: [{ type: 'email', field: 'prompt', hash: 'aaaa1111' }] as ReturnType<typeof llmCall>['detections'] });
+    const findingCount = async (db: SqlClient, tenantId: string) =>
+      (await listFindings(db, { tenantId, filter: {}, limit: 50 })).findings.reduce((n, f) => n + f.count, 0);
+
+    it('answers the batch, counts a re-send as duplicates without doubling its effects, and delivers each event once, also after a restart', async () => {
+      await migrateClickhouse(ch);
+      const db = await openTestDb();
+      const dir = await mkdtemp(join(tmpdir(), 'higgs-outbox-'));
+      try {
+        const { tenantId } = await createTestTenant(db);
+        // refused before reaching the server; the scanner re-sends (its answer was lost too)
+        const refused = { refusals: 1, reached: false };
+        const first = await createClickhouseTelemetryStore(failing(refused), { outboxDir: dir, log: silent, outboxRetryMs: 60_000 });
+        const batch = batchOf(emailCall(), emailCall());
+        expect(await ingestBatch(db, { tenantId, batch, telemetry: first })).toEqual({ accepted: 2, duplicates: 0 });
+        // occurrences a call adds to its findings (PII, shadow AI, compliance…)
+        const perCall = (await findingCount(db, tenantId)) / 2;
+        expect(perCall).toBeGreaterThan(0);
+        expect(await ingestBatch(db, { tenantId, batch, telemetry: first })).toEqual({ accepted: 0, duplicates: 2 });
+        expect(await stored(tenantId)).toBe(0);
+        expect(await findingCount(db, tenantId)).toBe(2 * perCall);
+        expect(await readdir(dir)).toHaveLength(1);
+        await first.close();
+
+        // a restarted tenant finds the held events on disk and delivers them
+        const second = await createClickhouseTelemetryStore(borrowed(), { outboxDir: dir, log: silent, outboxRetryMs: 10 });
+        try {
+          await until('held events delivered', async () => ((await readdir(dir)).length === 0 ? true : undefined), 10_000, 20);
+          expect(await stored(tenantId)).toBe(2);
+          expect(await ingestBatch(db, { tenantId, batch, telemetry: second })).toEqual({ accepted: 0, duplicates: 2 });
+          expect(await findingCount(db, tenantId)).toBe(2 * perCall);
+
+          // an insert whose answer was lost after the server took it: delivery finds the rows stored and inserts none again
+          const lost = { refusals: 1, reached: true };
+          const third = await createClickhouseTelemetryStore(failing(lost), { outboxDir: dir, log: silent, outboxRetryMs: 10 });
+          expect(await ingestBatch(db, { tenantId, batch: batchOf(emailCall()), telemetry: third })).toEqual({ accepted: 1, duplicates: 0 });
+          await until('the ambiguous insert settled', async () => ((await readdir(dir)).length === 0 ? true : undefined), 10_000, 20);
+          expect(await stored(tenantId)).toBe(3);
+          expect(await findingCount(db, tenantId)).toBe(3 * perCall);
+          await third.close();
+        } finally {
+          await second.close();
+        }
+      } finally {
+        await db.close();
+        await rm(dir, { recursive: true, force: true });
+      }
     });
   });
 

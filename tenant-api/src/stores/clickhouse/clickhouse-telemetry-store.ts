@@ -9,6 +9,7 @@ import { EnforcementDecision, LlmCall, type NetworkFlow, type ToolCall } from '@
 import { TenantError } from '../../errors.ts';
 import { dayStartMs, toSessionExchange, type FlowSummaryRow, type PiiFlowRow, type TelemetryStore } from '../telemetry-store.ts';
 import type { ClickhouseValue } from './escape.ts';
+import { openTelemetryOutbox, type OutboxEntry, type OutboxLog, type TelemetryOutbox } from './outbox.ts';
 import { openClickhouse, type Clickhouse } from './query.ts';
 import {
   compareTrackKeys, keysetFor, seenRange, type SessionSeen, TRACK_RANK, type TrackKey, type UsageRow, type UserEvent, userEventKey,
@@ -85,18 +86,32 @@ const cmpNullsFirst = (a: string | null, b: string | null) =>
 
 /**
  * Opens the ClickHouse TelemetryStore at `url` and applies its migrations.
+ * `outboxDir`: where telemetry ClickHouse refused after its state committed is
+ * held until delivered (outbox.ts); `null` holds it in memory only.
  * @throws TenantError MIGRATION_FAILED, STORE_FAILED when the server is unreachable
  */
-export async function openClickhouseTelemetry(url: string): Promise<TelemetryStore> {
+export async function openClickhouseTelemetry(url: string, options: OutboxOptions = {}): Promise<TelemetryStore> {
   const ch = openClickhouse(url);
   try {
     await migrateClickhouse(ch);
+    return await createClickhouseTelemetryStore(ch, options);
   } catch (err) {
     await ch.close();
     throw err;
   }
-  return createClickhouseTelemetryStore(ch);
 }
+
+export interface OutboxOptions {
+  outboxDir?: string | null;
+  log?: OutboxLog;
+  /** first retry of held telemetry, then doubling up to 30 s (default 1 s) */
+  outboxRetryMs?: number;
+}
+
+const stderrLog: OutboxLog = {
+  warn: (obj, msg) => process.stderr.write(`${JSON.stringify({ level: 'warn', msg, ...obj, err: String(obj.err ?? '') })}\n`),
+  info: (obj, msg) => process.stderr.write(`${JSON.stringify({ level: 'info', msg, ...obj })}\n`),
+};
 
 /**
  * Id text per dedup query: the id list is SQL text, and the server refuses a
@@ -136,33 +151,49 @@ async function storedIds(ch: Clickhouse, p: { tenantId: string; table: string; e
   return new Set(found.flatMap((rows) => rows.map((r) => r.id)));
 }
 
-/** The events whose id is neither stored nor earlier in the batch. */
-function fresh<T extends { id: string }>(events: readonly T[], stored: ReadonlySet<string>): T[] {
-  const seen = new Set(stored);
-  return events.filter((e) => (seen.has(e.id) ? false : (seen.add(e.id), true)));
+/** The events of a tenant's table whose id is neither stored, nor held in the outbox, nor earlier in the batch. */
+async function freshOf<T extends { id: string; ts: string }>(
+  ch: Clickhouse, outbox: TelemetryOutbox, p: { tenantId: string; table: string; events: readonly T[] },
+): Promise<T[]> {
+  const seen = await storedIds(ch, p);
+  return p.events.filter((e) => (seen.has(e.id) || outbox.isHeld(p.tenantId, p.table, e.id) ? false : (seen.add(e.id), true)));
 }
 
-export function createClickhouseTelemetryStore(ch: Clickhouse): TelemetryStore {
+/** Inserts each table's rows; what ClickHouse refuses goes to the outbox: the state of these events is committed by now. */
+async function insertOrHold(ch: Clickhouse, outbox: TelemetryOutbox, entries: readonly OutboxEntry[]): Promise<void> {
+  const results = await Promise.allSettled(entries.map((e) => ch.insert({ tag: `ingest-${e.table}`, table: e.table, rows: e.rows })));
+  const refused = entries.filter((_, i) => results[i]!.status === 'rejected');
+  if (refused.length === 0) return;
+  await outbox.hold(refused, (results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason);
+}
+
+const entryOf = <T extends { id: string; ts: string }>(tenantId: string, table: string, events: readonly T[], row: (tenantId: string, e: T) => Record<string, unknown>): OutboxEntry =>
+  ({ tenantId, table, events: events.map((e) => ({ id: e.id, ts: e.ts })), rows: events.map((e) => row(tenantId, e)) });
+
+/** The store over a migrated server; refused inserts wait in its outbox (see outbox.ts and `openClickhouseTelemetry`). */
+export async function createClickhouseTelemetryStore(ch: Clickhouse, options: OutboxOptions = {}): Promise<TelemetryStore> {
+  const outbox: TelemetryOutbox = await openTelemetryOutbox({
+    ch, dir: options.outboxDir ?? null, log: options.log ?? stderrLog, firstRetryMs: options.outboxRetryMs,
+    storedIds: (p) => storedIds(ch, p),
+  });
   return {
     kind: 'clickhouse',
     async stage(_tx, p) {
       const { tenantId, batch } = p;
       const [calls, toolCalls, decisions] = await Promise.all([
-        storedIds(ch, { tenantId, table: 'llm_calls', events: batch.calls }).then((s) => fresh(batch.calls, s)),
-        storedIds(ch, { tenantId, table: 'tool_calls', events: batch.toolCalls }).then((s) => fresh(batch.toolCalls, s)),
-        storedIds(ch, { tenantId, table: 'decisions', events: batch.decisions }).then((s) => fresh(batch.decisions, s)),
+        freshOf(ch, outbox, { tenantId, table: 'llm_calls', events: batch.calls }),
+        freshOf(ch, outbox, { tenantId, table: 'tool_calls', events: batch.toolCalls }),
+        freshOf(ch, outbox, { tenantId, table: 'decisions', events: batch.decisions }),
       ]);
       return {
         calls: new Set(calls.map((c) => c.id)),
         toolCalls: new Set(toolCalls.map((c) => c.id)),
         decisions: new Set(decisions.map((d) => d.id)),
-        async commit() {
-          await Promise.all([
-            ch.insert({ tag: 'ingest-llm-calls', table: 'llm_calls', rows: calls.map((c) => llmCallRow(tenantId, c)) }),
-            ch.insert({ tag: 'ingest-tool-calls', table: 'tool_calls', rows: toolCalls.map((c) => toolCallRow(tenantId, c)) }),
-            ch.insert({ tag: 'ingest-decisions', table: 'decisions', rows: decisions.map((d) => decisionRow(tenantId, d)) }),
-          ]);
-        },
+        commit: () => insertOrHold(ch, outbox, [
+          entryOf(tenantId, 'llm_calls', calls, llmCallRow),
+          entryOf(tenantId, 'tool_calls', toolCalls, toolCallRow),
+          entryOf(tenantId, 'decisions', decisions, decisionRow),
+        ].filter((e) => e.rows.length > 0)),
       };
     },
 
@@ -233,10 +264,10 @@ export function createClickhouseTelemetryStore(ch: Clickhouse): TelemetryStore {
 
     async stageFlows(_tx, p) {
       const { tenantId } = p;
-      const flows = fresh(p.flows, await storedIds(ch, { tenantId, table: 'network_flows', events: p.flows }));
+      const flows = await freshOf(ch, outbox, { tenantId, table: 'network_flows', events: p.flows });
       return {
         ids: new Set(flows.map((f) => f.id)),
-        commit: () => ch.insert({ tag: 'ingest-flows', table: 'network_flows', rows: flows.map((f) => flowRow(tenantId, f)) }),
+        commit: () => insertOrHold(ch, outbox, flows.length > 0 ? [entryOf(tenantId, 'network_flows', flows, flowRow)] : []),
       };
     },
 
@@ -312,7 +343,10 @@ export function createClickhouseTelemetryStore(ch: Clickhouse): TelemetryStore {
       return days.map((d) => `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}`);
     },
 
-    close: () => ch.close(),
+    async close() {
+      outbox.close();
+      await ch.close();
+    },
   };
 }
 
