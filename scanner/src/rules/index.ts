@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Detection, PiiType, Provider, Rule, RuleAction, RuleMatch, ScannerPolicy } from '@higgs/schema';
 import { RE2JS } from 're2js';
 import { LiteralAutomaton } from './aho-corasick.ts';
@@ -266,7 +267,8 @@ class Prefilters {
  * that must reach the kernel fastest.
  */
 export function compilePolicy(policy: ScannerPolicy, opts: CompileOptions = {}, previous?: CompiledPolicy | null): CompiledPolicy {
-  const key = `${opts.maxMatchSpan ?? DEFAULT_MAX_MATCH_SPAN}\u0000${JSON.stringify(policy.rules)}`;
+  // a digest, not the rules' JSON itself: 10 000 rules are megabytes the scanner would keep for the comparison
+  const key = createHash('sha256').update(`${opts.maxMatchSpan ?? DEFAULT_MAX_MATCH_SPAN}\u0000${JSON.stringify(policy.rules)}`).digest('hex');
   const ruleSet = previous?.ruleSet.key === key ? previous.ruleSet : compileRules(policy.rules, key, opts);
   const quarantined = new Set(policy.quarantinedNamespaces);
   const blockedSessions = new Set(policy.blockedSessions);
