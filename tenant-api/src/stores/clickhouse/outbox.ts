@@ -119,11 +119,12 @@ export async function openTelemetryOutbox(p: {
           const rows = e.rows.filter((r) => !stored.has(String(r.id)));
           await p.ch.insert({ tag: `outbox-${e.table}`, table: e.table, rows });
         }
+        // a file left behind by a failed unlink is delivered again, and its rows found stored
+        if (next.file) await unlink(next.file);
       } catch (err) {
-        p.log.warn({ err, heldEvents: outbox.size, retryInMs: retryMs }, 'clickhouse still refuses held telemetry; retrying');
+        p.log.warn({ err, heldEvents: outbox.size, retryInMs: retryMs }, 'held telemetry not delivered yet; retrying');
         return false;
       }
-      if (next.file) await unlink(next.file);
       held.shift();
       track(next.entries, false);
       p.log.info({ events: next.entries.reduce((n, e) => n + e.events.length, 0), heldEvents: outbox.size }, 'held telemetry delivered to clickhouse');
