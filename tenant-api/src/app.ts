@@ -68,7 +68,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.get('/healthz', async () => {
     await options.db.query('SELECT 1');
-    return { ok: true };
+    // with ClickHouse: telemetry it refused after the state committed, waiting in the outbox
+    const held = options.telemetry?.heldEvents?.();
+    return held === undefined ? { ok: true } : { ok: true, telemetryHeld: held };
   });
 
   registerIngestRoutes(app, { db: options.db, telemetry: options.telemetry });

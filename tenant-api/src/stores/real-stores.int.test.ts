@@ -17,7 +17,8 @@ describe.runIf(available)('a tenant on PostgreSQL and ClickHouse (HIGGS_POSTGRES
   beforeAll(async () => {
     [pg, ch] = await Promise.all([startPostgres(), startClickhouse()]);
     tenant = await createTenant({
-      port: 0, uiDir: '/nonexistent-higgs-ui', postgresUrl: pg.url, clickhouseUrl: ch.url,
+      // memory://: no local directory at all (the state is on PostgreSQL; ClickHouse's outbox in memory)
+      port: 0, dataDir: 'memory://', uiDir: '/nonexistent-higgs-ui', postgresUrl: pg.url, clickhouseUrl: ch.url,
       baseline: { namespaces: ['payments'], providers: ['openai'] },
     });
   }, 120_000);
@@ -36,6 +37,7 @@ describe.runIf(available)('a tenant on PostgreSQL and ClickHouse (HIGGS_POSTGRES
     const second = llmCall({ ts: '2026-11-20T10:00:01.000Z', attribution: session });
     expect(await (await post('/v1/ingest', tenant.scannerToken, batchOf(second, first))).json()).toEqual({ accepted: 2, duplicates: 0 });
     expect(await (await post('/v1/ingest', tenant.scannerToken, batchOf(first))).json()).toEqual({ accepted: 0, duplicates: 1 });
+    expect(await (await fetch(`${tenant.url}/healthz`)).json()).toEqual({ ok: true, telemetryHeld: 0 });
 
     const briefing = BriefingSummaryOutput.parse(await (await post('/api/tools/briefing_summary', tenant.adminToken, {})).json());
     expect(briefing.counts).toMatchObject({ calls: 2, sessions: 1, openFindings: 1 });

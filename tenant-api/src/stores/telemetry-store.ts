@@ -77,6 +77,8 @@ export interface TelemetryStore {
    * `day` (YYYY-MM-DD). ClickHouse drops whole day partitions. Returns the days removed.
    */
   dropDaysBefore(p: { day: string }): Promise<string[]>;
+  /** Events accepted but not in the store yet (ClickHouse: held in its outbox); absent where commits cannot be refused late. */
+  heldEvents?(): number;
   close(): Promise<void>;
 }
 

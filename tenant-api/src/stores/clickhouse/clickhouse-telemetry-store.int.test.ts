@@ -142,6 +142,7 @@ describe.runIf(available)('ClickHouse', () => {
         expect(await stored(tenantId)).toBe(0);
         expect(await findingCount(db, tenantId)).toBe(2 * perCall);
         expect(await readdir(dir)).toHaveLength(1);
+        expect(first.heldEvents?.()).toBe(2);
         await first.close();
 
         // a restarted tenant finds the held events on disk and delivers them
@@ -149,6 +150,7 @@ describe.runIf(available)('ClickHouse', () => {
         try {
           await until('held events delivered', async () => ((await readdir(dir)).length === 0 ? true : undefined), 10_000, 20);
           expect(await stored(tenantId)).toBe(2);
+          expect(second.heldEvents?.()).toBe(0);
           expect(await ingestBatch(db, { tenantId, batch, telemetry: second })).toEqual({ accepted: 0, duplicates: 2 });
           expect(await findingCount(db, tenantId)).toBe(2 * perCall);
 

@@ -343,6 +343,8 @@ export async function createClickhouseTelemetryStore(ch: Clickhouse, options: Ou
       return days.map((d) => `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}`);
     },
 
+    heldEvents: () => outbox.size,
+
     async close() {
       outbox.close();
       await ch.close();
