@@ -14,7 +14,7 @@ const unused: Clickhouse = {
 };
 
 describe('the ClickHouse outbox on disk', () => {
-  it('sets an unreadable file aside with a warning instead of failing the start or deleting it', async () => {
+  it('sets an unreadable file aside with a warning instead of failing the start or deleting it, and drops a write a crash cut short', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'higgs-outbox-unit-'));
     try {
       await writeFile(join(dir, '000000000000001-x.json'), '[{"tenantId": "t", "table": "llm_ca');
@@ -26,7 +26,7 @@ describe('the ClickHouse outbox on disk', () => {
       });
       expect(outbox.size).toBe(0);
       expect(await outbox.deliver()).toBe(true);
-      expect((await readdir(dir)).sort()).toEqual(['000000000000001-x.json.unreadable', '000000000000002-y.json.partial']);
+      expect((await readdir(dir)).sort()).toEqual(['000000000000001-x.json.unreadable']);
       expect(warnings).toEqual(['held telemetry file unreadable; set aside, not delivered']);
       outbox.close();
     } finally {

@@ -82,7 +82,10 @@ export async function openTelemetryOutbox(p: {
 
   if (p.dir) {
     await mkdir(p.dir, { recursive: true });
-    for (const name of (await readdir(p.dir)).filter((f) => f.endsWith('.json')).sort()) {
+    const names = await readdir(p.dir);
+    // a write cut short by a crash: its batch was never answered, so the scanner still holds it and sends it again
+    for (const name of names.filter((f) => f.endsWith('.json.partial'))) await unlink(join(p.dir, name));
+    for (const name of names.filter((f) => f.endsWith('.json')).sort()) {
       const file = join(p.dir, name);
       let entries: OutboxEntry[];
       try {
