@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Detection, PiiType } from '@higgs/schema';
-import { detectPii, detectStructuredPii, type PiiSpan } from './pii.ts';
+import { completePii, detectPii, detectStructuredPii, type PiiSpan } from './pii.ts';
 
-export { detectPii, detectStructuredPii, ibanValid, luhnValid } from './pii.ts';
+export { completePii, detectPii, detectStructuredPii, ibanValid, luhnValid } from './pii.ts';
 export type { PiiSpan } from './pii.ts';
 export { detectSecrets, entropy } from './secrets.ts';
 export type { SecretSpan } from './secrets.ts';
@@ -39,6 +39,8 @@ export interface ScanOptions {
    * which runs the full pass later, off the path
    */
   pass?: 'full' | 'structured';
+  /** for the full pass: the spans a structured pass already found in this same text (not found again) */
+  structured?: readonly PiiSpan[];
 }
 
 /**
@@ -48,7 +50,8 @@ export interface ScanOptions {
  * (digits only, lower-case e-mail), so `123-45-6789` and `123456789` agree.
  */
 export function scanText(text: string, field: DetectionField, salt: string, opts: ScanOptions = {}): ScannedText {
-  const spans = opts.pass === 'structured' ? detectStructuredPii(text) : detectPii(text);
+  const spans = opts.pass === 'structured' ? detectStructuredPii(text)
+    : opts.structured ? completePii(text, opts.structured) : detectPii(text);
   if (spans.length === 0) return { masked: text, detections: [], spans };
   const detections: Detection[] = [];
   let masked = '';

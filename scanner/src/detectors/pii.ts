@@ -176,7 +176,18 @@ FAST_PATHS.push({
  * @example detectPii('mail bob@example.com') // [{ type: 'email', start: 5, end: 20, canonical: 'bob@example.com' }]
  */
 export function detectPii(text: string): PiiSpan[] {
-  const spans = structured(text);
+  return completePii(text, structured(text));
+}
+
+/**
+ * `detectPii(text)` for a caller that already has `detectStructuredPii(text)`:
+ * adds the street addresses and person names only, with the same overlap
+ * rule, so the result is the same spans. The proxy decides on the cheap pass
+ * and masks the record with the full one; this keeps that from running the
+ * validated types twice.
+ */
+export function completePii(text: string, structuredSpans: readonly PiiSpan[]): PiiSpan[] {
+  const spans = [...structuredSpans];
   const take = taker(spans);
   for (const a of detectAddresses(text)) take({ type: 'address', start: a.start, end: a.end, canonical: text.slice(a.start, a.end).toLowerCase().replace(/\s+/g, ' ') });
   for (const n of detectNames(text)) take({ type: 'person', start: n.start, end: n.end, canonical: text.slice(n.start, n.end).toLowerCase() });

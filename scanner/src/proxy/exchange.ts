@@ -4,7 +4,7 @@ import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { brotliDecompressSync, createBrotliDecompress, createGunzip, createInflate, gunzipSync, inflateSync } from 'node:zlib';
 import type { Detection, EnforcementDecision, IngestEvent, LlmCall, PiiType, Verdict } from '@higgs/schema';
-import { hashValue, injectionScore, redactText, scanText } from '../detectors/index.ts';
+import { hashValue, injectionScore, redactText, scanText, type PiiSpan } from '../detectors/index.ts';
 import type { Logger } from '../logger.ts';
 import { parserFor, providerForHost } from '../providers/index.ts';
 import type { ParsedRequest, ParsedResponse, ProviderParser, StreamParser } from '../providers/types.ts';
@@ -219,7 +219,7 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
   const recordedRequest = (): Inspected | null => {
     if (inspected === null || inspected.pass === 'full' || parsed === null) return inspected;
     try {
-      return inspect(parsed, ctx.hashSalt, 'full', inspected.injectionScore);
+      return inspect(parsed, ctx.hashSalt, 'full', inspected);
     } catch (err) {
       // text masked for the validated types only could still hold names: record none of it
       ctx.logger.error({ err, path }, 'detectors failed on a request after its decision');
@@ -433,6 +433,8 @@ export function decision(
 interface Inspected {
   /** which detector pass masked the text and found the detections */
   pass: 'full' | 'structured';
+  /** the PII spans of each text (the system prompt, then each message), for the full pass after a structured one */
+  spans: { system: PiiSpan[] | null; messages: PiiSpan[][] };
   system: string | null;
   messages: LlmCall['messages'];
   detections: Detection[];
@@ -440,23 +442,35 @@ interface Inspected {
   injectionScore: number;
 }
 
-/** Masks and detects PII in a request with the given pass, and scores injection (unless `score` is already known). */
-function inspect(p: ParsedRequest, salt: string, pass: Inspected['pass'], score?: number): Inspected {
+/**
+ * Masks and detects PII in a request with the given pass, and scores injection. `structured`: the
+ * structured pass over the same request, whose spans and score the full pass completes rather than redoes.
+ */
+function inspect(p: ParsedRequest, salt: string, pass: Inspected['pass'], structured?: Inspected): Inspected {
   const detections: Detection[] = [];
   let system: string | null = null;
+  let systemSpans: PiiSpan[] | null = null;
   if (p.system !== null) {
-    const s = scanText(p.system, 'system', salt, { pass });
+    const known = structured?.spans.system;
+    const s = scanText(p.system, 'system', salt, { pass, ...(known ? { structured: known } : {}) });
     system = s.masked;
+    systemSpans = s.spans;
     detections.push(...s.detections);
   }
-  const messages = p.messages.map((m) => {
+  const messageSpans: PiiSpan[][] = [];
+  const messages = p.messages.map((m, i) => {
     const field = m.role === 'tool' ? 'tool_output' : m.toolName ? 'tool_input' : 'prompt';
-    const s = scanText(m.content, field, salt, { pass });
+    const known = structured?.spans.messages[i];
+    const s = scanText(m.content, field, salt, { pass, ...(known ? { structured: known } : {}) });
+    messageSpans.push(s.spans);
     detections.push(...s.detections);
     return { ...m, content: s.masked };
   });
-  const promptText = promptTextOf(p);
-  return { pass, system, messages, detections: dedupe(detections), promptText, injectionScore: score ?? injectionScore(promptText) };
+  const promptText = structured?.promptText ?? promptTextOf(p);
+  return {
+    pass, spans: { system: systemSpans, messages: messageSpans }, system, messages, detections: dedupe(detections), promptText,
+    injectionScore: structured?.injectionScore ?? injectionScore(promptText),
+  };
 }
 
 const promptTextOf = (p: ParsedRequest): string => p.messages.map((m) => m.content).join('\n');
