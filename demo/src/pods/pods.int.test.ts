@@ -24,7 +24,6 @@ function whyNot(): string | null {
 }
 const run = requireOrSkip('BPF', whyNot());
 
-
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
