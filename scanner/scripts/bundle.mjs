@@ -10,7 +10,7 @@
 // It never fails the install: without esbuild the launcher runs the sources.
 import { mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist', 'higgs-scanner.mjs');
@@ -58,7 +58,7 @@ try {
   });
   // whole or not at all: the launcher must never start a half-written bundle
   renameSync(partial, out);
-  console.log(`@higgs/scanner: bundled ${relative(process.cwd(), out) || out} (${pathToFileURL(out).href})`);
+  console.log(`@higgs/scanner: bundled ${out}`);
 } catch (err) {
   rmSync(partial, { force: true });
   rmSync(out, { force: true });
