@@ -3,7 +3,7 @@ import type { ServerResponse } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import { encodeEventStreamMessage } from '@higgs/scanner';
 import { buildMessage, buildMessageEvents, parseMessagesRequest } from './anthropic.ts';
-import { contentText, isRecord, providerId, sendJson, type StreamPacing, type UpstreamRequest } from './http.ts';
+import { clientGone, contentText, isRecord, providerId, sendJson, type StreamPacing, type UpstreamRequest } from './http.ts';
 import { estimateTokens, replyFor } from './reply.ts';
 import { splitIntoDeltas } from './sse.ts';
 
@@ -147,7 +147,7 @@ async function sendEventStream(res: ServerResponse, requestId: string, frames: r
   });
   res.flushHeaders();
   for (const frame of frames) {
-    if (res.destroyed) return;
+    if (clientGone(res)) return;
     res.write(frame);
     if (pacing.chunkDelayMs > 0) await delay(pacing.chunkDelayMs);
   }

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
-import { contentText, isRecord, providerId, sendJson, type StreamPacing, type UpstreamRequest } from './http.ts';
+import { clientGone, contentText, isRecord, providerId, sendJson, type StreamPacing, type UpstreamRequest } from './http.ts';
 import { estimateTokens, replyFor } from './reply.ts';
 import { splitIntoDeltas } from './sse.ts';
 
@@ -58,7 +58,7 @@ export async function handleGemini(req: UpstreamRequest, res: ServerResponse, pa
   res.writeHead(200, { 'content-type': 'text/event-stream', 'x-content-type-options': 'nosniff' });
   res.flushHeaders();
   for (const [i, text] of pieces.entries()) {
-    if (res.destroyed) return;
+    if (clientGone(res)) return;
     const last = i === pieces.length - 1;
     const chunk = {
       candidates: [{ content: { role: 'model', parts: [{ text }] }, ...(last ? { finishReason } : {}), index: 0 }],

@@ -43,15 +43,30 @@ export async function sendEventStream(
     ...headers,
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache',
-    connection: 'keep-alive',
+    // HTTP/2 forbids connection headers (RFC 9113 §8.2.2)
+    ...(isHttp2(res) ? {} : { connection: 'keep-alive' }),
   });
   res.flushHeaders();
   for (const frame of frames) {
-    if (res.destroyed) return;
+    if (clientGone(res)) return;
     res.write(frame);
     if (pacing.chunkDelayMs > 0) await delay(pacing.chunkDelayMs);
   }
   res.end();
+}
+
+/** true for a response of the HTTP/2 compatibility API (the mock serves both protocols through the same routes) */
+export function isHttp2(res: ServerResponse): boolean {
+  return 'stream' in res;
+}
+
+/**
+ * true once the client went away (a killed session, an aborted SDK stream):
+ * `res.destroyed` over HTTP/1.1; an HTTP/2 response has no such field, its stream does.
+ */
+export function clientGone(res: ServerResponse): boolean {
+  if (isHttp2(res)) return (res as unknown as { stream: { destroyed: boolean } }).stream.destroyed;
+  return res.destroyed;
 }
 
 export function parseJson(raw: string): ParsedJson {

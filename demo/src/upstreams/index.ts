@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { createServer, type Server } from 'node:https';
+import { createSecureServer, type Http2SecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { handleAnthropic } from './anthropic.ts';
 import { AZURE_PATH, handleAzure } from './azure.ts';
 import { BEDROCK_PATH, handleBedrock } from './bedrock.ts';
@@ -101,12 +102,25 @@ export async function startMockUpstreams(opts: MockUpstreamsOptions = {}): Promi
   const pki = await generateDemoPki();
   const received: ReceivedRequest[] = [];
 
-  const server: Server = createServer({ key: pki.keyPem, cert: pki.certPem }, (req, res) => {
+  // HTTP/2 with HTTP/1.1 for clients that do not offer it (ALPN), like the providers' own front ends.
+  // Node's compatibility API gives HTTP/2 requests the surface the routes use (headers, url, method,
+  // writeHead, write, end, flushHeaders, headersSent, destroy); `clientGone` covers `res.destroyed`,
+  // which it lacks, and `flattenHeaders` maps `:authority` to `host`.
+  const server: Http2SecureServer = createSecureServer({ key: pki.keyPem, cert: pki.certPem, allowHTTP1: true }, (h2req, h2res) => {
+    const req = h2req as unknown as IncomingMessage;
+    const res = h2res as unknown as ServerResponse;
     route(req, res, received, pacing).catch((err: unknown) => {
       // a fault in the mock itself: report it as a server error, never as the caller's
       if (!res.headersSent) sendJson(res, 500, {}, { error: { message: 'mock upstream internal error', type: 'server_error', param: null, code: null } });
       else res.destroy(err instanceof Error ? err : undefined);
     });
+  });
+
+  // an HTTP/2 server has no closeAllConnections(): close() destroys what is still open
+  const sockets = new Set<TLSSocket>();
+  server.on('secureConnection', (socket: TLSSocket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -132,14 +146,14 @@ export async function startMockUpstreams(opts: MockUpstreamsOptions = {}): Promi
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
+        for (const socket of sockets) socket.destroy();
       }),
   };
 }
 
 async function route(req: IncomingMessage, res: ServerResponse, received: ReceivedRequest[], pacing: StreamPacing): Promise<void> {
   const path = (req.url ?? '/').split('?')[0] ?? '/';
-  const hostHeader = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase();
+  const hostHeader = (req.headers.host ?? req.headers[':authority'] ?? '').toString().replace(/:\d+$/, '').toLowerCase();
   const target = findRoute(hostHeader, path);
   // a request for one provider's host on another provider's path is a 404 there too
   if (target === undefined) {
@@ -187,7 +201,10 @@ function hostMatches(pattern: string, host: string): boolean {
 function flattenHeaders(headers: IncomingHttpHeaders): Record<string, string> {
   const flat: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(', ') : value;
+    if (value === undefined) continue;
+    // HTTP/2: the pseudo-headers are the request line; `:authority` is what HTTP/1.1 calls `host`
+    if (name === ':authority') flat.host ??= String(value);
+    else if (!name.startsWith(':')) flat[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   return flat;
 }

@@ -6,7 +6,8 @@
  * argv[2]:
  * - a number: the `demo` mock upstreams (every provider's real wire format),
  *   with that pause between streamed SSE frames in ms (default 5);
- * - `canned`: one keep-alive HTTPS endpoint, `POST /v1/chat/completions`,
+ * - `canned`: one keep-alive HTTPS endpoint (HTTP/2, and HTTP/1.1 for clients
+ *   that do not offer it), `POST /v1/chat/completions`,
  *   answering every request with the same precomputed OpenAI `chat.completion`
  *   (about 600 bytes). It reads the whole request and answers 400 to an empty
  *   or non-JSON-looking body, so a proxy that mangles the request is seen, but
@@ -16,8 +17,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:https';
+import { createSecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startMockUpstreams } from '@higgs/demo';
@@ -62,10 +64,12 @@ async function startCanned(): Promise<void> {
     usage: { prompt_tokens: 230, completion_tokens: 31, total_tokens: 261, prompt_tokens_details: { cached_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 0 } },
     system_fingerprint: 'fp_higgsbench',
   }));
-  const okHeaders = ['content-type', 'application/json', 'content-length', String(completion.length), 'openai-processing-ms', '1'];
+  const okHeaders = { 'content-type': 'application/json', 'content-length': String(completion.length), 'openai-processing-ms': '1' };
   const bad = Buffer.from('{"error":{"message":"empty or non-JSON body","type":"invalid_request_error","param":null,"code":null}}');
-  const badHeaders = ['content-type', 'application/json', 'content-length', String(bad.length)];
-  const server = createServer({ key: keyPem, cert: certPem, keepAliveTimeout: 120_000, noDelay: true }, (req, res) => {
+  const badHeaders = { 'content-type': 'application/json', 'content-length': String(bad.length) };
+  // HTTP/2 with HTTP/1.1 for clients that do not offer it, as the providers' front ends: the load
+  // generator's direct path speaks HTTP/1.1, the scanner negotiates HTTP/2
+  const server = createSecureServer({ key: keyPem, cert: certPem, allowHTTP1: true, settings: { maxConcurrentStreams: 1000 } }, (req, res) => {
     let size = 0;
     let first = -1;
     req.on('data', (chunk: Buffer) => {
@@ -77,12 +81,18 @@ async function startCanned(): Promise<void> {
       res.writeHead(ok ? 200 : 400, ok ? okHeaders : badHeaders).end(ok ? completion : bad);
     });
   });
-  server.keepAliveTimeout = 120_000;
+  // read by the HTTP/1.1 fallback's connection handler: the load generator's pool stays connected between runs
+  (server as unknown as { keepAliveTimeout: number }).keepAliveTimeout = 120_000;
+  const sockets = new Set<TLSSocket>();
+  server.on('secureConnection', (socket: TLSSocket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   process.stdout.write(`${JSON.stringify({ url: `https://127.0.0.1:${port}`, port, caCertPem: certPem })}\n`);
   process.once('SIGTERM', () => {
     server.close(() => process.exit(0));
-    server.closeAllConnections();
+    for (const socket of sockets) socket.destroy();
   });
 }

@@ -208,8 +208,8 @@ describe('observe traffic is never held up by inspection', () => {
     const order: string[] = [];
     const real = compilePolicy(POLICY);
     policy = () => ({ ...real, decide: (input, opts) => { order.push('decide'); return real.decide(input, opts); } });
-    const target = upstream.target;
-    upstream.target = (host, port) => { order.push('forward'); return target(host, port); };
+    const sendUpstream = upstream.send;
+    upstream.send = (p) => { order.push('forward'); return sendUpstream(p); };
     try {
       workload = { namespace: 'support', app: 'bot', mode: 'observe' };
       const observed = await send(OPENAI, chat('forbidden-topic, mail me at jane.doe@example.com'));
@@ -226,7 +226,7 @@ describe('observe traffic is never held up by inspection', () => {
       expect((await send(OPENAI, chat('hello there'))).status).toBe(200);
       expect(order).toEqual(['decide', 'forward']);
     } finally {
-      upstream.target = target;
+      upstream.send = sendUpstream;
     }
   });
 

@@ -1,10 +1,10 @@
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { ProviderParser } from '../providers/types.ts';
 import type { ResponseMatch, ResponseMatcher, RuleClass } from '../rules/index.ts';
 import { StreamGuard, streamFramingFor } from './stream-guard.ts';
-import { forwardHeaders } from './upstream.ts';
+import { forwardHeaders, type UpstreamResponse } from './upstream.ts';
 
 /** How enforce-labelled traffic is treated when inspection cannot finish. */
 export interface EnforcementSettings {
@@ -59,7 +59,7 @@ export interface GuardOptions {
  * The client receives identity-encoded bytes; compressed upstream bodies are
  * decoded for inspection.
  */
-export function guardResponse(upRes: IncomingMessage, res: ServerResponse, opts: GuardOptions): Promise<GuardResult> {
+export function guardResponse(upRes: UpstreamResponse, res: ServerResponse, opts: GuardOptions): Promise<GuardResult> {
   const status = upRes.statusCode ?? 502;
   const headers: OutgoingHttpHeaders = forwardHeaders(upRes.headers);
   delete headers['content-length'];

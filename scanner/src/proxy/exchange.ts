@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type IncomingMessage, request as httpRequest, type ServerResponse } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { isIP } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { brotliDecompressSync, createBrotliDecompress, createGunzip, createInflate, gunzipSync, inflateSync } from 'node:zlib';
 import type { Detection, EnforcementDecision, IngestEvent, LlmCall, PiiType, Verdict } from '@higgs/schema';
 import { hashValue, injectionScore, redactText, scanText, type PiiSpan } from '../detectors/index.ts';
@@ -99,7 +97,8 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
   const workload = ctx.workloads.resolve(origin.srcIp);
   const source = workloadRef(origin.srcIp, workload);
   const attribution = attributorOf(ctx).attribute({ headers: req.headers, srcIp: source.ip, providerUser: parsed?.providerUser ?? null });
-  ctx.sessions?.track({ sessionId: attribution.sessionId, upstreamHost: ctx.upstream.target(origin.host, origin.port).host, req, res });
+  const target = ctx.upstream.target(origin.host, origin.port);
+  ctx.sessions?.track({ sessionId: attribution.sessionId, upstreamHost: target.host, req, res });
   const policy = ctx.policy();
   const callId = `call_${randomUUID()}`;
   const decisionBase = { scannerId: ctx.scannerId, callId, sessionId: attribution.sessionId, source };
@@ -287,16 +286,7 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
   }
   headers['content-length'] = String(outBody.length);
 
-  const target = ctx.upstream.target(origin.host, origin.port);
-  const upReq = (origin.tls ? httpsRequest : httpRequest)({
-    host: target.host,
-    port: target.port,
-    method,
-    path,
-    headers,
-    agent: origin.tls ? ctx.upstream.https : ctx.upstream.http,
-    ...(origin.tls ? { servername: isIP(origin.host) ? '' : origin.host, secureContext: ctx.upstream.secureContext } : {}),
-  });
+  const upReq = ctx.upstream.send({ tls: origin.tls, host: origin.host, port: origin.port, to: target, method, path, headers });
   let settled = false;
   upReq.on('error', (err: NodeJS.ErrnoException) => {
     if (settled) return;
