@@ -150,6 +150,11 @@ describe('compilePolicy', () => {
       { ruleId: redactKey.id, ruleName: redactKey.name, action: 'redact', start: 4, end: 16, text: 'sk-abcdef123' },
       { ruleId: blockWord.id, ruleName: blockWord.name, action: 'block', start: 20, end: 30, text: 'top secret' },
     ]);
+    // requests selecting the same rules share one matcher; another selection gets its own
+    expect(p.responseRules({ ...input, userId: 'someone-else' })).toBe(m);
+    const billing = p.responseRules({ ...input, namespace: 'billing' })!;
+    expect(billing.rules.map((r) => r.ruleId)).toEqual([blockWord.id, otherNs.id]);
+    expect(p.responseRules({ ...input, namespace: 'billing' })).toBe(billing);
     const literalOnly = compilePolicy(policy([blockWord])).responseRules(input)!;
     expect(literalOnly.window).toBe('Top Secret'.length - 1);
     expect(compilePolicy(policy([otherNs])).responseRules(input)).toBeNull();

@@ -339,6 +339,7 @@ function compileRules(rules: readonly Rule[], key: string, opts: CompileOptions)
     return { hits, failures };
   };
 
+  const matchers = new Map<string, ResponseMatcher>();
   return {
     key,
     skipped,
@@ -351,7 +352,15 @@ function compileRules(rules: readonly Rule[], key: string, opts: CompileOptions)
       const facts = new Facts(input, promptAutomaton, prefilters);
       const active = responseIndex.candidates(input, facts, undefined).filter((c) => runChecks(c, input, facts) !== null);
       if (active.length === 0) return null;
-      return responseMatcher(active, responseAutomaton, maxMatchSpan);
+      // a matcher is immutable: requests whose conditions select the same rules (the usual case) share one,
+      // instead of each open stream holding its own literal map (~10 KB at 50 response rules)
+      const key = active.map((c) => c.order).join(',');
+      let matcher = matchers.get(key);
+      if (!matcher) {
+        if (matchers.size >= MAX_SHARED_MATCHERS) matchers.delete(matchers.keys().next().value!);
+        matchers.set(key, (matcher = responseMatcher(active, responseAutomaton, maxMatchSpan)));
+      }
+      return matcher;
     },
   };
 }
@@ -610,6 +619,9 @@ type WildcardField = 'model' | 'host';
 function foldCase(s: string): string {
   return s.toUpperCase().toLowerCase();
 }
+
+/** response matchers a compiled policy keeps for reuse, one per distinct set of active response rules (oldest dropped first) */
+const MAX_SHARED_MATCHERS = 64;
 
 function responseMatcher(active: CompiledRule[], automaton: LiteralAutomaton, maxMatchSpan: number): ResponseMatcher {
   const byLiteral = new Map<number, CompiledRule[]>();
