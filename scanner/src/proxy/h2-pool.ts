@@ -11,7 +11,7 @@ import { connect as tlsConnect, type SecureContext } from 'node:tls';
  * streams: ~83 KB of TLS and socket state each, so 1 000 open streams cost
  * ~80 MB for that leg alone. Over HTTP/2 they share a few connections at
  * ~18 KB a stream, and a request costs ~40 % less CPU (measured with
- * `node:https` vs `node:http2` clients against one server; README "Speed").
+ * `node:https` vs `node:http2` clients against one server; scanner README, "Proxy performance").
  *
  * The first request to an origin probes it with ALPN (`h2`, `http/1.1`); an
  * origin that does not choose `h2` (a self-hosted server, an old gateway) is
