@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { constants as h2constants, createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Stream } from 'node:http2';
+import { constants as h2constants, createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,6 +18,8 @@ interface Provider {
   protocols: string[];
   /** HTTP/2 only: sees each stream first; true = it dealt with it (the handler does not run) */
   onStream?: (stream: ServerHttp2Stream) => boolean;
+  /** HTTP/2 only: closes every connection gracefully (GOAWAY), as a provider restarting does */
+  goaway: () => void;
   /** requests whose answer is held until released */
   held: Map<string, (more: string) => void>;
   close(): Promise<void>;
@@ -37,7 +39,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
  * POST /hold/<id> answers its first SSE frame, then the rest when the test releases it.
  */
 async function startProvider(kind: 'h2' | 'h1', maxConcurrentStreams?: number): Promise<Provider> {
-  const p: Provider = { port: 0, connections: 0, tcpConnections: 0, protocols: [], held: new Map(), close: async () => undefined };
+  const p: Provider = { port: 0, connections: 0, tcpConnections: 0, protocols: [], held: new Map(), goaway: () => undefined, close: async () => undefined };
   const refused = new WeakSet<ServerHttp2Stream>();
   const handler = (req: Http2ServerRequest | import('node:http').IncomingMessage, res: Http2ServerResponse | import('node:http').ServerResponse): void => {
     if ('stream' in req && refused.has(req.stream)) return;
@@ -64,6 +66,12 @@ async function startProvider(kind: 'h2' | 'h1', maxConcurrentStreams?: number): 
     ? createSecureServer({ SNICallback, allowHTTP1: true, ...(maxConcurrentStreams ? { settings: { maxConcurrentStreams } } : {}) }, handler)
     : createHttpsServer({ SNICallback }, handler);
   server.on('connection', () => { p.tcpConnections += 1; });
+  const sessions = new Set<ServerHttp2Session>();
+  server.on('session', (session: ServerHttp2Session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+  });
+  p.goaway = () => { for (const session of sessions) session.close(); };
   // registered before the compatibility layer's own listener, so a stream can be refused before it is handled
   if (kind === 'h2') server.prependListener('stream', (stream: ServerHttp2Stream) => { if (p.onStream?.(stream)) refused.add(stream); });
   const sockets = new Set<TLSSocket>();
@@ -170,6 +178,25 @@ describe('HTTP/2 to the providers', () => {
       provider.held.get('b')!('still here');
       expect((await kept).body).toBe('data: first\n\ndata: still here\n\n');
       expect(provider.connections).toBe(1);
+    } finally {
+      u.close();
+      await provider.close();
+    }
+  });
+
+  it('after the provider\'s GOAWAY, lets the streams in flight finish and sends new requests on a new connection', async () => {
+    const provider = await startProvider('h2');
+    const u = upstreamFor(provider.port);
+    try {
+      let inFlight!: Promise<Answer>;
+      await new Promise<void>((r) => { inFlight = send(u, '/hold/x', '{}', () => r()); });
+      provider.goaway();
+      await until(() => u.h2.sessionCount() === 0);
+      const next = await send(u, '/v1/chat/completions', '{"after":1}');
+      expect(next.status).toBe(200);
+      provider.held.get('x')!('finished');
+      expect(await inFlight).toMatchObject({ body: 'data: first\n\ndata: finished\n\n', complete: true });
+      expect(provider.connections).toBe(2);
     } finally {
       u.close();
       await provider.close();
