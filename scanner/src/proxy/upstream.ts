@@ -54,7 +54,8 @@ export function createUpstream(hostsOverride: Record<string, string>, extraCaPem
       // secureContext is a tls.connect option the agent passes through; https.RequestOptions does not list it
       const h1Options = { host: t.host, port: t.port, method, path, headers, agent: https, servername, secureContext };
       const h1 = () => httpsRequest(h1Options);
-      const authority = port === 443 ? (isIP(host) === 6 ? `[${host}]` : host) : `${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
+      const name = isIP(host) === 6 ? `[${host}]` : host;
+      const authority = port === 443 ? name : `${name}:${port}`;
       return h2.request({ host: t.host, port: t.port, servername, authority }, method, path, headers, h1);
     },
     close() {
