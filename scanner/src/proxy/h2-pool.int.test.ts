@@ -4,9 +4,10 @@ import { createServer as createHttpsServer, type Server } from 'node:https';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TLSSocket } from 'node:tls';
+import { createSecureContext, createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOrCreateCa, type NodeCa } from '../tls/ca.ts';
+import { H2Pool } from './h2-pool.ts';
 import { createUpstream, type Upstream, type UpstreamResponse } from './upstream.ts';
 
 /** A TLS server for api.openai.com with its own CA; counts its TLS connections and the protocol of each request. */
@@ -240,6 +241,27 @@ describe('HTTP/2 to the providers', () => {
     } finally {
       u.close();
       await provider.close();
+    }
+  });
+
+  it('gives up on a provider that completes TLS with h2 and never sends its SETTINGS: the waiting request fails', async () => {
+    const accepted: TLSSocket[] = [];
+    const mute = createTlsServer({ ALPNProtocols: ['h2'], SNICallback: (name, cb) => { ca.contextFor(name).then((c) => cb(null, c), (err: Error) => cb(err)); } }, (s) => accepted.push(s));
+    await new Promise<void>((r) => mute.listen(0, '127.0.0.1', r));
+    const { port } = mute.address() as AddressInfo;
+    const pool = new H2Pool(createSecureContext({ ca: ca.certPem }), { settingsTimeoutMs: 300 });
+    try {
+      const req = pool.request({ host: '127.0.0.1', port, servername: 'api.openai.com', authority: 'api.openai.com' }, 'POST', '/v1/chat/completions', {}, () => {
+        throw new Error('not an HTTP/1.1 origin');
+      });
+      const failed = new Promise<Error>((resolve) => req.on('error', resolve));
+      req.end(Buffer.from('{}'));
+      expect((await failed).message).toMatch(/no HTTP\/2 SETTINGS from api\.openai\.com within 300 ms/);
+      expect(pool.sessionCount()).toBe(0);
+    } finally {
+      pool.close();
+      for (const socket of accepted) socket.destroy();
+      await new Promise<void>((r) => mute.close(() => r()));
     }
   });
 

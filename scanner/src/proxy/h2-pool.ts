@@ -59,6 +59,8 @@ const CONNECTION_WINDOW_BYTES = 16 * 1024 * 1024;
 const MAX_SESSION_MEMORY_MB = 64;
 /** a connection with no frames for this long is closed (the provider would close it anyway) */
 const IDLE_MS = 60_000;
+/** a provider that completed TLS has this long to send its SETTINGS, by default */
+const SETTINGS_TIMEOUT_MS = 10_000;
 /** an origin that answered ALPN with HTTP/1.1 is asked again after this */
 const H1_RECHECK_MS = 10 * 60_000;
 /** request headers HTTP/2 forbids (RFC 9113 §8.2.2), beyond the hop-by-hop ones forwardHeaders already drops; `host` becomes `:authority` */
@@ -83,7 +85,12 @@ export class H2Pool {
   private readonly origins = new Map<string, Origin>();
   private closed = false;
 
-  constructor(private readonly secureContext: SecureContext) {}
+  private readonly settingsTimeoutMs: number;
+
+  /** `settingsTimeoutMs`: how long a provider that completed TLS has to send its SETTINGS (default 10 s) */
+  constructor(private readonly secureContext: SecureContext, opts: { settingsTimeoutMs?: number } = {}) {
+    this.settingsTimeoutMs = opts.settingsTimeoutMs ?? SETTINGS_TIMEOUT_MS;
+  }
 
   /**
    * Sends a request over HTTP/2 when the origin speaks it; `h1` sends it over
@@ -158,6 +165,10 @@ export class H2Pool {
           createConnection: () => socket, maxSessionMemory: MAX_SESSION_MEMORY_MB, settings: { enablePush: false },
         });
         const s: Session = { session, active: 0, usable: true };
+        // a server that completes TLS and then says nothing must not hold the waiting requests forever
+        const silent = setTimeout(
+          () => session.destroy(new Error(`no HTTP/2 SETTINGS from ${target.authority} within ${this.settingsTimeoutMs} ms`)), this.settingsTimeoutMs,
+        );
         const retire = (): void => {
           s.usable = false;
           const i = origin.sessions.indexOf(s);
@@ -170,11 +181,15 @@ export class H2Pool {
         // a connection error reaches each of its streams as their own error; here it only retires the connection
         session.on('error', failed);
         session.on('goaway', retire);
-        session.on('close', () => failed());
+        session.on('close', () => {
+          clearTimeout(silent);
+          failed();
+        });
         session.setTimeout(IDLE_MS, () => { if (s.active === 0) session.close(); });
         session.once('connect', () => session.setLocalWindowSize(CONNECTION_WINDOW_BYTES));
         // usable once the provider's SETTINGS arrived: its stream limit is known before the first stream
         session.once('remoteSettings', () => {
+          clearTimeout(silent);
           if (this.closed) {
             session.destroy();
             reject(new Error('upstream closed'));
