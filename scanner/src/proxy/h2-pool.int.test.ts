@@ -35,6 +35,11 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** A leaf certificate for whatever name the client asks for, from the test provider CA. */
+function SNICallback(name: string, cb: (err: Error | null, ctx?: import('node:tls').SecureContext) => void): void {
+  ca.contextFor(name).then((c) => cb(null, c), (err: Error) => cb(err));
+}
+
 /**
  * `h2`: HTTP/2 with HTTP/1.1 fallback, like the providers' front ends; `h1`: HTTP/1.1 only (no ALPN h2).
  * POST /hold/<id> answers its first SSE frame, then the rest when the test releases it.
@@ -59,9 +64,6 @@ async function startProvider(kind: 'h2' | 'h1', maxConcurrentStreams?: number): 
       reply.write('data: first\n\n');
       p.held.set(hold[1]!, (more) => reply.end(`data: ${more}\n\n`));
     });
-  };
-  const SNICallback = (name: string, cb: (err: Error | null, ctx?: import('node:tls').SecureContext) => void): void => {
-    ca.contextFor(name).then((c) => cb(null, c), (err: Error) => cb(err));
   };
   const server: Http2SecureServer | Server = kind === 'h2'
     ? createSecureServer({ SNICallback, allowHTTP1: true, ...(maxConcurrentStreams ? { settings: { maxConcurrentStreams } } : {}) }, handler)
@@ -94,6 +96,18 @@ function upstreamFor(port: number): Upstream {
   return createUpstream({ 'api.openai.com': `127.0.0.1:${port}` }, [ca.certPem]);
 }
 
+/** Runs `test` against a fresh provider and an upstream pointed at it; both closed after. */
+async function withProvider(kind: 'h2' | 'h1', test: (provider: Provider, u: Upstream) => Promise<void>, maxConcurrentStreams?: number): Promise<void> {
+  const provider = await startProvider(kind, maxConcurrentStreams);
+  const u = upstreamFor(provider.port);
+  try {
+    await test(provider, u);
+  } finally {
+    u.close();
+    await provider.close();
+  }
+}
+
 interface Answer { status: number; headers: UpstreamResponse['headers']; body: string; complete: boolean }
 
 /** One request through `upstream.send`; `onFirst` runs once the first body chunk arrived. */
@@ -122,9 +136,7 @@ const until = async (cond: () => boolean): Promise<void> => {
 
 describe('HTTP/2 to the providers', () => {
   it('multiplexes concurrent requests over one connection when the provider negotiates h2, headers and bodies intact', async () => {
-    const provider = await startProvider('h2');
-    const u = upstreamFor(provider.port);
-    try {
+    await withProvider('h2', async (provider, u) => {
       const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => send(u, '/v1/chat/completions', `{"n":${i}}`)));
       expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
       expect(answers.map((a) => JSON.parse(a.body) as unknown)).toEqual(Array.from({ length: 20 }, (_, i) => ({ echo: `{"n":${i}}` })));
@@ -135,16 +147,11 @@ describe('HTTP/2 to the providers', () => {
       expect(provider.protocols).toEqual(Array(20).fill('2.0'));
       expect(provider.connections).toBe(1);
       expect(u.h2.sessionCount()).toBe(1);
-    } finally {
-      u.close();
-      await provider.close();
-    }
+    });
   });
 
   it('opens another connection when one is at the provider\'s stream limit', async () => {
-    const provider = await startProvider('h2', 4);
-    const u = upstreamFor(provider.port);
-    try {
+    await withProvider('h2', async (provider, u) => {
       const opened: string[] = [];
       const streams = Array.from({ length: 10 }, (_, i) => send(u, `/hold/${i}`, '{}', () => opened.push(String(i))));
       await until(() => opened.length === 10);
@@ -152,16 +159,11 @@ describe('HTTP/2 to the providers', () => {
       for (const release of provider.held.values()) release('done');
       const answers = await Promise.all(streams);
       expect(answers.map((a) => a.body)).toEqual(Array(10).fill('data: first\n\ndata: done\n\n'));
-    } finally {
-      u.close();
-      await provider.close();
-    }
+    }, 4);
   });
 
   it('cancelling one request resets its stream only: another on the same connection keeps streaming', async () => {
-    const provider = await startProvider('h2');
-    const u = upstreamFor(provider.port);
-    try {
+    await withProvider('h2', async (provider, u) => {
       const cancelled = new Promise<Answer>((resolve, reject) => {
         const req = u.send({ tls: true, host: 'api.openai.com', port: 443, to: u.target('api.openai.com', 443), method: 'POST', path: '/hold/a', headers: { 'content-length': '2' } });
         req.on('error', reject);
@@ -171,24 +173,19 @@ describe('HTTP/2 to the providers', () => {
           res.on('close', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: '', complete: res.complete }));
         });
         req.end(Buffer.from('{}'));
-      });
-      let kept!: Promise<Answer>;
-      const keptStarted = new Promise<void>((r) => { kept = send(u, '/hold/b', '{}', () => r()); });
-      await keptStarted;
-      expect((await cancelled).complete).toBe(false);
-      provider.held.get('b')!('still here');
-      expect((await kept).body).toBe('data: first\n\ndata: still here\n\n');
-      expect(provider.connections).toBe(1);
-    } finally {
-      u.close();
-      await provider.close();
-    }
+    });
+    let kept!: Promise<Answer>;
+    const keptStarted = new Promise<void>((r) => { kept = send(u, '/hold/b', '{}', () => r()); });
+    await keptStarted;
+    expect((await cancelled).complete).toBe(false);
+    provider.held.get('b')!('still here');
+    expect((await kept).body).toBe('data: first\n\ndata: still here\n\n');
+    expect(provider.connections).toBe(1);
+    });
   });
 
   it('after the provider\'s GOAWAY, lets the streams in flight finish and sends new requests on a new connection', async () => {
-    const provider = await startProvider('h2');
-    const u = upstreamFor(provider.port);
-    try {
+    await withProvider('h2', async (provider, u) => {
       let inFlight!: Promise<Answer>;
       await new Promise<void>((r) => { inFlight = send(u, '/hold/x', '{}', () => r()); });
       provider.goaway();
@@ -198,38 +195,28 @@ describe('HTTP/2 to the providers', () => {
       provider.held.get('x')!('finished');
       expect(await inFlight).toMatchObject({ body: 'data: first\n\ndata: finished\n\n', complete: true });
       expect(provider.connections).toBe(2);
-    } finally {
-      u.close();
-      await provider.close();
-    }
+    });
   });
 
   it('sends a refused stream again once (it was not processed, RFC 9113 §8.7); a second refusal is the request\'s error', async () => {
-    const provider = await startProvider('h2');
-    const u = upstreamFor(provider.port);
-    let refuse = 1;
-    provider.onStream = (stream) => {
-      if (refuse <= 0) return false;
-      refuse -= 1;
-      stream.close(h2constants.NGHTTP2_REFUSED_STREAM);
-      return true;
-    };
-    try {
+    await withProvider('h2', async (provider, u) => {
+      let refuse = 1;
+      provider.onStream = (stream) => {
+        if (refuse <= 0) return false;
+        refuse -= 1;
+        stream.close(h2constants.NGHTTP2_REFUSED_STREAM);
+        return true;
+      };
       expect(await send(u, '/v1/chat/completions', '{"again":1}')).toMatchObject({ status: 200, body: '{"echo":"{\\"again\\":1}"}' });
       expect(provider.protocols).toEqual(['2.0']);
       refuse = 2;
       await expect(send(u, '/v1/chat/completions')).rejects.toMatchObject({ code: 'ERR_HTTP2_STREAM_ERROR' });
       expect(refuse).toBe(0);
-    } finally {
-      u.close();
-      await provider.close();
-    }
+    });
   });
 
   it('falls back to HTTP/1.1 keep-alive for a provider that does not offer h2, probing it once', async () => {
-    const provider = await startProvider('h1');
-    const u = upstreamFor(provider.port);
-    try {
+    await withProvider('h1', async (provider, u) => {
       const first = await send(u, '/v1/chat/completions', '{"a":1}');
       expect(first).toMatchObject({ status: 200, complete: true });
       expect(JSON.parse(first.body)).toEqual({ echo: '{"a":1}' });
@@ -238,15 +225,12 @@ describe('HTTP/2 to the providers', () => {
       // the ALPN probe, then the agent's one kept-alive connection
       expect(provider.tcpConnections).toBe(2);
       expect(u.h2.sessionCount()).toBe(0);
-    } finally {
-      u.close();
-      await provider.close();
-    }
+    });
   });
 
   it('gives up on a provider that completes TLS with h2 and never sends its SETTINGS: the waiting request fails', async () => {
     const accepted: TLSSocket[] = [];
-    const mute = createTlsServer({ ALPNProtocols: ['h2'], SNICallback: (name, cb) => { ca.contextFor(name).then((c) => cb(null, c), (err: Error) => cb(err)); } }, (s) => accepted.push(s));
+    const mute = createTlsServer({ ALPNProtocols: ['h2'], SNICallback }, (s) => accepted.push(s));
     await new Promise<void>((r) => mute.listen(0, '127.0.0.1', r));
     const { port } = mute.address() as AddressInfo;
     const pool = new H2Pool(createSecureContext({ ca: ca.certPem }), { settingsTimeoutMs: 300 });
