@@ -464,7 +464,10 @@ export async function run(): Promise<BenchResult[]> {
     const totalFailures = latencyFailures + failures.count;
 
     // a fresh scanner for the streams, so its RSS is not the latency runs' heap; started as deployed,
-    // by its launcher (the V8 flags that bound its memory are the launcher's)
+    // by its launcher (the V8 flags that bound its memory are the launcher's). The launcher runs the
+    // bundle, or the sources under tsx (~28 MB more) when a source is newer than it: after an edit,
+    // the bundle is rebuilt first so the RSS measured is the deployed scanner's
+    execFileSync(process.execPath, [join(ROOT, 'scanner/scripts/bundle.mjs')], { stdio: ['ignore', 'ignore', 'inherit'] });
     const streamScanner = await startChild(
       join(ROOT, 'scanner/bin/higgs-scanner'), [], scannerEnv(slowUp.port, 'scanner-streams'), 0, 'stderr', scannerReady,
     );
