@@ -5,7 +5,7 @@
  * errno name and whose message carries libbpf's log (the verifier log when a
  * load fails). */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* sched_getcpu, CPU_* and pthread_setaffinity_np for the walker thread */
+#define _GNU_SOURCE /* sched_getcpu, CPU_*, pthread_setaffinity_np (the walker thread), setns */
 #endif
 #define NAPI_VERSION 8
 #include <errno.h>
@@ -687,9 +687,35 @@ static int iter_read_all(int fd, char **out, size_t *out_len)
 	return 0;
 }
 
-/* A new iterator fd for one pass. Created on the JS thread: the fd holds its
- * own reference to the link's program, so destroyLink during a pass is safe. */
-static int iter_create(napi_env env, napi_value handle, int *fd)
+struct netns_iter {
+	int ns_fd, link_fd;
+	int fd, err;
+};
+
+/* On a thread of its own: joins the network namespace and creates the
+ * iterator there (an iter/tcp walks the TCP hash of the namespace its fd was
+ * created in). The thread's namespace dies with it, so no other thread of the
+ * process, the event loop's above all, ever runs in the workload's namespace. */
+static void *netns_iter_main(void *arg)
+{
+	struct netns_iter *job = arg;
+	if (setns(job->ns_fd, CLONE_NEWNET) != 0) {
+		job->err = errno;
+		return NULL;
+	}
+	job->fd = bpf_iter_create(job->link_fd);
+	if (job->fd < 0)
+		job->err = errno;
+	return NULL;
+}
+
+/* A new iterator fd for one pass. Created before the pass (here, on the JS
+ * thread, or for a network namespace on a short-lived thread joined here): the
+ * fd holds its own reference to the link's program, so destroyLink during a
+ * pass is safe. `netns`: undefined, or the path of a network namespace file
+ * (/proc/PID/ns/net, /run/netns/NAME) whose TCP hash the pass walks instead of
+ * the caller's. */
+static int iter_create(napi_env env, napi_value handle, napi_value netns, int *fd)
 {
 	void *p;
 	if (napi_get_value_external(env, handle, &p) != napi_ok || !p) {
@@ -701,22 +727,60 @@ static int iter_create(napi_env env, napi_value handle, int *fd)
 		throw_errno(env, "iterRun", EBADF);
 		return -1;
 	}
-	*fd = bpf_iter_create(bpf_link__fd(link));
-	if (*fd < 0) {
-		throw_errno(env, "bpf_iter_create", errno);
+	napi_valuetype type = napi_undefined;
+	if (netns && napi_typeof(env, netns, &type) != napi_ok)
+		type = napi_undefined;
+	if (type == napi_undefined || type == napi_null) {
+		*fd = bpf_iter_create(bpf_link__fd(link));
+		if (*fd < 0) {
+			throw_errno(env, "bpf_iter_create", errno);
+			return -1;
+		}
+		return 0;
+	}
+	char path[4096];
+	if (get_string(env, netns, path, sizeof(path)))
+		return -1;
+	struct netns_iter job = { .ns_fd = open(path, O_RDONLY | O_CLOEXEC), .link_fd = bpf_link__fd(link), .fd = -1, .err = 0 };
+	if (job.ns_fd < 0) {
+		throw_errno(env, "open network namespace", errno);
 		return -1;
 	}
+	pthread_t thread;
+	int err = pthread_create(&thread, NULL, netns_iter_main, &job);
+	if (err == 0)
+		pthread_join(thread, NULL);
+	else
+		job.err = err;
+	close(job.ns_fd);
+	if (job.err) {
+		if (job.fd >= 0)
+			close(job.fd);
+		throw_errno(env, "bpf_iter_create in a network namespace", job.err);
+		return -1;
+	}
+	*fd = job.fd;
 	return 0;
 }
 
-/* iterRun(iterLink) -> Buffer: one pass of the iterator (the program runs once
+/* The optional second argument of iterRun / iterRunAsync: a network namespace path, or NULL. */
+static napi_value iter_netns_arg(napi_env env, napi_callback_info info)
+{
+	size_t argc = 2;
+	napi_value argv[2];
+	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2)
+		return NULL;
+	return argv[1];
+}
+
+/* iterRun(iterLink, netns?) -> Buffer: one pass of the iterator (the program runs once
  * per object), everything it wrote with bpf_seq_write. Blocks the JS thread for
  * the whole pass; iterRunAsync does not. */
 static napi_value iter_run(napi_env env, napi_callback_info info)
 {
-	napi_value argv[1], out;
+	napi_value argv[2], out;
 	int fd;
-	if (get_args(env, info, 1, argv) || iter_create(env, argv[0], &fd))
+	if (get_args(env, info, 1, argv) || iter_create(env, argv[0], iter_netns_arg(env, info), &fd))
 		return NULL;
 	char *buf = NULL;
 	size_t len = 0;
@@ -933,21 +997,21 @@ static void iter_worker_keep_off(struct iter_worker *w, int cpu)
 		w->away_from = cpu;
 }
 
-/* iterRunAsync(iterLink) -> Promise<{ records, startNs, endNs, realtime }>: one
+/* iterRunAsync(iterLink, netns?) -> Promise<{ records, startNs, endNs, realtime }>: one
  * pass like iterRun, read on this environment's walker thread so the event
  * loop keeps running during the walk (2 ms over a 262 144-bucket TCP hash).
  * The iterator fd is created before this returns, on this thread. Passes run
  * one after another, in call order. */
 static napi_value iter_run_async(napi_env env, napi_callback_info info)
 {
-	napi_value argv[1], promise;
+	napi_value argv[2], promise;
 	int fd;
 	if (get_args(env, info, 1, argv))
 		return NULL;
 	struct iter_worker *w = iter_worker_get(env);
 	if (!w)
 		return throw_errno(env, "iterRunAsync: walker thread", ENOMEM);
-	if (iter_create(env, argv[0], &fd))
+	if (iter_create(env, argv[0], iter_netns_arg(env, info), &fd))
 		return NULL;
 	struct iter_job *job = calloc(1, sizeof(*job));
 	if (!job) {

@@ -13,7 +13,7 @@ export type { FlowTrace } from './flow.ts';
 export { decodeEvent, parseCidr, LAYOUTS } from './layout.ts';
 export type { Cidr, CounterName, Endpoint, HiggsEvent, QuarantineEntry, RedirectOrigin, RedirectTarget, SocketTuple, TcpState, TlsEvent } from './layout.ts';
 export type { Quarantine, Redirect } from './quarantine.ts';
-export type { KilledSocket, KillPass, SessionKill } from './session-kill.ts';
+export type { KilledSocket, KillPass, KillScope, SessionKill } from './session-kill.ts';
 export type { TlsObservation, TlsTarget } from './tls.ts';
 export { defaultTlsTargets } from './tls.ts';
 export { DEFAULT_PIN_DIR, cgroupIdOf, cgroupOfPid, findCgroup2Root } from './system.ts';

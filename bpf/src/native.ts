@@ -55,14 +55,20 @@ export interface NativeBinding {
   ringbufOpen(mapFd: number, onRecords: (records: Buffer[]) => void): RingbufHandle;
   ringbufClose(rb: RingbufHandle): void;
   attachIter(obj: ObjectHandle, progName: string): LinkHandle;
-  iterRun(iterLink: LinkHandle): Buffer;
+  /**
+   * One iterator pass on the calling thread. `netns`: the path of a network
+   * namespace file (`/proc/PID/ns/net`); an iter/tcp then walks that
+   * namespace's TCP hash instead of the caller's (the iterator is created on
+   * a short-lived thread that joined it; no other thread changes namespace).
+   */
+  iterRun(iterLink: LinkHandle, netns?: string): Buffer;
   /**
    * One iterator pass read on the addon's walker thread (one per environment,
-   * SCHED_FIFO where allowed): the event loop runs on during the walk. Passes
+   * normal priority unless HIGGS_KILL_WALKER_RT=1): the event loop runs on during the walk. Passes
    * run in call order. `startNs`/`endNs` are when the walker began and ended
-   * the pass, on the clock of `process.hrtime.bigint()`.
+   * the pass, on the clock of `process.hrtime.bigint()`. `netns` as for iterRun.
    */
-  iterRunAsync(iterLink: LinkHandle): Promise<IterPass>;
+  iterRunAsync(iterLink: LinkHandle, netns?: string): Promise<IterPass>;
   libbpfVersion(): string;
 }
 

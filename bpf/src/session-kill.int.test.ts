@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireOrSkip } from '@higgs/evals/testing';
 import { availability } from './index.ts';
@@ -101,6 +101,47 @@ describe.runIf(run)('session kill in the kernel (iter/tcp + bpf_sock_destroy)', 
     } finally {
       await p.kill();
     }
+  });
+
+  it('reaches a workload in its own network namespace only from that namespace, and there only the target socket', async () => {
+    const pod = Probe.start(null, { netns: true });
+    try {
+      const listening = await pod.listen(HOST);
+      const target = await pod.connect(HOST, listening.port!);
+      const other = await pod.connect(HOST, listening.port!);
+      expect(target.ok && other.ok).toBe(true);
+      const tuple = { local: { address: HOST, port: target.localPort! }, remote: { address: HOST, port: listening.port! } };
+
+      // from this process's namespace the pod's socket is out of reach
+      expect(kill.destroy([tuple])).toEqual([]);
+      expect((await pod.send(target.id!, 'still up;')).ok).toBe(true);
+
+      const pass = await kill.kill([tuple], { netns: `/proc/${pod.pid}/ns/net` });
+      expect(pass.killed).toEqual([{ tuple, cookie: expect.any(BigInt), state: 'ESTABLISHED', error: null }]);
+      expect(pod.errors[0] ?? (await pod.nextError())).toEqual({ id: target.id, code: 'ECONNABORTED' });
+      expect((await pod.send(other.id!, 'alive;')).ok).toBe(true);
+      expect(pod.errors).toHaveLength(1);
+
+      // the same pass on the calling thread
+      const killed = kill.destroy([{ ...tuple, local: { address: HOST, port: other.localPort! } }], { netns: `/proc/${pod.pid}/ns/net` });
+      expect(killed.map((k) => k.tuple.local.port)).toEqual([other.localPort]);
+      expect(await pod.nextError()).toEqual({ id: other.id, code: 'ECONNABORTED' });
+    } finally {
+      await pod.kill();
+    }
+  });
+
+  it('refuses a namespace path that is not one, and leaves this process where it was', async () => {
+    await expect(kill.kill([{ local: { address: HOST, port: 1 }, remote: { address: HOST, port: 2 } }], { netns: '/proc/self/ns/nonexistent' }))
+      .rejects.toMatchObject({ message: expect.stringContaining('open network namespace') });
+    expect(() => kill.destroy([{ local: { address: HOST, port: 1 }, remote: { address: HOST, port: 2 } }], { netns: '/etc/hostname' }))
+      .toThrow(/network namespace/);
+    // this process's sockets still live in its own namespace
+    const s = await new Promise<Socket>((resolve, reject) => {
+      const c = createConnection({ host: HOST, port }, () => resolve(c));
+      c.once('error', reject);
+    });
+    s.destroy();
   });
 
   it('destroys nothing when no socket has the tuple', () => {

@@ -34,11 +34,23 @@ export interface KillPass {
   };
 }
 
+/** Where a kill looks for its sockets. */
+export interface KillScope {
+  /**
+   * The path of the network namespace holding the sockets (`/proc/PID/ns/net`
+   * of a process in the workload, `/run/netns/NAME`); absent = this process's.
+   * An iter/tcp walks one namespace's TCP hash: a workload in a namespace of
+   * its own is reached only from there (and its hash, sized by
+   * `net.ipv4.tcp_child_ehash_entries`, may be far smaller than the host's).
+   */
+  netns?: string;
+}
+
 /**
  * Session kill (src/kill.bpf.c): destroys exactly the given sockets with
  * bpf_sock_destroy() from an iter/tcp program; their owners get ECONNABORTED,
  * every other socket (same process, same cgroup) is untouched. Covers the
- * network namespace of this process.
+ * network namespace of this process, or the one a call names.
  */
 export interface SessionKill {
   /**
@@ -47,9 +59,9 @@ export interface SessionKill {
    * Calls made while a pass runs share the next pass. Use this on a serving
    * process (the scanner).
    */
-  kill(tuples: SocketTuple[]): Promise<KillPass>;
+  kill(tuples: SocketTuple[], scope?: KillScope): Promise<KillPass>;
   /** The same pass on the calling thread, blocking it for the walk (2 ms over 262 144 buckets). */
-  destroy(tuples: SocketTuple[]): KilledSocket[];
+  destroy(tuples: SocketTuple[], scope?: KillScope): KilledSocket[];
   counters(): Record<CounterName, bigint>;
   close(): void;
 }
@@ -110,15 +122,19 @@ export function openSessionKill(native: NativeBinding): SessionKill {
   const runFailed = (err: unknown): BpfError =>
     new BpfError(BpfErrorCode.ATTACH_FAILED, `run higgs_kill: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 
-  // Orders that arrive while a pass runs wait for the next one, which then
-  // serves all of them: one walk of the hash per batch, not per order.
+  // Orders that arrive while a pass runs wait for the next pass of their
+  // network namespace, which then serves all of them: one walk of a hash per
+  // batch, not per order. Batches of different namespaces run one after another.
   interface Waiter { keys: string[]; calledNs: bigint; resolve: (p: KillPass) => void; reject: (e: unknown) => void }
-  let next: { keys: Map<string, Buffer>; waiters: Waiter[] } | null = null;
+  interface Batch { netns: string | undefined; keys: Map<string, Buffer>; waiters: Waiter[] }
+  // by namespace path ('' = this process's), in arrival order
+  const pending = new Map<string, Batch>();
   let running = false;
   const startPass = (): void => {
-    const batch = next;
-    next = null;
-    if (!batch) return;
+    const first = pending.entries().next();
+    if (first.done) return;
+    const [scopeKey, batch] = first.value;
+    pending.delete(scopeKey);
     if (!open) {
       for (const w of batch.waiters) w.reject(new BpfError(BpfErrorCode.CLOSED, 'session kill is closed'));
       return;
@@ -134,7 +150,7 @@ export function openSessionKill(native: NativeBinding): SessionKill {
     try {
       putTargets(batch.keys.values());
       try {
-        pass = native.iterRunAsync(iter);
+        pass = native.iterRunAsync(iter, batch.netns);
       } catch (err) {
         throw runFailed(err);
       }
@@ -161,7 +177,7 @@ export function openSessionKill(native: NativeBinding): SessionKill {
   };
 
   return {
-    kill(tuples) {
+    kill(tuples, scope = {}) {
       const calledNs = process.hrtime.bigint();
       return new Promise<KillPass>((resolve, reject) => {
         handle();
@@ -170,20 +186,22 @@ export function openSessionKill(native: NativeBinding): SessionKill {
           resolve({ killed: [], batched: 0, realtime: false, timing: { calledNs, startNs: calledNs, endNs: calledNs, doneNs: calledNs } });
           return;
         }
-        next ??= { keys: new Map(), waiters: [] };
+        const scopeKey = scope.netns ?? '';
+        let next = pending.get(scopeKey);
+        if (!next) pending.set(scopeKey, (next = { netns: scope.netns, keys: new Map(), waiters: [] }));
         for (const key of keys) next.keys.set(key.toString('hex'), key);
         next.waiters.push({ keys: keys.map((k) => k.toString('hex')), calledNs, resolve, reject });
         if (!running) startPass();
       });
     },
-    destroy(tuples) {
+    destroy(tuples, scope = {}) {
       handle();
       const keys = tuples.map(encodeSockKey);
       try {
         putTargets(keys);
         let out: Buffer;
         try {
-          out = native.iterRun(iter);
+          out = native.iterRun(iter, scope.netns);
         } catch (err) {
           throw runFailed(err);
         }

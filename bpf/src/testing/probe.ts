@@ -24,6 +24,10 @@ require('node:readline').createInterface({ input: process.stdin }).on('line', (l
     s.once('error', (e) => { if (!socks.has(id)) reply({ ok: false, code: e.code }); });
   } else if (cmd.op === 'send') {
     socks.get(cmd.id).write(cmd.data, (e) => reply(e ? { ok: false, code: e.code } : { ok: true }));
+  } else if (cmd.op === 'listen') {
+    // a peer inside the probe's own network namespace: accepts and reads
+    const server = net.createServer((s) => { s.on('error', () => {}); s.resume(); });
+    server.listen(0, cmd.host, () => reply({ ok: true, port: server.address().port }));
   }
 });
 `;
@@ -32,6 +36,8 @@ export interface ConnectResult {
   ok: boolean;
   id?: number;
   localPort?: number;
+  /** the port a `listen` opened */
+  port?: number;
   code?: string;
 }
 
@@ -67,9 +73,15 @@ export class Probe {
     return new Promise((resolve) => this.errorWaiters.push(resolve));
   }
 
-  /** Starts a probe, moved into `cgroupDir` (when given) before it does anything. */
-  static start(cgroupDir: string | null): Probe {
-    const child = spawn(process.execPath, ['-e', PROBE_SCRIPT], { stdio: ['pipe', 'pipe', 'inherit'] });
+  /**
+   * Starts a probe, moved into `cgroupDir` (when given) before it does anything;
+   * with `netns`, in a network namespace of its own (unshare(1), loopback up),
+   * as a pod runs.
+   */
+  static start(cgroupDir: string | null, opts: { netns?: boolean } = {}): Probe {
+    const child = opts.netns
+      ? spawn('unshare', ['--net', 'sh', '-c', 'ip link set lo up && exec "$0" -e "$1"', process.execPath, PROBE_SCRIPT], { stdio: ['pipe', 'pipe', 'inherit'] })
+      : spawn(process.execPath, ['-e', PROBE_SCRIPT], { stdio: ['pipe', 'pipe', 'inherit'] });
     if (cgroupDir) writeFileSync(`${cgroupDir}/cgroup.procs`, String(child.pid));
     return new Probe(child);
   }
@@ -92,6 +104,11 @@ export class Probe {
 
   send(id: number, data: string): Promise<ConnectResult> {
     return this.call({ op: 'send', id, data });
+  }
+
+  /** A listener inside the probe (in its network namespace, when it has its own). */
+  listen(host: string): Promise<ConnectResult> {
+    return this.call({ op: 'listen', host });
   }
 
   async kill(): Promise<void> {
