@@ -13,6 +13,7 @@ import { createUpstream } from './proxy/upstream.ts';
 import { newStats, type ScannerStats } from './stats.ts';
 import { loadOrCreateCa } from './tls/ca.ts';
 import { Uploader } from './uploader/index.ts';
+import { netnsOfCgroup } from './workloads/cgroups.ts';
 import { LocalFileWorkloadSource, noWorkloads } from './workloads/index.ts';
 import { startKernelEnforcement, type KernelEnforcement } from './enforcement/kernel.ts';
 import { createSessionKiller } from './enforcement/session-kill.ts';
@@ -186,6 +187,11 @@ export async function startScanner(opts: ScannerOptions): Promise<ScannerHandle>
     const killer = createSessionKiller({
       scannerId: opts.scannerId, connections: sessions, kernel: () => kernel?.sessions() ?? null, logger,
       proxyReset: opts.kernelEnforcement?.proxyReset !== false,
+      // a pod with an address of its own runs in its own network namespace: the kill walks that one
+      netnsOf: (ip) => {
+        const cgroup = workloads.resolve(ip)?.cgroup;
+        return cgroup ? netnsOfCgroup(cgroup) : null;
+      },
       report: (event) => uploader.enqueue({ kind: 'kernel_enforcement', event }),
     });
     closers.push(policy.subscribe((p) => {

@@ -7,7 +7,7 @@
  * cgroup is cut off from provider addresses by a quarantine and back after the
  * release.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -247,5 +247,116 @@ describe.runIf(run).each([
     await until('the release', async () => ((await payments.dial(PROVIDER, providerPort)) === 'ok' ? true : undefined), 5_000, 0);
     const { quarantines } = ListQuarantinesOutput.parse(await tool('list_quarantines', {}));
     expect(quarantines).toEqual([expect.objectContaining({ id: quarantine.id, namespace: 'payments', active: false, createdBy: 'admin', releasedBy: 'admin', releaseReason: 'contained' })]);
+  });
+});
+
+/**
+ * A pod in a network namespace of its own (a veth pair to the node, an address
+ * of its own), as Kubernetes runs pods: its end of a proxied connection lives
+ * in its namespace's TCP hash, which a walk of the node's never sees. The
+ * kernel-only kill (no proxy reset) must reach it there: the client's own
+ * socket is destroyed (ECONNABORTED), not merely closed by the proxy.
+ */
+describe.runIf(run)('kernel session kill of a pod in its own network namespace', () => {
+  const suffix = randomBytes(3).toString('hex');
+  const netns = `higgs-e2e-${process.pid}-${suffix}`;
+  const [hostIf, podIf] = [`hh${suffix}`, `hp${suffix}`];
+  const subnet = `10.213.${1 + (parseInt(suffix, 16) % 250)}`;
+  const [hostIp, podIp] = [`${subnet}.1`, `${subnet}.2`];
+  const pinDir = `/sys/fs/bpf/higgs-e2e-ns-${process.pid}-${suffix}`;
+  const cgroup = `${findCgroup2Root()}/higgs-e2e-ns-${process.pid}-${suffix}`;
+  const adminToken = randomBytes(24).toString('base64url');
+  const scannerToken = randomBytes(24).toString('base64url');
+  const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let dir: string;
+  let tenant: Tenant;
+  let scanner: ScannerHandle;
+  let upstream: HttpServer;
+  let mcp: Client;
+  let client: ChildProcess | null = null;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'higgs-e2e-netns-'));
+    mkdirSync(cgroup, { recursive: true });
+    ip('netns', 'add', netns);
+    ip('link', 'add', hostIf, 'type', 'veth', 'peer', 'name', podIf, 'netns', netns);
+    ip('addr', 'add', `${hostIp}/30`, 'dev', hostIf);
+    ip('link', 'set', hostIf, 'up');
+    ip('-n', netns, 'addr', 'add', `${podIp}/30`, 'dev', podIf);
+    ip('-n', netns, 'link', 'set', podIf, 'up');
+    ip('-n', netns, 'link', 'set', 'lo', 'up');
+    upstream = streamingUpstream();
+    upstream.listen(0, UPSTREAM);
+    await once(upstream, 'listening');
+    tenant = await createTenant({ host: '127.0.0.1', port: 0, dataDir: 'memory://', adminToken, scannerToken, logLevel: 'silent' });
+    const workloadsFile = join(dir, 'workloads.json');
+    writeFileSync(workloadsFile, JSON.stringify({ workloads: [{ namespace: 'payments', app: 'api', ips: [podIp], cgroup }] }));
+    scanner = await startScanner({
+      scannerId: 'node-e2e-ns', dataDir: join(dir, 'scanner'), proxyHost: hostIp, proxyPort: 0, policyPort: 0, tenantUrl: tenant.url, scannerToken,
+      hostsOverride: { 'api.openai.com': `${UPSTREAM}:${(upstream.address() as { port: number }).port}` }, workloadsFile, hashSalt: 'e2e', uploadIntervalMs: 100,
+      logger: quiet, kernelEnforcement: { providers: [`${PROVIDER}/32`], pinDir, proxyReset: false },
+    });
+    await scanner.waitForPolicy(() => true, 10_000);
+    mcp = new Client({ name: 'e2e-kernel-netns', version: '1.0.0' });
+    await mcp.connect(new StreamableHTTPClientTransport(new URL(`${tenant.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${adminToken}` } } }));
+  });
+
+  afterAll(async () => {
+    if (client && client.exitCode === null && client.signalCode === null) {
+      const exited = once(client, 'exit');
+      client.kill('SIGKILL');
+      await exited;
+    }
+    await mcp?.close().catch(() => undefined);
+    await scanner?.close();
+    await tenant?.close();
+    upstream?.closeAllConnections();
+    upstream?.close();
+    const pinned = loadPrograms({ pinDir, flows: false });
+    pinned.quarantine.unload();
+    pinned.close();
+    rmSync(pinDir, { recursive: true, force: true });
+    try {
+      ip('netns', 'del', netns); // takes the pod's end of the veth pair, and so the pair, with it
+    } catch {
+      // never created
+    }
+    rmdirSync(cgroup);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('kill_session destroys the pod\'s own socket of the session from inside its namespace; its other session streams on', async () => {
+    const [target, survivor] = [randomBytes(16).toString('hex'), randomBytes(16).toString('hex')];
+    const proxy = new URL(scanner.proxyUrl);
+    // `ip netns exec` enters the namespace and execs node in place: the pid is the client's
+    const child = spawn('ip', ['netns', 'exec', netns, process.execPath, '-e', STREAMER, proxy.hostname, proxy.port, target, survivor], { stdio: ['ignore', 'pipe', 'inherit'] });
+    client = child;
+    writeFileSync(`${cgroup}/cgroup.procs`, String(child.pid));
+    const events: StreamEvent[] = [];
+    createInterface({ input: child.stdout! }).on('line', (l) => events.push(JSON.parse(l) as StreamEvent));
+    const chunks = (i: number) => events.filter((e) => e.i === i && e.event === 'chunk').length;
+    await until('both streams flowing', () => (chunks(0) >= 3 && chunks(1) >= 3 ? true : undefined));
+
+    const tool = async (name: string, args: Record<string, unknown>): Promise<unknown> => {
+      const res = await mcp.callTool({ name, arguments: args });
+      if (res.isError) throw new Error(`${name} failed: ${JSON.stringify(res.content)}`);
+      return res.structuredContent;
+    };
+    KillSessionOutput.parse(await tool('kill_session', { sessionId: `t-${target}`, reason: 'runaway agent' }));
+    // ECONNABORTED is bpf_sock_destroy() on the client's own socket; the proxy only closes its side after the pass
+    const error = await until('the target stream to fail', () => events.find((e) => e.i === 0 && e.event === 'error'));
+    expect(error.code).toBe('ECONNABORTED');
+
+    const atKill = chunks(1);
+    await until('the survivor to keep streaming', () => (chunks(1) >= atKill + 10 ? true : undefined));
+    expect(events.filter((e) => e.i === 1 && (e.event === 'error' || e.event === 'end'))).toEqual([]);
+
+    await scanner.flush();
+    const [record] = await until('the kill in the audit chain', async () => {
+      const r = AuditLogOutput.parse(await tool('audit_log', { action: 'kernel_session_killed', limit: 50 })).records.filter((a) => a.target === `t-${target}`);
+      return r.length > 0 ? r : undefined;
+    });
+    // no proxy reset: the count is the kernel's, one socket in the pod's namespace
+    expect(record).toMatchObject({ actor: 'scanner:node-e2e-ns', details: { orderedBy: 'admin', count: 1 } });
   });
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import type { KillPass, SessionKill, SocketTuple } from '@higgs/bpf';
+import type { KillPass, KillScope, SessionKill, SocketTuple } from '@higgs/bpf';
 import type { KernelEnforcement, ScannerPolicy } from '@higgs/schema';
 import type { Logger } from '../logger.ts';
 import type { SessionConnection, SessionConnections } from '../sessions/connections.ts';
@@ -13,6 +13,12 @@ export interface SessionKillerOptions {
   kernel: () => SessionKill | null;
   /** reset the proxy's own side from user space first (default true): the client's error arrives in microseconds */
   proxyReset?: boolean;
+  /**
+   * The network namespace (a path, `/proc/PID/ns/net`) of the workload with
+   * this address when it runs in one of its own (a pod), else null: its end of
+   * a connection is out of reach of a walk of this namespace's TCP hash.
+   */
+  netnsOf?: (ip: string) => string | null;
   report: (event: KernelEnforcement) => void;
   logger: Logger;
 }
@@ -55,9 +61,10 @@ export interface KillTiming {
  * ordered it.
  *
  * Order of work, as the policy arrives: every reset of the policy's kills,
- * synchronously; then one kernel pass for all of them, walked on a worker
+ * synchronously; then one kernel pass for all of them per network namespace
+ * (the node's, and each pod's that runs in one of its own), walked on a worker
  * thread (the event loop, and so the proxy, keeps serving during the 2 ms
- * walk of a 262 144-bucket hash); the reports only after the pass.
+ * walk of a 262 144-bucket hash); the reports only after the passes.
  */
 export function createSessionKiller(opts: SessionKillerOptions): { apply(policy: ScannerPolicy, receivedNs?: bigint): Promise<KillOutcome[]> } {
   const handled = new Set<string>();
@@ -90,31 +97,44 @@ export function createSessionKiller(opts: SessionKillerOptions): { apply(policy:
             reset += 1;
           }
         }
-        const tuples = conns.flatMap((c) => (c.workloadTuple && isLocal(c.workloadTuple.local.address) ? [c.workloadTuple] : []));
+        const tuples = conns.flatMap((c) => (c.workloadTuple ? [c.workloadTuple] : []));
         killed.push({ sessionId, conns, reset, tuples });
       }
       if (killed.length === 0) return [];
       const resetUs = proxyReset ? since(process.hrtime.bigint()) : 0;
 
-      // one pass for every session of this policy; orders that arrive during it share the next
+      // one pass per network namespace for every session of this policy (orders that arrive during a
+      // pass share the next): this one for workloads on the node's addresses, a pod's own for its address
       const kernel = opts.kernel();
-      const tuples = killed.flatMap((k) => k.tuples);
-      let pass: KillPass | null = null;
-      if (kernel && tuples.length > 0) {
-        try {
-          pass = await kernel.kill(tuples);
-        } catch (err) {
-          opts.logger.error({ err, sessions: killed.map((k) => k.sessionId) }, 'kernel session kill failed');
-        }
+      const scopes = new Map<string, { scope: KillScope; tuples: SocketTuple[] }>();
+      for (const t of killed.flatMap((k) => k.tuples)) {
+        const netns = isLocal(t.local.address) ? null : (opts.netnsOf?.(t.local.address) ?? undefined);
+        if (netns === undefined) continue; // neither here nor in a namespace we know: out of the kernel's reach
+        const key = netns ?? '';
+        if (!scopes.has(key)) scopes.set(key, { scope: netns === null ? {} : { netns }, tuples: [] });
+        scopes.get(key)!.tuples.push(t);
+      }
+      const passes: KillPass[] = [];
+      if (kernel && scopes.size > 0) {
+        await Promise.all([...scopes.values()].map(async ({ scope, tuples }) => {
+          try {
+            passes.push(await kernel.kill(tuples, scope));
+          } catch (err) {
+            opts.logger.error({ err, sessions: killed.map((k) => k.sessionId), netns: scope.netns ?? null }, 'kernel session kill failed');
+          }
+        }));
       }
       const destroyedBy = new Map<string, number>();
-      for (const s of pass?.killed ?? []) if (s.error === null) destroyedBy.set(tupleKey(s.tuple), (destroyedBy.get(tupleKey(s.tuple)) ?? 0) + 1);
+      for (const s of passes.flatMap((p) => p.killed)) if (s.error === null) destroyedBy.set(tupleKey(s.tuple), (destroyedBy.get(tupleKey(s.tuple)) ?? 0) + 1);
+      // over several passes: the first call and start, the last end and result
+      const first = (pick: (p: KillPass) => bigint): number | null => (passes.length === 0 ? null : since(passes.map(pick).reduce((a, b) => (b < a ? b : a))));
+      const last = (pick: (p: KillPass) => bigint): number | null => (passes.length === 0 ? null : since(passes.map(pick).reduce((a, b) => (b > a ? b : a))));
       const timing: KillTiming = {
         resetUs,
-        kernelCalledUs: pass ? since(pass.timing.calledNs) : null,
-        iterStartUs: pass ? since(pass.timing.startNs) : null,
-        iterEndUs: pass ? since(pass.timing.endNs) : null,
-        kernelDoneUs: pass ? since(pass.timing.doneNs) : null,
+        kernelCalledUs: first((p) => p.timing.calledNs),
+        iterStartUs: first((p) => p.timing.startNs),
+        iterEndUs: last((p) => p.timing.endNs),
+        kernelDoneUs: last((p) => p.timing.doneNs),
       };
 
       const outcomes: KillOutcome[] = [];
@@ -125,7 +145,7 @@ export function createSessionKiller(opts: SessionKillerOptions): { apply(policy:
         const latencyUs = proxyReset && k.reset > 0 ? resetUs : (timing.iterEndUs ?? since(process.hrtime.bigint()));
         const orderedBy = policy.orders?.find((o) => o.primitive === 'session_kill' && o.target === k.sessionId)?.orderedBy ?? null;
         outcomes.push({ sessionId: k.sessionId, reset: k.reset, destroyed, latencyUs, timing });
-        opts.logger.info({ sessionId: k.sessionId, reset: k.reset, destroyed, latencyUs, timing, batched: pass?.batched ?? 0, realtime: pass?.realtime ?? null, orderedBy }, 'session killed');
+        opts.logger.info({ sessionId: k.sessionId, reset: k.reset, destroyed, latencyUs, timing, passes: passes.length, batched: Math.max(0, ...passes.map((p) => p.batched)), realtime: passes[0]?.realtime ?? null, orderedBy }, 'session killed');
         opts.report({
           id: `ke_${randomUUID()}`, scannerId: opts.scannerId, ts: new Date().toISOString(), primitive: 'session_kill',
           target: k.sessionId.slice(0, 253), count: k.reset + destroyed, latencyUs, orderedBy: orderedBy?.slice(0, 256) ?? null, source: null,

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { availability } from '@higgs/bpf';
 
@@ -73,6 +73,32 @@ export function podCgroup(parent: string, name: string): PodCgroup {
       }
     },
   };
+}
+
+/**
+ * The network namespace of a cgroup pod, as a path the kernel session kill can
+ * walk (`/proc/PID/ns/net` of the first live process in its `cgroup.procs`),
+ * or null when it has no process or shares this process's namespace. Read at
+ * the moment of the kill: a pod's processes come and go.
+ */
+export function netnsOfCgroup(dir: string): string | null {
+  let pids: string[];
+  try {
+    pids = readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean);
+  } catch {
+    return null; // no such cgroup (any more)
+  }
+  const own = statSync('/proc/self/ns/net');
+  for (const pid of pids) {
+    const path = `/proc/${pid}/ns/net`;
+    try {
+      const ns = statSync(path);
+      return ns.ino === own.ino && ns.dev === own.dev ? null : path;
+    } catch {
+      // exited since the list was read: the next one
+    }
+  }
+  return null;
 }
 
 /**
