@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadScannerConfig } from './config.ts';
+import { redirectAddressFor } from './scanner.ts';
 import { ScannerError } from './errors.ts';
 
 const base = {
@@ -19,6 +20,15 @@ describe('loadScannerConfig', () => {
       aiHosts: ['api.openai.com', '*.example.ai'], workloadsFile: null,
     });
     expect(Object.isFrozen(o)).toBe(true);
+  });
+
+  it('reads the address redirected connections go to, and refuses one that is not IPv4', () => {
+    const o = loadScannerConfig({ ...base, HIGGS_PROXY_HOST: '0.0.0.0', HIGGS_KERNEL_OBSERVE: 'redirect', HIGGS_REDIRECT_ADDRESS: '10.0.3.7' });
+    expect(o.kernelObservation).toMatchObject({ redirect: true, redirectAddress: '10.0.3.7' });
+    expect(loadScannerConfig({ ...base, HIGGS_KERNEL_OBSERVE: 'redirect' }).kernelObservation?.redirectAddress).toBeUndefined();
+    expect(() => loadScannerConfig({ ...base, HIGGS_KERNEL_OBSERVE: 'redirect', HIGGS_REDIRECT_ADDRESS: 'node-a.internal' })).toThrow(/HIGGS_REDIRECT_ADDRESS.*IPv4/);
+    // without the redirect it is not used, so a node's IPv6 address (the chart sets it everywhere) starts the scanner
+    expect(loadScannerConfig({ ...base, HIGGS_REDIRECT_ADDRESS: 'fd00::7' }).kernelObservation).toBeUndefined();
   });
 
   it('reads the MCP hosts to inspect', () => {
@@ -58,5 +68,19 @@ describe('loadScannerConfig', () => {
     const c = loadScannerConfig({ ...base, HIGGS_FAIL_MODE_INJECTION: 'open', HIGGS_MAX_BODY_BYTES: '1024', HIGGS_RULES_BUDGET_US: '200' });
     expect(c.enforcement).toEqual({ failModes: { pii: 'closed', injection: 'open', content: 'closed', attribute: 'closed' }, maxBodyBytes: 1024, evaluationBudgetUs: 200 });
     expect(() => loadScannerConfig({ ...base, HIGGS_FAIL_MODE_PII: 'maybe' })).toThrow(/HIGGS_FAIL_MODE_PII/);
+  });
+});
+
+describe('redirectAddressFor: where redirected connections are sent', () => {
+  it('is the configured address, else the listeners\' own, else 127.0.0.1 when they listen everywhere', () => {
+    expect(redirectAddressFor('0.0.0.0', '10.0.3.7')).toBe('10.0.3.7');
+    expect(redirectAddressFor('10.0.3.7', undefined)).toBe('10.0.3.7');
+    expect(redirectAddressFor('0.0.0.0', undefined)).toBe('127.0.0.1');
+    expect(redirectAddressFor('127.0.0.1', undefined)).toBe('127.0.0.1');
+  });
+
+  it('refuses an address the listeners do not bind, and anything but IPv4', () => {
+    expect(() => redirectAddressFor('127.0.0.1', '10.0.3.7')).toThrow(/not where the transparent listener listens \(127\.0\.0\.1\)/);
+    expect(() => redirectAddressFor('::1', undefined)).toThrow(/expected an IPv4 address/);
   });
 });

@@ -1,6 +1,6 @@
 import { createPublicKey } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
+import { isIP, isIPv4 } from 'node:net';
 import { z } from 'zod';
 import { ScannerError } from './errors.ts';
 import { DEFAULT_ENFORCEMENT } from './proxy/enforcement.ts';
@@ -57,6 +57,13 @@ const Env = z.object({
   /** transparent listener ports for redirected connections (default 0: ephemeral) */
   HIGGS_REDIRECT_TLS_PORT: port.optional(),
   HIGGS_REDIRECT_PLAIN_PORT: port.optional(),
+  /**
+   * the IPv4 address redirected connections are sent to: one the workloads reach this node's
+   * listeners on (in Kubernetes the node's, `status.hostIP`); default HIGGS_PROXY_HOST, or 127.0.0.1
+   * when that is 0.0.0.0, which reaches them only from the node's own network namespace. Checked
+   * only with the redirect on: a chart may set it on every node, IPv6-only ones included
+   */
+  HIGGS_REDIRECT_ADDRESS: z.string().min(1).optional(),
 });
 
 /**
@@ -86,6 +93,9 @@ export function loadScannerConfig(env: NodeJS.ProcessEnv = process.env): Readonl
   }
   for (const file of e.HIGGS_TLS_BINARIES ?? []) if (!existsSync(file)) problems.push(`HIGGS_TLS_BINARIES: ${file} does not exist`);
   const observe = new Set(e.HIGGS_KERNEL_OBSERVE ?? []);
+  if (observe.has('redirect') && e.HIGGS_REDIRECT_ADDRESS !== undefined && !isIPv4(e.HIGGS_REDIRECT_ADDRESS)) {
+    problems.push(`HIGGS_REDIRECT_ADDRESS: "${e.HIGGS_REDIRECT_ADDRESS}" is not an IPv4 address (the redirect rewrites IPv4 connects)`);
+  }
   const upstreamCaPem: string[] = [];
   for (const file of e.HIGGS_UPSTREAM_CA_FILES ?? []) {
     try {
@@ -152,6 +162,7 @@ export function loadScannerConfig(env: NodeJS.ProcessEnv = process.env): Readonl
         ...(e.HIGGS_PROVIDER_CIDRS ? { providerCidrs: e.HIGGS_PROVIDER_CIDRS } : {}),
         ...(e.HIGGS_REDIRECT_TLS_PORT !== undefined ? { redirectTlsPort: e.HIGGS_REDIRECT_TLS_PORT } : {}),
         ...(e.HIGGS_REDIRECT_PLAIN_PORT !== undefined ? { redirectPlainPort: e.HIGGS_REDIRECT_PLAIN_PORT } : {}),
+        ...(observe.has('redirect') && e.HIGGS_REDIRECT_ADDRESS !== undefined ? { redirectAddress: e.HIGGS_REDIRECT_ADDRESS } : {}),
       },
     } : {}),
   });

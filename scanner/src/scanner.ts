@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net';
+import { isIPv4, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { ScannerPolicy } from '@higgs/schema';
 import { createAttributor } from './attribution/index.ts';
@@ -96,6 +96,14 @@ export interface ScannerOptions {
     /** transparent listener ports (0 = ephemeral) */
     redirectTlsPort?: number;
     redirectPlainPort?: number;
+    /**
+     * The IPv4 address redirected connections are sent to: one the workloads
+     * reach the transparent listener on. A pod in a network namespace of its
+     * own needs the node's address (127.0.0.1 and 0.0.0.0 are its own
+     * loopback). Default: `proxyHost`, or 127.0.0.1 when that is 0.0.0.0.
+     * The listener binds `proxyHost`, so it must be this address or 0.0.0.0.
+     */
+    redirectAddress?: string;
     pinDir?: string;
     cgroupRoot?: string;
     idleMs?: number;
@@ -136,6 +144,9 @@ export async function startScanner(opts: ScannerOptions): Promise<ScannerHandle>
   const isAiHost = (host: string): boolean => overridden.includes(host.toLowerCase()) || aiHosts.some((p) => hostMatches(p, host));
   const mcpHosts = opts.mcpHosts ?? [];
   const isMcpHost = (host: string): boolean => mcpHosts.some((p) => hostMatches(p, host));
+  // checked before anything starts: a redirect to an address nothing listens on refuses every redirected call
+  const listenHost = opts.proxyHost ?? '127.0.0.1';
+  const redirectAddress = opts.kernelObservation?.redirect ? redirectAddressFor(listenHost, opts.kernelObservation.redirectAddress) : null;
 
   const closers: Array<() => Promise<void> | void> = [];
   const closeAll = async (): Promise<void> => {
@@ -227,7 +238,7 @@ export async function startScanner(opts: ScannerOptions): Promise<ScannerHandle>
       closers.push(() => obs.close());
     }
     const proxy = await startProxy({
-      host: opts.proxyHost ?? '127.0.0.1',
+      host: listenHost,
       port: opts.proxyPort,
       ca,
       isAiHost,
@@ -236,17 +247,17 @@ export async function startScanner(opts: ScannerOptions): Promise<ScannerHandle>
       inspect,
     });
     closers.push(() => proxy.close());
-    if (observation?.available && opts.kernelObservation?.redirect) {
+    if (observation?.available && opts.kernelObservation?.redirect && redirectAddress !== null) {
       const obs = observation;
       const transparent = await startTransparentListener({
-        host: opts.proxyHost ?? '127.0.0.1', tlsPort: opts.kernelObservation.redirectTlsPort ?? 0, plainPort: opts.kernelObservation.redirectPlainPort ?? 0,
+        host: listenHost, tlsPort: opts.kernelObservation.redirectTlsPort ?? 0, plainPort: opts.kernelObservation.redirectPlainPort ?? 0,
         ca, inspect, isMcpHost, logger,
         origin: (peer) => obs.redirectOrigin(peer),
         workloadOf: (id) => (workloads instanceof LocalFileWorkloadSource ? workloads.resolveCgroup(id) : null),
       });
       closers.push(() => transparent.close());
-      obs.setRedirectTarget({ address4: opts.proxyHost ?? '127.0.0.1', tlsPort: transparent.tlsPort, plainPort: transparent.plainPort });
-      logger.info({ tlsPort: transparent.tlsPort, plainPort: transparent.plainPort }, 'transparent redirect listening');
+      obs.setRedirectTarget({ address4: redirectAddress, tlsPort: transparent.tlsPort, plainPort: transparent.plainPort });
+      logger.info({ address: redirectAddress, tlsPort: transparent.tlsPort, plainPort: transparent.plainPort }, 'transparent redirect listening');
     }
     const endpoint = await startPolicyEndpoint(opts.policyPort, workloads, () => policy.current());
     closers.push(() => new Promise<void>((r) => {
@@ -272,4 +283,20 @@ export async function startScanner(opts: ScannerOptions): Promise<ScannerHandle>
     await closeAll();
     throw err;
   }
+}
+
+/**
+ * Where the redirect sends enforce-labelled workloads' provider connections:
+ * `configured`, else the listeners' own address, else (they listen on every
+ * address) 127.0.0.1. Refuses an address the listeners do not bind, and
+ * anything but IPv4 (connect4 rewrites IPv4 destinations).
+ */
+export function redirectAddressFor(listenHost: string, configured: string | undefined): string {
+  const everywhere = listenHost === '0.0.0.0' || listenHost === '::';
+  const address = configured ?? (everywhere ? '127.0.0.1' : listenHost);
+  if (!isIPv4(address)) throw new TypeError(`redirect address ${address}: expected an IPv4 address (HIGGS_REDIRECT_ADDRESS, or an IPv4 HIGGS_PROXY_HOST)`);
+  if (!everywhere && address !== listenHost) {
+    throw new TypeError(`redirect address ${address} is not where the transparent listener listens (${listenHost}): set HIGGS_PROXY_HOST to it or to 0.0.0.0`);
+  }
+  return address;
 }

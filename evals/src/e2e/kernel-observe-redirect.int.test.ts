@@ -11,7 +11,7 @@
  * to the mock provider as cluster DNS would) is redirected the same way and
  * raises its own PermissionDeniedError (403, code higgs_blocked) on a block.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -173,6 +173,112 @@ console.log(JSON.stringify(out));`;
     });
     await expect.poll(() => calls().find((c) => c.messages.some((m) => m.content.includes('sdk-block-marker'))), { timeout: 5000 }).toMatchObject({
       verdict: 'block', ruleIds: ['no-forbidden'], source: { namespace: 'support', mode: 'enforce' },
+    });
+  });
+});
+
+/**
+ * The same redirect for a pod in a network namespace of its own (a veth pair,
+ * an address of its own), as Kubernetes runs pods, with the scanner deployed
+ * as the chart deploys it: listening on every address (0.0.0.0). The redirect
+ * must send the pod to an address it reaches the node on: 0.0.0.0 or
+ * 127.0.0.1 would be the pod's own loopback, where nothing listens.
+ */
+describe.runIf(run)('transparent redirect of a pod in its own network namespace, to the node\'s address', () => {
+  const suffix = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const tag = Math.random().toString(16).slice(2, 8);
+  const base = join(findCgroup2Root() ?? '/nonexistent', `higgs-e2e-ns-${suffix}`);
+  const pod = join(base, 'support-bot');
+  const pinDir = `/sys/fs/bpf/higgs-test-ns-${suffix}`;
+  const netns = `higgs-redir-${suffix}`;
+  const subnet = `10.215.${1 + (parseInt(tag, 16) % 250)}`;
+  const [nodeIp, podIp] = [`${subnet}.1`, `${subnet}.2`];
+  const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let dir: string;
+  let caFile: string;
+  let tenant: RecordingTenant;
+  let upstreams: MockUpstreams;
+  let scanner: ScannerHandle;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'higgs-kredir-ns-'));
+    mkdirSync(pod, { recursive: true });
+    ip('netns', 'add', netns);
+    ip('link', 'add', `hr${tag}`, 'type', 'veth', 'peer', 'name', `hs${tag}`, 'netns', netns);
+    ip('addr', 'add', `${nodeIp}/30`, 'dev', `hr${tag}`);
+    ip('link', 'set', `hr${tag}`, 'up');
+    ip('-n', netns, 'addr', 'add', `${podIp}/30`, 'dev', `hs${tag}`);
+    ip('-n', netns, 'link', 'set', `hs${tag}`, 'up');
+    ip('-n', netns, 'link', 'set', 'lo', 'up');
+    const workloadsFile = join(dir, 'workloads.json');
+    writeFileSync(workloadsFile, JSON.stringify({ workloads: [{
+      namespace: 'support', app: 'support-bot', cgroup: pod, ips: [podIp], labels: { 'higgs.scan': 'enabled', 'higgs.io/enforce': 'enabled' },
+    }] }));
+    tenant = await startRecordingTenant({ scannerId: 'node-ns', policy });
+    upstreams = await startMockUpstreams({ host: PROVIDER_IP, port: 443, chunkDelayMs: 1 });
+    scanner = await startScanner({
+      scannerId: 'node-ns', dataDir: join(dir, 'scanner'), proxyHost: '0.0.0.0', proxyPort: 0, policyPort: 0, tenantUrl: tenant.url, scannerToken: 't', hashSalt: 'salt',
+      workloadsFile, upstreamCaPem: [upstreams.caCertPem], uploadIntervalMs: 100, policyWaitMs: 1000, logger: quiet,
+      kernelObservation: {
+        tls: false, flows: false, redirect: true, redirectAddress: nodeIp, providerAddresses: { [PROVIDER_IP]: 'api.openai.com' }, pinDir, cgroupRoot: base,
+      },
+    });
+    expect(scanner.kernelUnavailable).toEqual([]);
+    await scanner.waitForPolicy((p) => p.version === 'v1', 10_000);
+    caFile = join(dir, 'trust.pem');
+    writeFileSync(caFile, `${upstreams.caCertPem}\n${scanner.caCertPem}\n`);
+  });
+
+  afterAll(async () => {
+    await scanner?.close();
+    await upstreams?.close();
+    await tenant?.close();
+    rmSync(pinDir, { recursive: true, force: true });
+    try {
+      ip('netns', 'del', netns);
+    } catch {
+      // never created
+    }
+    for (const d of [pod, base]) {
+      try {
+        rmdirSync(d);
+      } catch {
+        // still draining an exited process
+      }
+    }
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('records the pod\'s unconfigured call as its LlmCall from its own address, and blocks a forbidden prompt', async () => {
+    // the provider's address is the node's loopback: from the pod only the redirect can reach it
+    const script = `const https = require('node:https');
+const call = (prompt) => new Promise((resolve) => {
+  const req = https.request({ host: process.argv[1], port: 443, servername: 'api.openai.com', path: '/v1/chat/completions', method: 'POST',
+    headers: { host: 'api.openai.com', authorization: 'Bearer sk-test', 'content-type': 'application/json' } },
+    (res) => { let d = ''; res.on('data', (c) => d += c); res.on('end', () => resolve({ status: res.statusCode })); });
+  req.on('error', (e) => resolve({ error: e.code || e.message }));
+  req.end(JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: prompt }] }));
+});
+(async () => console.log(JSON.stringify([await call('hello pod-ok-marker'), await call('forbidden-topic pod-block-marker')])))();`;
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/_proxy$/i.test(k)));
+    // nsenter joins the namespace alone (`ip netns exec` would also remount /sys, hiding the cgroup to join)
+    const child = spawn('nsenter', [`--net=/run/netns/${netns}`, '/bin/sh', '-c', `echo $$ > ${pod}/cgroup.procs && exec "$@"`, 'sh', process.execPath, '-e', script, PROVIDER_IP],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, NODE_EXTRA_CA_CERTS: caFile } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const [code] = (await once(child, 'exit')) as [number];
+    expect({ code, err }).toEqual({ code: 0, err: '' });
+    expect(JSON.parse(out)).toEqual([{ status: 200 }, { status: 403 }]);
+    expect(upstreams.received.some((r) => JSON.stringify(r.body).includes('pod-ok-marker'))).toBe(true);
+    expect(upstreams.received.some((r) => JSON.stringify(r.body).includes('pod-block-marker'))).toBe(false);
+    const calls = () => tenant.ingested.flatMap((e) => (e.kind === 'llm_call' ? [e.event as LlmCall] : []));
+    await expect.poll(() => calls().find((c) => c.messages.some((m) => m.content.includes('pod-ok-marker'))), { timeout: 5000 }).toMatchObject({
+      tap: 'proxy', host: 'api.openai.com', status: 200, verdict: 'allow', source: { ip: podIp, namespace: 'support', app: 'support-bot', mode: 'enforce' },
+    });
+    await expect.poll(() => calls().find((c) => c.messages.some((m) => m.content.includes('pod-block-marker'))), { timeout: 5000 }).toMatchObject({
+      verdict: 'block', ruleIds: ['no-forbidden'], source: { ip: podIp, namespace: 'support', mode: 'enforce' },
     });
   });
 });
