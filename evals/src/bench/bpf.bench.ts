@@ -13,6 +13,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { startScanner } from '@higgs/scanner';
 import { createTenant } from '@higgs/tenant-api';
+import { podNetwork } from '../testing/pod-network.ts';
 import { until } from '../testing/until.ts';
 import type { BenchResult } from './types.ts';
 
@@ -249,7 +250,7 @@ async function endToEnd(base: string, proxyReset: boolean, samples: number, quar
   const cgroup = `${base}/e2e-payments-${pod ? 'p' : proxyReset ? 'r' : 'k'}`;
   mkdirSync(cgroup, { recursive: true });
   // the client as a Kubernetes pod runs: its own network namespace on a veth pair, its own address
-  const net = pod ? podNetwork(POD_EHASH_ENTRIES) : null;
+  const net = pod ? podNetwork({ secondOctet: 214, ehashEntries: POD_EHASH_ENTRIES }) : null;
   const pinDir = `/sys/fs/bpf/higgs-bench-e2e-${process.pid}`;
   const upstream = createHttpServer((req, res) => {
     req.resume();
@@ -284,14 +285,14 @@ async function endToEnd(base: string, proxyReset: boolean, samples: number, quar
   const workloadsFile = join(dir, 'workloads.json');
   writeFileSync(workloadsFile, JSON.stringify({ workloads: [{ namespace: 'payments', app: 'api', cgroup, ...(net ? { ips: [net.podIp] } : {}) }] }));
   const scanner = await startScanner({
-    scannerId: 'bench', dataDir: join(dir, 'scanner'), ...(net ? { proxyHost: net.hostIp } : {}), proxyPort: 0, policyPort: 0, tenantUrl: tenant.url, scannerToken, logger,
+    scannerId: 'bench', dataDir: join(dir, 'scanner'), ...(net ? { proxyHost: net.nodeIp } : {}), proxyPort: 0, policyPort: 0, tenantUrl: tenant.url, scannerToken, logger,
     hostsOverride: { 'api.openai.com': `127.0.9.5:${(upstream.address() as { port: number }).port}` }, workloadsFile, hashSalt: 'bench',
     kernelEnforcement: { providers: ['127.0.9.6/32'], pinDir, proxyReset },
   });
   const mcp = new Client({ name: 'bench', version: '1.0.0' });
   const proxy = new URL(scanner.proxyUrl);
   const client = net
-    ? spawn('ip', ['netns', 'exec', net.name, process.execPath, '-e', STREAMER, proxy.hostname, proxy.port], { stdio: ['pipe', 'pipe', 'inherit'] })
+    ? spawn('nsenter', [`--net=${net.path}`, process.execPath, '-e', STREAMER, proxy.hostname, proxy.port], { stdio: ['pipe', 'pipe', 'inherit'] })
     : spawn(process.execPath, ['-e', STREAMER, proxy.hostname, proxy.port], { stdio: ['pipe', 'pipe', 'inherit'] });
   // the kill finds a pod's namespace through a process in its cgroup
   if (net) writeFileSync(`${cgroup}/cgroup.procs`, String(client.pid));
@@ -425,33 +426,6 @@ async function endToEnd(base: string, proxyReset: boolean, samples: number, quar
 /** The hash size of the bench's pod namespace (net.ipv4.tcp_child_ehash_entries when it is created). */
 const POD_EHASH_ENTRIES = 1024;
 
-/**
- * A network namespace like a pod's: created while net.ipv4.tcp_child_ehash_entries
- * is `ehashEntries` (restored at once; 0, the default, would share the node's
- * hash), joined to this namespace by a veth pair with a /30 of its own.
- */
-function podNetwork(ehashEntries: number): { name: string; hostIp: string; podIp: string; remove(): void } {
-  const suffix = randomBytes(3).toString('hex');
-  const name = `higgs-bench-${process.pid}-${suffix}`;
-  const [hostIf, podIf] = [`hb${suffix}`, `hq${suffix}`];
-  const subnet = `10.214.${1 + (parseInt(suffix, 16) % 250)}`;
-  const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  const sysctl = '/proc/sys/net/ipv4/tcp_child_ehash_entries';
-  const before = readFileSync(sysctl, 'utf8').trim();
-  writeFileSync(sysctl, String(ehashEntries));
-  try {
-    ip('netns', 'add', name);
-  } finally {
-    writeFileSync(sysctl, before);
-  }
-  ip('link', 'add', hostIf, 'type', 'veth', 'peer', 'name', podIf, 'netns', name);
-  ip('addr', 'add', `${subnet}.1/30`, 'dev', hostIf);
-  ip('link', 'set', hostIf, 'up');
-  ip('-n', name, 'addr', 'add', `${subnet}.2/30`, 'dev', podIf);
-  ip('-n', name, 'link', 'set', podIf, 'up');
-  ip('-n', name, 'link', 'set', 'lo', 'up');
-  return { name, hostIp: `${subnet}.1`, podIp: `${subnet}.2`, remove: () => ip('netns', 'del', name) };
-}
 
 // Runs in a fresh network namespace: the iterator it creates walks that namespace's TCP table.
 const NETNS_WALK = `

@@ -7,7 +7,7 @@
  * cgroup is cut off from provider addresses by a quarantine and back after the
  * release.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,6 +24,7 @@ import { AuditLogOutput, KillSessionOutput, ListQuarantinesOutput, QuarantineOut
 import { startScanner, type ScannerHandle } from '@higgs/scanner';
 import { createTenant, type Tenant } from '@higgs/tenant-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { podNetwork, type PodNetwork } from '../testing/pod-network.ts';
 import { requireOrSkip } from '../testing/require.ts';
 import { until } from '../testing/until.ts';
 
@@ -98,6 +99,22 @@ function streamingUpstream(): HttpServer {
   });
 }
 
+/** SIGKILLs a child process still running, and waits until it is gone. */
+async function stopChild(c: ChildProcess): Promise<void> {
+  if (c.exitCode !== null || c.signalCode !== null) return;
+  const exited = once(c, 'exit');
+  c.kill('SIGKILL');
+  await exited;
+}
+
+/** The scanner leaves its pins in force (a restart adopts them): the test lifts and removes them. */
+function removePins(pinDir: string): void {
+  const pinned = loadPrograms({ pinDir, flows: false });
+  pinned.quarantine.unload();
+  pinned.close();
+  rmSync(pinDir, { recursive: true, force: true });
+}
+
 describe.runIf(run).each([
   { mode: 'kernel destroy only', proxyReset: false },
   { mode: 'proxy reset, then kernel', proxyReset: true },
@@ -160,13 +177,7 @@ describe.runIf(run).each([
   });
 
   afterAll(async () => {
-    for (const c of children) {
-      if (c.exitCode === null && c.signalCode === null) {
-        const exited = once(c, 'exit');
-        c.kill('SIGKILL');
-        await exited;
-      }
-    }
+    for (const c of children) await stopChild(c);
     await mcp?.close().catch(() => undefined);
     await scanner?.close();
     await tenant?.close();
@@ -174,11 +185,7 @@ describe.runIf(run).each([
     upstream?.close();
     provider?.close();
     other?.close();
-    // the scanner leaves its pins in force (a restart adopts them); the test removes them
-    const pinned = loadPrograms({ pinDir, flows: false });
-    pinned.quarantine.unload();
-    pinned.close();
-    rmSync(pinDir, { recursive: true, force: true });
+    removePins(pinDir);
     for (const c of Object.values(cgroups)) rmdirSync(c);
     rmdirSync(base);
     await rm(dir, { recursive: true, force: true });
@@ -259,15 +266,11 @@ describe.runIf(run).each([
  */
 describe.runIf(run)('kernel session kill of a pod in its own network namespace', () => {
   const suffix = randomBytes(3).toString('hex');
-  const netns = `higgs-e2e-${process.pid}-${suffix}`;
-  const [hostIf, podIf] = [`hh${suffix}`, `hp${suffix}`];
-  const subnet = `10.213.${1 + (parseInt(suffix, 16) % 250)}`;
-  const [hostIp, podIp] = [`${subnet}.1`, `${subnet}.2`];
   const pinDir = `/sys/fs/bpf/higgs-e2e-ns-${process.pid}-${suffix}`;
   const cgroup = `${findCgroup2Root()}/higgs-e2e-ns-${process.pid}-${suffix}`;
   const adminToken = randomBytes(24).toString('base64url');
   const scannerToken = randomBytes(24).toString('base64url');
-  const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let net: PodNetwork | null = null;
   let dir: string;
   let tenant: Tenant;
   let scanner: ScannerHandle;
@@ -278,21 +281,15 @@ describe.runIf(run)('kernel session kill of a pod in its own network namespace',
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'higgs-e2e-netns-'));
     mkdirSync(cgroup, { recursive: true });
-    ip('netns', 'add', netns);
-    ip('link', 'add', hostIf, 'type', 'veth', 'peer', 'name', podIf, 'netns', netns);
-    ip('addr', 'add', `${hostIp}/30`, 'dev', hostIf);
-    ip('link', 'set', hostIf, 'up');
-    ip('-n', netns, 'addr', 'add', `${podIp}/30`, 'dev', podIf);
-    ip('-n', netns, 'link', 'set', podIf, 'up');
-    ip('-n', netns, 'link', 'set', 'lo', 'up');
+    net = podNetwork({ secondOctet: 213 });
     upstream = streamingUpstream();
     upstream.listen(0, UPSTREAM);
     await once(upstream, 'listening');
     tenant = await createTenant({ host: '127.0.0.1', port: 0, dataDir: 'memory://', adminToken, scannerToken, logLevel: 'silent' });
     const workloadsFile = join(dir, 'workloads.json');
-    writeFileSync(workloadsFile, JSON.stringify({ workloads: [{ namespace: 'payments', app: 'api', ips: [podIp], cgroup }] }));
+    writeFileSync(workloadsFile, JSON.stringify({ workloads: [{ namespace: 'payments', app: 'api', ips: [net.podIp], cgroup }] }));
     scanner = await startScanner({
-      scannerId: 'node-e2e-ns', dataDir: join(dir, 'scanner'), proxyHost: hostIp, proxyPort: 0, policyPort: 0, tenantUrl: tenant.url, scannerToken,
+      scannerId: 'node-e2e-ns', dataDir: join(dir, 'scanner'), proxyHost: net.nodeIp, proxyPort: 0, policyPort: 0, tenantUrl: tenant.url, scannerToken,
       hostsOverride: { 'api.openai.com': `${UPSTREAM}:${(upstream.address() as { port: number }).port}` }, workloadsFile, hashSalt: 'e2e', uploadIntervalMs: 100,
       logger: quiet, kernelEnforcement: { providers: [`${PROVIDER}/32`], pinDir, proxyReset: false },
     });
@@ -302,25 +299,14 @@ describe.runIf(run)('kernel session kill of a pod in its own network namespace',
   });
 
   afterAll(async () => {
-    if (client && client.exitCode === null && client.signalCode === null) {
-      const exited = once(client, 'exit');
-      client.kill('SIGKILL');
-      await exited;
-    }
+    if (client) await stopChild(client);
     await mcp?.close().catch(() => undefined);
     await scanner?.close();
     await tenant?.close();
     upstream?.closeAllConnections();
     upstream?.close();
-    const pinned = loadPrograms({ pinDir, flows: false });
-    pinned.quarantine.unload();
-    pinned.close();
-    rmSync(pinDir, { recursive: true, force: true });
-    try {
-      ip('netns', 'del', netns); // takes the pod's end of the veth pair, and so the pair, with it
-    } catch {
-      // never created
-    }
+    removePins(pinDir);
+    net?.remove();
     rmdirSync(cgroup);
     await rm(dir, { recursive: true, force: true });
   });
@@ -328,8 +314,8 @@ describe.runIf(run)('kernel session kill of a pod in its own network namespace',
   it('kill_session destroys the pod\'s own socket of the session from inside its namespace; its other session streams on', async () => {
     const [target, survivor] = [randomBytes(16).toString('hex'), randomBytes(16).toString('hex')];
     const proxy = new URL(scanner.proxyUrl);
-    // `ip netns exec` enters the namespace and execs node in place: the pid is the client's
-    const child = spawn('ip', ['netns', 'exec', netns, process.execPath, '-e', STREAMER, proxy.hostname, proxy.port, target, survivor], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // nsenter enters the namespace and execs node in place: the pid is the client's
+    const child = spawn('nsenter', [`--net=${net!.path}`, process.execPath, '-e', STREAMER, proxy.hostname, proxy.port, target, survivor], { stdio: ['ignore', 'pipe', 'inherit'] });
     client = child;
     writeFileSync(`${cgroup}/cgroup.procs`, String(child.pid));
     const events: StreamEvent[] = [];

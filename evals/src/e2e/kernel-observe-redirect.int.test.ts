@@ -11,7 +11,7 @@
  * to the mock provider as cluster DNS would) is redirected the same way and
  * raises its own PermissionDeniedError (403, code higgs_blocked) on a block.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +21,7 @@ import { startMockUpstreams, type MockUpstreams } from '@higgs/demo';
 import { startScanner, type ScannerHandle } from '@higgs/scanner';
 import type { LlmCall, ScannerPolicy } from '@higgs/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { podNetwork, type PodNetwork } from '../testing/pod-network.ts';
 import { requireOrSkip } from '../testing/require.ts';
 import { startRecordingTenant, type RecordingTenant } from '../testing/recording-tenant.ts';
 
@@ -33,54 +34,103 @@ const policy: ScannerPolicy = {
   rules: [{ id: 'no-forbidden', name: 'no-forbidden', action: 'block', match: { promptContains: ['forbidden-topic'] }, enabled: true, createdBy: 'test', createdAt: '2026-01-01T00:00:00Z', sourceFindingId: null }],
 };
 
-describe.runIf(run)('transparent redirect: an unconfigured workload in an enforce-labelled cgroup is inspected and enforced', () => {
+const ENFORCE = { 'higgs.scan': 'enabled', 'higgs.io/enforce': 'enabled' };
+
+/** A recording tenant, the mock providers on PROVIDER_IP:443 and a scanner redirecting one pod cgroup, each suite its own. */
+interface RedirectStack {
+  dir: string;
+  pod: string;
+  workloadsFile: string;
+  /** the provider's CA and, as a cluster would install it, the scanner's: what the workload trusts */
+  caFile: string;
+  tenant: RecordingTenant;
+  upstreams: MockUpstreams;
+  scanner: ScannerHandle;
+  /**
+   * Runs `node <args>` as a fresh process of the pod (moved into its cgroup before node starts; in the
+   * network namespace `netns` when given), with no proxy settings and the trusted CAs; its stdout
+   * once it exited cleanly.
+   */
+  runInPod(args: string[], netns?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+async function startRedirectStack(p: {
+  name: string; workload: (pod: string) => Record<string, unknown>; proxyHost?: string; redirectAddress?: string;
+}): Promise<RedirectStack> {
   const suffix = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  const base = join(findCgroup2Root() ?? '/nonexistent', `higgs-e2e-${suffix}`);
+  const base = join(findCgroup2Root() ?? '/nonexistent', `higgs-e2e-${p.name}-${suffix}`);
   const pod = join(base, 'support-bot');
-  const pinDir = `/sys/fs/bpf/higgs-test-${suffix}`;
-  let dir: string;
-  let workloadsFile: string;
-  let caFile: string;
+  const pinDir = `/sys/fs/bpf/higgs-test-${p.name}-${suffix}`;
+  const dir = mkdtempSync(join(tmpdir(), `higgs-kredir-${p.name}-`));
+  mkdirSync(pod, { recursive: true });
+  const workloadsFile = join(dir, 'workloads.json');
+  writeFileSync(workloadsFile, JSON.stringify({ workloads: [p.workload(pod)] }));
+  const tenant = await startRecordingTenant({ scannerId: `node-${p.name}`, policy });
+  const upstreams = await startMockUpstreams({ host: PROVIDER_IP, port: 443, chunkDelayMs: 1 });
+  const scanner = await startScanner({
+    scannerId: `node-${p.name}`, dataDir: join(dir, 'scanner'), ...(p.proxyHost ? { proxyHost: p.proxyHost } : {}), proxyPort: 0, policyPort: 0,
+    tenantUrl: tenant.url, scannerToken: 't', hashSalt: 'salt', workloadsFile, upstreamCaPem: [upstreams.caCertPem], uploadIntervalMs: 100, policyWaitMs: 1000, logger: quiet,
+    kernelObservation: {
+      tls: false, flows: false, redirect: true, ...(p.redirectAddress ? { redirectAddress: p.redirectAddress } : {}),
+      providerAddresses: { [PROVIDER_IP]: 'api.openai.com' }, pinDir, cgroupRoot: base,
+    },
+  });
+  expect(scanner.kernelUnavailable).toEqual([]);
+  await scanner.waitForPolicy((v) => v.version === 'v1', 10_000);
+  const caFile = join(dir, 'trust.pem');
+  writeFileSync(caFile, `${upstreams.caCertPem}\n${scanner.caCertPem}\n`);
+  return {
+    dir, pod, workloadsFile, caFile, tenant, upstreams, scanner,
+    async runInPod(args, netns) {
+      const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/_proxy$|^OPENAI_/i.test(k)));
+      const inPod = ['/bin/sh', '-c', `echo $$ > ${pod}/cgroup.procs && exec "$@"`, 'sh', process.execPath, ...args];
+      // nsenter joins the namespace alone (`ip netns exec` would also remount /sys, hiding the cgroup to join)
+      const [cmd, ...argv] = netns ? ['nsenter', `--net=${netns}`, ...inPod] : inPod;
+      const child = spawn(cmd!, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, NODE_EXTRA_CA_CERTS: caFile } });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const [code] = (await once(child, 'exit')) as [number];
+      expect({ code, err }).toEqual({ code: 0, err: '' });
+      return out;
+    },
+    async close() {
+      await scanner.close();
+      await upstreams.close();
+      await tenant.close();
+      rmSync(pinDir, { recursive: true, force: true });
+      for (const d of [pod, base]) {
+        try {
+          rmdirSync(d);
+        } catch {
+          // still draining an exited process
+        }
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+describe.runIf(run)('transparent redirect: an unconfigured workload in an enforce-labelled cgroup is inspected and enforced', () => {
+  let stack: RedirectStack;
+  let pod: string;
   let tenant: RecordingTenant;
   let upstreams: MockUpstreams;
   let scanner: ScannerHandle;
-  const label = (mode: 'enforce' | 'observe') => writeFileSync(workloadsFile, JSON.stringify({ workloads: [{
-    namespace: 'support', app: 'support-bot', cgroup: pod,
-    labels: mode === 'enforce' ? { 'higgs.scan': 'enabled', 'higgs.io/enforce': 'enabled' } : { 'higgs.scan': 'enabled' },
-  }] }));
+  const workload = (cgroup: string, mode: 'enforce' | 'observe') => ({
+    namespace: 'support', app: 'support-bot', cgroup, labels: mode === 'enforce' ? ENFORCE : { 'higgs.scan': 'enabled' },
+  });
+  const label = (mode: 'enforce' | 'observe') => writeFileSync(stack.workloadsFile, JSON.stringify({ workloads: [workload(pod, mode)] }));
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'higgs-kredir-'));
-    mkdirSync(pod, { recursive: true });
-    workloadsFile = join(dir, 'workloads.json');
-    label('enforce');
-    tenant = await startRecordingTenant({ scannerId: 'node-r', policy });
-    upstreams = await startMockUpstreams({ host: PROVIDER_IP, port: 443, chunkDelayMs: 1 });
-    scanner = await startScanner({
-      scannerId: 'node-r', dataDir: join(dir, 'scanner'), proxyPort: 0, policyPort: 0, tenantUrl: tenant.url, scannerToken: 't', hashSalt: 'salt',
-      workloadsFile, upstreamCaPem: [upstreams.caCertPem], uploadIntervalMs: 100, policyWaitMs: 1000, logger: quiet,
-      kernelObservation: { tls: false, flows: false, redirect: true, providerAddresses: { [PROVIDER_IP]: 'api.openai.com' }, pinDir, cgroupRoot: base },
-    });
-    expect(scanner.kernelUnavailable).toEqual([]);
-    await scanner.waitForPolicy((p) => p.version === 'v1', 10_000);
-    caFile = join(dir, 'trust.pem');
-    // the workload trusts the provider's CA and, as a cluster would install it, the scanner's
-    writeFileSync(caFile, `${upstreams.caCertPem}\n${scanner.caCertPem}\n`);
+    stack = await startRedirectStack({ name: 'r', workload: (cgroup) => workload(cgroup, 'enforce') });
+    ({ pod, tenant, upstreams, scanner } = stack);
   });
 
   afterAll(async () => {
-    await scanner?.close();
-    await upstreams?.close();
-    await tenant?.close();
-    rmSync(pinDir, { recursive: true, force: true });
-    for (const d of [pod, base]) {
-      try {
-        rmdirSync(d);
-      } catch {
-        // still draining an exited process
-      }
-    }
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await stack?.close();
   });
 
   /** One chat completion from a fresh process in the pod; no proxy variables, only the trusted CAs. */
@@ -91,15 +141,7 @@ const req = https.request({ host: process.argv[1], port: 443, servername: 'api.o
   (res) => { let d = ''; res.on('data', (c) => d += c); res.on('end', () => console.log(JSON.stringify({ status: res.statusCode, body: d }))); });
 req.on('error', (e) => { console.error(e.code || e.message); process.exit(2); });
 req.end(process.argv[2]);`;
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/_proxy$/i.test(k)));
-    const child = spawn('/bin/sh', ['-c', `echo $$ > ${pod}/cgroup.procs && exec "$@"`, 'sh', process.execPath, '-e', script, PROVIDER_IP,
-      JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: prompt }] })], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, NODE_EXTRA_CA_CERTS: caFile } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const [code] = (await once(child, 'exit')) as [number];
-    expect({ code, err }).toEqual({ code: 0, err: '' });
+    const out = await stack.runInPod(['-e', script, PROVIDER_IP, JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: prompt }] })]);
     return JSON.parse(out) as { status: number; body: string };
   }
   const calls = () => tenant.ingested.flatMap((e) => (e.kind === 'llm_call' ? [e.event as LlmCall] : []));
@@ -133,7 +175,7 @@ req.end(process.argv[2]);`;
 
   it('the official openai SDK, unconfigured (no proxy, default baseURL), is redirected: observed as the pod\'s call, and a block rule raises its clean 403 error', async () => {
     // cluster DNS, as the pod would see it: api.openai.com is the mock provider's address (port 443)
-    const hosts = join(dir, 'hosts.cjs');
+    const hosts = join(stack.dir, 'hosts.cjs');
     writeFileSync(hosts, `const dns = require('node:dns');
 const lookup = dns.lookup;
 dns.lookup = (name, opts, cb) => {
@@ -154,16 +196,7 @@ for (const [k, prompt] of [['ok', 'hello sdk-ok-marker'], ['blocked', 'forbidden
   }
 }
 console.log(JSON.stringify(out));`;
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/_proxy$|^OPENAI_/i.test(k)));
-    const child = spawn('/bin/sh', ['-c', `echo $$ > ${pod}/cgroup.procs && exec "$@"`, 'sh', process.execPath, '-r', hosts, '--input-type=module', '-e', script],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, NODE_EXTRA_CA_CERTS: caFile } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const [code] = (await once(child, 'exit')) as [number];
-    expect({ code, err }).toEqual({ code: 0, err: '' });
-    const r = JSON.parse(out) as { ok: { content?: string }; blocked: { error?: string; status?: number; message?: string; code?: string } };
+    const r = JSON.parse(await stack.runInPod(['-r', hosts, '--input-type=module', '-e', script])) as { ok: { content?: string }; blocked: { error?: string; status?: number; message?: string; code?: string } };
     expect(r.ok.content).toBeTruthy();
     expect(r.blocked).toMatchObject({ error: 'PermissionDeniedError', status: 403, code: 'higgs_blocked', message: expect.stringContaining('Higgs policy') });
     expect(reached('sdk-ok-marker')).toBe(true);
@@ -185,68 +218,21 @@ console.log(JSON.stringify(out));`;
  * 127.0.0.1 would be the pod's own loopback, where nothing listens.
  */
 describe.runIf(run)('transparent redirect of a pod in its own network namespace, to the node\'s address', () => {
-  const suffix = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  const tag = Math.random().toString(16).slice(2, 8);
-  const base = join(findCgroup2Root() ?? '/nonexistent', `higgs-e2e-ns-${suffix}`);
-  const pod = join(base, 'support-bot');
-  const pinDir = `/sys/fs/bpf/higgs-test-ns-${suffix}`;
-  const netns = `higgs-redir-${suffix}`;
-  const subnet = `10.215.${1 + (parseInt(tag, 16) % 250)}`;
-  const [nodeIp, podIp] = [`${subnet}.1`, `${subnet}.2`];
-  const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let dir: string;
-  let caFile: string;
-  let tenant: RecordingTenant;
-  let upstreams: MockUpstreams;
-  let scanner: ScannerHandle;
+  let net: PodNetwork | null = null;
+  let stack: RedirectStack;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'higgs-kredir-ns-'));
-    mkdirSync(pod, { recursive: true });
-    ip('netns', 'add', netns);
-    ip('link', 'add', `hr${tag}`, 'type', 'veth', 'peer', 'name', `hs${tag}`, 'netns', netns);
-    ip('addr', 'add', `${nodeIp}/30`, 'dev', `hr${tag}`);
-    ip('link', 'set', `hr${tag}`, 'up');
-    ip('-n', netns, 'addr', 'add', `${podIp}/30`, 'dev', `hs${tag}`);
-    ip('-n', netns, 'link', 'set', `hs${tag}`, 'up');
-    ip('-n', netns, 'link', 'set', 'lo', 'up');
-    const workloadsFile = join(dir, 'workloads.json');
-    writeFileSync(workloadsFile, JSON.stringify({ workloads: [{
-      namespace: 'support', app: 'support-bot', cgroup: pod, ips: [podIp], labels: { 'higgs.scan': 'enabled', 'higgs.io/enforce': 'enabled' },
-    }] }));
-    tenant = await startRecordingTenant({ scannerId: 'node-ns', policy });
-    upstreams = await startMockUpstreams({ host: PROVIDER_IP, port: 443, chunkDelayMs: 1 });
-    scanner = await startScanner({
-      scannerId: 'node-ns', dataDir: join(dir, 'scanner'), proxyHost: '0.0.0.0', proxyPort: 0, policyPort: 0, tenantUrl: tenant.url, scannerToken: 't', hashSalt: 'salt',
-      workloadsFile, upstreamCaPem: [upstreams.caCertPem], uploadIntervalMs: 100, policyWaitMs: 1000, logger: quiet,
-      kernelObservation: {
-        tls: false, flows: false, redirect: true, redirectAddress: nodeIp, providerAddresses: { [PROVIDER_IP]: 'api.openai.com' }, pinDir, cgroupRoot: base,
-      },
+    net = podNetwork({ secondOctet: 215 });
+    const podIp = net.podIp;
+    stack = await startRedirectStack({
+      name: 'ns', proxyHost: '0.0.0.0', redirectAddress: net.nodeIp,
+      workload: (cgroup) => ({ namespace: 'support', app: 'support-bot', cgroup, ips: [podIp], labels: ENFORCE }),
     });
-    expect(scanner.kernelUnavailable).toEqual([]);
-    await scanner.waitForPolicy((p) => p.version === 'v1', 10_000);
-    caFile = join(dir, 'trust.pem');
-    writeFileSync(caFile, `${upstreams.caCertPem}\n${scanner.caCertPem}\n`);
   });
 
   afterAll(async () => {
-    await scanner?.close();
-    await upstreams?.close();
-    await tenant?.close();
-    rmSync(pinDir, { recursive: true, force: true });
-    try {
-      ip('netns', 'del', netns);
-    } catch {
-      // never created
-    }
-    for (const d of [pod, base]) {
-      try {
-        rmdirSync(d);
-      } catch {
-        // still draining an exited process
-      }
-    }
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await stack?.close();
+    net?.remove();
   });
 
   it('records the pod\'s unconfigured call as its LlmCall from its own address, and blocks a forbidden prompt', async () => {
@@ -260,25 +246,15 @@ const call = (prompt) => new Promise((resolve) => {
   req.end(JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: prompt }] }));
 });
 (async () => console.log(JSON.stringify([await call('hello pod-ok-marker'), await call('forbidden-topic pod-block-marker')])))();`;
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/_proxy$/i.test(k)));
-    // nsenter joins the namespace alone (`ip netns exec` would also remount /sys, hiding the cgroup to join)
-    const child = spawn('nsenter', [`--net=/run/netns/${netns}`, '/bin/sh', '-c', `echo $$ > ${pod}/cgroup.procs && exec "$@"`, 'sh', process.execPath, '-e', script, PROVIDER_IP],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, NODE_EXTRA_CA_CERTS: caFile } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const [code] = (await once(child, 'exit')) as [number];
-    expect({ code, err }).toEqual({ code: 0, err: '' });
-    expect(JSON.parse(out)).toEqual([{ status: 200 }, { status: 403 }]);
-    expect(upstreams.received.some((r) => JSON.stringify(r.body).includes('pod-ok-marker'))).toBe(true);
-    expect(upstreams.received.some((r) => JSON.stringify(r.body).includes('pod-block-marker'))).toBe(false);
-    const calls = () => tenant.ingested.flatMap((e) => (e.kind === 'llm_call' ? [e.event as LlmCall] : []));
+    expect(JSON.parse(await stack.runInPod(['-e', script, PROVIDER_IP], net!.path))).toEqual([{ status: 200 }, { status: 403 }]);
+    expect(stack.upstreams.received.some((r) => JSON.stringify(r.body).includes('pod-ok-marker'))).toBe(true);
+    expect(stack.upstreams.received.some((r) => JSON.stringify(r.body).includes('pod-block-marker'))).toBe(false);
+    const calls = () => stack.tenant.ingested.flatMap((e) => (e.kind === 'llm_call' ? [e.event as LlmCall] : []));
     await expect.poll(() => calls().find((c) => c.messages.some((m) => m.content.includes('pod-ok-marker'))), { timeout: 5000 }).toMatchObject({
-      tap: 'proxy', host: 'api.openai.com', status: 200, verdict: 'allow', source: { ip: podIp, namespace: 'support', app: 'support-bot', mode: 'enforce' },
+      tap: 'proxy', host: 'api.openai.com', status: 200, verdict: 'allow', source: { ip: net!.podIp, namespace: 'support', app: 'support-bot', mode: 'enforce' },
     });
     await expect.poll(() => calls().find((c) => c.messages.some((m) => m.content.includes('pod-block-marker'))), { timeout: 5000 }).toMatchObject({
-      verdict: 'block', ruleIds: ['no-forbidden'], source: { ip: podIp, namespace: 'support', mode: 'enforce' },
+      verdict: 'block', ruleIds: ['no-forbidden'], source: { ip: net!.podIp, namespace: 'support', mode: 'enforce' },
     });
   });
 });
