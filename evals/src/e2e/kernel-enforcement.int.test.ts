@@ -7,7 +7,7 @@
  * cgroup is cut off from provider addresses by a quarantine and back after the
  * release.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -69,8 +69,10 @@ function streamer(proxy: URL, traces: string[]): { child: ChildProcess; events: 
   return { child, events };
 }
 
-function dialer(cgroup: string): { child: ChildProcess; dial(host: string, port: number): Promise<string> } {
-  const child = spawn(process.execPath, ['-e', DIALER], { stdio: ['pipe', 'pipe', 'inherit'] });
+function dialer(cgroup: string, netns?: string): { child: ChildProcess; dial(host: string, port: number): Promise<string> } {
+  const child = netns
+    ? spawn('nsenter', [`--net=${netns}`, process.execPath, '-e', DIALER], { stdio: ['pipe', 'pipe', 'inherit'] })
+    : spawn(process.execPath, ['-e', DIALER], { stdio: ['pipe', 'pipe', 'inherit'] });
   writeFileSync(`${cgroup}/cgroup.procs`, String(child.pid));
   const lines = createInterface({ input: child.stdout! });
   return {
@@ -264,8 +266,10 @@ describe.runIf(run).each([
  * kernel-only kill (no proxy reset) must reach it there: the client's own
  * socket is destroyed (ECONNABORTED), not merely closed by the proxy.
  */
-describe.runIf(run)('kernel session kill of a pod in its own network namespace', () => {
+describe.runIf(run)('kernel enforcement of a pod in its own network namespace', () => {
   const suffix = randomBytes(3).toString('hex');
+  // a provider the pod reaches through the node (its default route): an address of the node's, on its loopback
+  const podProvider = `10.216.${1 + (parseInt(suffix, 16) % 250)}.6`;
   const pinDir = `/sys/fs/bpf/higgs-e2e-ns-${process.pid}-${suffix}`;
   const cgroup = `${findCgroup2Root()}/higgs-e2e-ns-${process.pid}-${suffix}`;
   const adminToken = randomBytes(24).toString('base64url');
@@ -276,12 +280,30 @@ describe.runIf(run)('kernel session kill of a pod in its own network namespace',
   let scanner: ScannerHandle;
   let upstream: HttpServer;
   let mcp: Client;
-  let client: ChildProcess | null = null;
+  let provider: Server;
+  let providerPort = 0;
+  let other: Server;
+  let otherPort = 0;
+  const children: ChildProcess[] = [];
+  const tool = async (name: string, args: Record<string, unknown>): Promise<unknown> => {
+    const res = await mcp.callTool({ name, arguments: args });
+    if (res.isError) throw new Error(`${name} failed: ${JSON.stringify(res.content)}`);
+    return res.structuredContent;
+  };
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'higgs-e2e-netns-'));
     mkdirSync(cgroup, { recursive: true });
-    net = podNetwork({ secondOctet: 213 });
+    net = podNetwork({ secondOctet: 213, defaultRoute: true });
+    execFileSync('ip', ['addr', 'add', `${podProvider}/32`, 'dev', 'lo']);
+    provider = createServer((s) => s.on('error', () => {}));
+    provider.listen(0, podProvider);
+    await once(provider, 'listening');
+    providerPort = (provider.address() as { port: number }).port;
+    other = createServer((s) => s.on('error', () => {}));
+    other.listen(0, net.nodeIp);
+    await once(other, 'listening');
+    otherPort = (other.address() as { port: number }).port;
     upstream = streamingUpstream();
     upstream.listen(0, UPSTREAM);
     await once(upstream, 'listening');
@@ -291,7 +313,7 @@ describe.runIf(run)('kernel session kill of a pod in its own network namespace',
     scanner = await startScanner({
       scannerId: 'node-e2e-ns', dataDir: join(dir, 'scanner'), proxyHost: net.nodeIp, proxyPort: 0, policyPort: 0, tenantUrl: tenant.url, scannerToken,
       hostsOverride: { 'api.openai.com': `${UPSTREAM}:${(upstream.address() as { port: number }).port}` }, workloadsFile, hashSalt: 'e2e', uploadIntervalMs: 100,
-      logger: quiet, kernelEnforcement: { providers: [`${PROVIDER}/32`], pinDir, proxyReset: false },
+      logger: quiet, kernelEnforcement: { providers: [`${PROVIDER}/32`, `${podProvider}/32`], pinDir, proxyReset: false },
     });
     await scanner.waitForPolicy(() => true, 10_000);
     mcp = new Client({ name: 'e2e-kernel-netns', version: '1.0.0' });
@@ -299,12 +321,19 @@ describe.runIf(run)('kernel session kill of a pod in its own network namespace',
   });
 
   afterAll(async () => {
-    if (client) await stopChild(client);
+    for (const c of children) await stopChild(c);
     await mcp?.close().catch(() => undefined);
     await scanner?.close();
     await tenant?.close();
     upstream?.closeAllConnections();
     upstream?.close();
+    provider?.close();
+    other?.close();
+    try {
+      execFileSync('ip', ['addr', 'del', `${podProvider}/32`, 'dev', 'lo']);
+    } catch {
+      // never added
+    }
     removePins(pinDir);
     net?.remove();
     rmdirSync(cgroup);
@@ -316,18 +345,13 @@ describe.runIf(run)('kernel session kill of a pod in its own network namespace',
     const proxy = new URL(scanner.proxyUrl);
     // nsenter enters the namespace and execs node in place: the pid is the client's
     const child = spawn('nsenter', [`--net=${net!.path}`, process.execPath, '-e', STREAMER, proxy.hostname, proxy.port, target, survivor], { stdio: ['ignore', 'pipe', 'inherit'] });
-    client = child;
+    children.push(child);
     writeFileSync(`${cgroup}/cgroup.procs`, String(child.pid));
     const events: StreamEvent[] = [];
     createInterface({ input: child.stdout! }).on('line', (l) => events.push(JSON.parse(l) as StreamEvent));
     const chunks = (i: number) => events.filter((e) => e.i === i && e.event === 'chunk').length;
     await until('both streams flowing', () => (chunks(0) >= 3 && chunks(1) >= 3 ? true : undefined));
 
-    const tool = async (name: string, args: Record<string, unknown>): Promise<unknown> => {
-      const res = await mcp.callTool({ name, arguments: args });
-      if (res.isError) throw new Error(`${name} failed: ${JSON.stringify(res.content)}`);
-      return res.structuredContent;
-    };
     KillSessionOutput.parse(await tool('kill_session', { sessionId: `t-${target}`, reason: 'runaway agent' }));
     // ECONNABORTED is bpf_sock_destroy() on the client's own socket; the proxy only closes its side after the pass
     const error = await until('the target stream to fail', () => events.find((e) => e.i === 0 && e.event === 'error'));
@@ -344,5 +368,19 @@ describe.runIf(run)('kernel session kill of a pod in its own network namespace',
     });
     // no proxy reset: the count is the kernel's, one socket in the pod's namespace
     expect(record).toMatchObject({ actor: 'scanner:node-e2e-ns', details: { orderedBy: 'admin', count: 1 } });
+  });
+
+  it('quarantine_namespace refuses the pod\'s provider connects made from its own namespace, nothing else, until release', async () => {
+    const pod = dialer(cgroup, net!.path);
+    children.push(pod.child);
+    expect(await pod.dial(podProvider, providerPort)).toBe('ok');
+
+    QuarantineOutput.parse(await tool('quarantine_namespace', { namespace: 'payments', reason: 'exfiltration' }));
+    await until('the first refused connect', async () => ((await pod.dial(podProvider, providerPort)) === 'EPERM' ? true : undefined), 5_000, 0);
+    // the node is still reachable from the pod, on an address that is no provider
+    expect(await pod.dial(net!.nodeIp, otherPort)).toBe('ok');
+
+    ReleaseQuarantineOutput.parse(await tool('release_quarantine', { namespace: 'payments', reason: 'contained' }));
+    await until('the release', async () => ((await pod.dial(podProvider, providerPort)) === 'ok' ? true : undefined), 5_000, 0);
   });
 });

@@ -20,14 +20,15 @@ const EHASH_SYSCTL = '/proc/sys/net/ipv4/tcp_child_ehash_entries';
 
 /**
  * Creates a pod-like network namespace (needs root and iproute2): loopback up,
- * a /30 in 10.<second octet>.x.0 on a veth pair to this namespace. With
+ * a /30 in 10.<second octet>.x.0 on a veth pair to this namespace, and with
+ * `defaultRoute` a default route through the node's end of it. With
  * `ehashEntries`, the namespace gets a TCP hash of its own of that size
  * (net.ipv4.tcp_child_ehash_entries is set for its creation and restored at
  * once; 0, the default, shares the host's). Join it with
  * `nsenter --net=<path>`: `ip netns exec` also remounts /sys, which hides the
  * cgroup hierarchy a test moves the process into.
  */
-export function podNetwork(opts: { secondOctet: number; ehashEntries?: number }): PodNetwork {
+export function podNetwork(opts: { secondOctet: number; ehashEntries?: number; defaultRoute?: boolean }): PodNetwork {
   const suffix = randomBytes(3).toString('hex');
   const name = `higgs-${process.pid}-${suffix}`;
   const [nodeIf, podIf] = [`hn${suffix}`, `hp${suffix}`];
@@ -48,6 +49,8 @@ export function podNetwork(opts: { secondOctet: number; ehashEntries?: number })
     ip('-n', name, 'addr', 'add', `${subnet}.2/30`, 'dev', podIf);
     ip('-n', name, 'link', 'set', podIf, 'up');
     ip('-n', name, 'link', 'set', 'lo', 'up');
+    // everything beyond the pair through the node, as a pod's default gateway
+    if (opts.defaultRoute) ip('-n', name, 'route', 'add', 'default', 'via', `${subnet}.1`);
   } catch (err) {
     remove();
     throw err;
