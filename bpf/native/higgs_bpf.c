@@ -778,7 +778,7 @@ static napi_value iter_netns_arg(napi_env env, napi_callback_info info)
  * the whole pass; iterRunAsync does not. */
 static napi_value iter_run(napi_env env, napi_callback_info info)
 {
-	napi_value argv[2], out;
+	napi_value argv[1], out;
 	int fd;
 	if (get_args(env, info, 1, argv) || iter_create(env, argv[0], iter_netns_arg(env, info), &fd))
 		return NULL;
@@ -1004,7 +1004,7 @@ static void iter_worker_keep_off(struct iter_worker *w, int cpu)
  * one after another, in call order. */
 static napi_value iter_run_async(napi_env env, napi_callback_info info)
 {
-	napi_value argv[2], promise;
+	napi_value argv[1], promise;
 	int fd;
 	if (get_args(env, info, 1, argv))
 		return NULL;
