@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -73,8 +73,8 @@ describe.runIf(run)('TLS plaintext through uprobes on SSL_write / SSL_read (libs
     expect(tls.targets.filter((t) => t.error === null).map((t) => t.path)).toEqual(expect.arrayContaining([expect.stringContaining('libssl.so.3'), process.execPath]));
   });
 
-  async function capture(marker: string, cmd: string, args: string[]): Promise<{ written: string; read: string; event: TlsEvent; events: TlsEvent[] }> {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  async function capture(marker: string, cmd: string, args: string[], env: Record<string, string> = {}): Promise<{ written: string; read: string; event: TlsEvent; events: TlsEvent[] }> {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
     let out = '';
     child.stdout!.on('data', (d) => (out += d.toString()));
     const [code] = (await once(child, 'exit')) as [number];
@@ -196,6 +196,30 @@ del c, s`;
     for (const e of r.events) expect({ socket: e.socket, cookie: e.cookie, tupleSource: e.tupleSource }).toEqual({ socket: null, cookie: null, tupleSource: null });
     // other processes on the host may add to the counter meanwhile, never take from it
     expect(tls.tupleMissing() - before).toBeGreaterThanOrEqual(BigInt(r.events.length));
+  });
+
+  it('probes a workload\'s own copy of libssl (a container image\'s) once attached to it, and each file only once', async () => {
+    const system = defaultTlsTargets().find((t) => /libssl\.so/.test(t))!;
+    const own = join(dir, 'own-lib');
+    mkdirSync(own, { recursive: true });
+    // a file of its own (another inode), as a container's image layer holds one
+    copyFileSync(system, join(own, 'libssl.so.3'));
+    const call = (marker: string) => capture(marker, 'python3', ['-c', `import ssl, urllib.request
+req = urllib.request.Request('https://127.0.0.1:${port}${PATH}', data=b'{"prompt":"${marker}"}', method='POST')
+print(urllib.request.urlopen(req, context=ssl._create_unverified_context()).read().decode())`], { LD_LIBRARY_PATH: own });
+
+    // python's ssl module loads the copy: the probes on the system file never fire
+    expect((await call('own-libssl-before')).written).toBe('');
+    const target = tls.attach(join(own, 'libssl.so.3'));
+    expect(target).toMatchObject({ path: join(own, 'libssl.so.3'), error: null, attached: expect.arrayContaining(['SSL_write', 'SSL_read']) });
+    const after = await call('own-libssl-after');
+    expect(after.written).toContain('{"prompt":"own-libssl-after"}');
+    expect(after.read).toContain('server-plaintext-reply');
+
+    // the same files again, by other paths: nothing more to probe
+    expect(tls.attach(`/proc/self/root${join(own, 'libssl.so.3')}`)).toBeNull();
+    expect(tls.attach(system)).toBeNull();
+    expect(() => tls.attach(join(own, 'missing.so'))).toThrow(/no such binary/);
   });
 
   it('restricted to a pod cgroup, copies plaintext only from processes in it: another process is counted as filtered, never read', async () => {

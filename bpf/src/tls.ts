@@ -23,7 +23,15 @@ export interface TlsTarget {
  */
 export interface TlsObservation {
   readonly events: EventStream<TlsEvent>;
+  /** Every binary probed so far: the ones given at open, then each `attach` that probed a new file. */
   readonly targets: TlsTarget[];
+  /**
+   * Probes one more binary: a workload's own libssl (a container image's, as
+   * `/proc/PID/root/usr/lib/.../libssl.so.3`) or a binary with OpenSSL linked
+   * in. Uprobes are per file: a file already probed, under any path, is not
+   * probed again and gives null.
+   */
+  attach(path: string): TlsTarget | null;
   counters(): Record<CounterName, bigint>;
   /**
    * Restricts capture to processes in these cgroup v2 ids (checked in the
@@ -93,7 +101,17 @@ export function openTlsObservation(native: NativeBinding, targets: string[] = de
       throw new BpfError(BpfErrorCode.ATTACH_FAILED, `attach ${prog}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
   }
-  const report: TlsTarget[] = targets.map((path) => {
+  // the files probed (or tried), by device and inode: a uprobe lives on the file, whatever the path to it
+  const probed = new Set<string>();
+  const fileOf = (path: string): string | null => {
+    try {
+      const st = statSync(path, { bigint: true });
+      return `${st.dev}:${st.ino}`;
+    } catch {
+      return null;
+    }
+  };
+  const probe = (path: string): TlsTarget => {
     const attached = new Set<string>();
     const errors: string[] = [];
     for (const [func, prog, ret] of PROBES) {
@@ -104,8 +122,11 @@ export function openTlsObservation(native: NativeBinding, targets: string[] = de
         errors.push(`${func}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
       }
     }
+    const file = fileOf(path);
+    if (file) probed.add(file);
     return { path, attached: [...attached], error: attached.size === 0 ? errors.join('; ') || 'no OpenSSL functions' : null };
-  });
+  };
+  const report: TlsTarget[] = targets.map(probe);
   const events = new EventStream(native, maps.tls_events!, decodeTlsEvent);
   let closed = false;
   const zero = Buffer.alloc(4);
@@ -127,6 +148,15 @@ export function openTlsObservation(native: NativeBinding, targets: string[] = de
   return {
     events,
     targets: report,
+    attach(path) {
+      live();
+      const file = fileOf(path);
+      if (file === null) throw new BpfError(BpfErrorCode.INVALID_ARGUMENT, `no such binary: ${path}`);
+      if (probed.has(file)) return null;
+      const target = probe(path);
+      report.push(target);
+      return target;
+    },
     counters() {
       if (closed) throw new BpfError(BpfErrorCode.CLOSED, 'TLS observation is closed');
       return readCounters(native, maps.counters!);

@@ -6,6 +6,7 @@ import { ensureCgroup2 } from '../workloads/cgroups.ts';
 import type { Workload } from '../workloads/index.ts';
 import { flowFromEvent, ProviderAddresses } from './flows.ts';
 import { HttpConnection, TlsStreams } from './http-reassembly.ts';
+import { pidsOfCgroup, tlsBinariesOf } from './tls-binaries.ts';
 import { llmCallEvent, tlsCall } from './tls-tap.ts';
 
 export { ProviderAddresses } from './flows.ts';
@@ -152,6 +153,37 @@ export function startKernelObservation(opts: KernelObservationOptions): KernelOb
     opts.logger.info({ cgroups: [...wanted].map(String) }, 'TLS capture scoped to labelled workload cgroups');
   };
 
+  // A pod's processes may run their own OpenSSL: a container image's libssl is another file than the
+  // node's, and a uprobe lives on a file. The scanner reads the maps of each labelled pod's processes,
+  // again and again with a doubling pause (0.5 s, 1 s, 2 s, ... then every 30 s: a library may be
+  // loaded late, on first use), and probes every OpenSSL binary they map that is not probed yet (the
+  // cgroup filter above still decides whose calls are read). A call made before its library was seen
+  // is not captured.
+  const looks = new Map<number, { at: number; pauseMs: number }>();
+  const discoverTlsBinaries = (): void => {
+    if (!bpf.tls) return;
+    const now = Date.now();
+    const alive = new Set<number>();
+    for (const w of opts.workloads.list()) {
+      if (!w.mode || !w.cgroup) continue;
+      for (const pid of pidsOfCgroup(w.cgroup)) {
+        alive.add(pid);
+        const look = looks.get(pid) ?? { at: 0, pauseMs: 500 };
+        if (now < look.at) continue;
+        looks.set(pid, { at: now + look.pauseMs, pauseMs: Math.min(look.pauseMs * 2, 30_000) });
+        for (const path of tlsBinariesOf(pid)) {
+          try {
+            const target = bpf.tls.attach(path);
+            if (target) opts.logger.info({ pid, path: target.path, attached: target.attached, error: target.error }, 'TLS probes attached to a workload\'s own OpenSSL');
+          } catch (err) {
+            opts.logger.warn({ err, pid, path }, 'a workload\'s OpenSSL could not be probed');
+          }
+        }
+      }
+    }
+    for (const pid of looks.keys()) if (!alive.has(pid)) looks.delete(pid);
+  };
+
   // ---- TLS: events → connections (by socket tuple) → exchanges → LlmCalls
   const streams = new TlsStreams<TlsEvent>((first, socket) => {
     const src = { cgroupId: first.cgroupId, pid: first.pid, comm: first.comm };
@@ -243,10 +275,13 @@ export function startKernelObservation(opts: KernelObservationOptions): KernelOb
       opts.logger.info({ cgroupId: String(id) }, 'workload no longer redirected');
     }
   };
+  let ticks = 0;
   const syncTimer = setInterval(() => {
     try {
       syncRedirects();
       syncTlsScope();
+      // the pods' processes every 5th tick (~0.5 s): a read of each labelled cgroup, and the maps of the processes due a look
+      if (ticks++ % 5 === 0) discoverTlsBinaries();
     } catch (err) {
       opts.logger.error({ err }, 'redirect or TLS scope sync failed');
     }

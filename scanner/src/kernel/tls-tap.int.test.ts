@@ -10,7 +10,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -93,8 +93,8 @@ describe.runIf(run)('TLS tap: the connection the kernel saw is on the LlmCall an
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  async function inPod(cmd: string[]): Promise<string> {
-    const child = spawn('/bin/sh', ['-c', `echo $$ > ${pod}/cgroup.procs && exec "$@"`, 'sh', ...cmd], { stdio: ['ignore', 'pipe', 'inherit'] });
+  async function inPod(cmd: string[], env: Record<string, string> = {}): Promise<string> {
+    const child = spawn('/bin/sh', ['-c', `echo $$ > ${pod}/cgroup.procs && exec "$@"`, 'sh', ...cmd], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
     let out = '';
     child.stdout!.on('data', (d) => (out += d.toString()));
     const [code] = (await once(child, 'exit')) as [number];
@@ -146,5 +146,20 @@ print(c.getresponse().read().decode())`;
     r.end(process.argv[1]);`;
     await inPod([process.execPath, '-e', script, body('marker-node')]);
     await expectJoined('marker-node', '127.0.0.79');
+  });
+
+  it('Python on its own copy of libssl (as a container image has) bound to 127.0.0.80: found in the pod and probed', async () => {
+    const system = ['/usr/lib/x86_64-linux-gnu/libssl.so.3', '/usr/lib/aarch64-linux-gnu/libssl.so.3', '/usr/lib64/libssl.so.3'].find((p) => existsSync(p))!;
+    const own = join(dir, 'image-lib');
+    mkdirSync(own, { recursive: true });
+    copyFileSync(system, join(own, 'libssl.so.3'));
+    // the process maps its libssl at import; the scanner looks at a pod's processes at ~0.5, 1 and 2 s
+    const script = `import http.client, ssl, sys, time
+time.sleep(2.5)
+c = http.client.HTTPSConnection('${PROVIDER}', ${port}, context=ssl._create_unverified_context(), source_address=('127.0.0.80', 0))
+c.request('POST', '/v1/chat/completions', body=sys.argv[1], headers={'content-type': 'application/json'})
+print(c.getresponse().read().decode())`;
+    await inPod(['python3', '-c', script, body('marker-imagelib')], { LD_LIBRARY_PATH: own });
+    await expectJoined('marker-imagelib', '127.0.0.80');
   });
 });
