@@ -341,9 +341,10 @@ describe.runIf(run)('kernel enforcement of a pod in its own network namespace', 
     await until('both streams flowing', () => (chunks(0) >= 3 && chunks(1) >= 3 ? true : undefined));
 
     KillSessionOutput.parse(await tool('kill_session', { sessionId: `t-${target}`, reason: 'runaway agent' }));
-    // ECONNABORTED is bpf_sock_destroy() on the client's own socket; the proxy only closes its side after the pass
+    // the client's own socket destroyed (Node reports ECONNABORTED, or ECONNRESET when its read sees the end first);
+    // that the kernel did it, in the pod's namespace, is the audit's count below: no proxy reset here
     const error = await until('the target stream to fail', () => events.find((e) => e.i === 0 && e.event === 'error'));
-    expect(error.code).toBe('ECONNABORTED');
+    expect(['ECONNABORTED', 'ECONNRESET']).toContain(error.code);
 
     const atKill = chunks(1);
     await until('the survivor to keep streaming', () => (chunks(1) >= atKill + 10 ? true : undefined));
@@ -354,7 +355,7 @@ describe.runIf(run)('kernel enforcement of a pod in its own network namespace', 
       const r = (await stack.audit('kernel_session_killed')).filter((a) => a.target === `t-${target}`);
       return r.length > 0 ? r : undefined;
     });
-    // no proxy reset: the count is the kernel's, one socket in the pod's namespace
+    // no proxy reset: the count is the kernel's, one socket destroyed in the pod's namespace (0 if the walk missed it)
     expect(record).toMatchObject({ actor: 'scanner:node-ns', details: { orderedBy: 'admin', count: 1 } });
   });
 
