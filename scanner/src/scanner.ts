@@ -12,6 +12,7 @@ import type { InspectContext } from './proxy/exchange.ts';
 import { createUpstream } from './proxy/upstream.ts';
 import { newStats, type ScannerStats } from './stats.ts';
 import { loadOrCreateCa } from './tls/ca.ts';
+import { ScannerError } from './errors.ts';
 import { Uploader } from './uploader/index.ts';
 import { netnsOfCgroup } from './workloads/cgroups.ts';
 import { LocalFileWorkloadSource, noWorkloads } from './workloads/index.ts';
@@ -294,9 +295,9 @@ export async function startScanner(opts: ScannerOptions): Promise<ScannerHandle>
 export function redirectAddressFor(listenHost: string, configured: string | undefined): string {
   const everywhere = listenHost === '0.0.0.0' || listenHost === '::';
   const address = configured ?? (everywhere ? '127.0.0.1' : listenHost);
-  if (!isIPv4(address)) throw new TypeError(`redirect address ${address}: expected an IPv4 address (HIGGS_REDIRECT_ADDRESS, or an IPv4 HIGGS_PROXY_HOST)`);
+  if (!isIPv4(address)) throw new ScannerError('CONFIG_INVALID', `redirect address ${address}: expected an IPv4 address (HIGGS_REDIRECT_ADDRESS, or an IPv4 HIGGS_PROXY_HOST)`);
   if (!everywhere && address !== listenHost) {
-    throw new TypeError(`redirect address ${address} is not where the transparent listener listens (${listenHost}): set HIGGS_PROXY_HOST to it or to 0.0.0.0`);
+    throw new ScannerError('CONFIG_INVALID', `redirect address ${address} is not where the transparent listener listens (${listenHost}): set HIGGS_PROXY_HOST to it or to 0.0.0.0`);
   }
   return address;
 }
