@@ -108,11 +108,11 @@ export function createSessionKiller(opts: SessionKillerOptions): { apply(policy:
       const kernel = opts.kernel();
       const scopes = new Map<string, { scope: KillScope; tuples: SocketTuple[] }>();
       for (const t of killed.flatMap((k) => k.tuples)) {
-        const netns = isLocal(t.local.address) ? null : (opts.netnsOf?.(t.local.address) ?? undefined);
-        if (netns === undefined) continue; // neither here nor in a namespace we know: out of the kernel's reach
-        const key = netns ?? '';
-        if (!scopes.has(key)) scopes.set(key, { scope: netns === null ? {} : { netns }, tuples: [] });
-        scopes.get(key)!.tuples.push(t);
+        // '' = this namespace; null = neither here nor in a pod namespace we know: out of the kernel's reach
+        const netns = isLocal(t.local.address) ? '' : (opts.netnsOf?.(t.local.address) ?? null);
+        if (netns === null) continue;
+        if (!scopes.has(netns)) scopes.set(netns, { scope: netns ? { netns } : {}, tuples: [] });
+        scopes.get(netns)!.tuples.push(t);
       }
       const passes: KillPass[] = [];
       if (kernel && scopes.size > 0) {

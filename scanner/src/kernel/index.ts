@@ -2,11 +2,11 @@ import { availability, cgroupIdOf, cgroupOfPid, loadPrograms, type Endpoint, typ
 import type { IngestEvent } from '@higgs/schema';
 import type { Logger } from '../logger.ts';
 import type { CompiledPolicy } from '../rules/index.ts';
-import { ensureCgroup2 } from '../workloads/cgroups.ts';
+import { ensureCgroup2, pidsOfCgroup } from '../workloads/cgroups.ts';
 import type { Workload } from '../workloads/index.ts';
 import { flowFromEvent, ProviderAddresses } from './flows.ts';
 import { HttpConnection, TlsStreams } from './http-reassembly.ts';
-import { pidsOfCgroup, tlsBinariesOf } from './tls-binaries.ts';
+import { tlsBinariesOf } from './tls-binaries.ts';
 import { llmCallEvent, tlsCall } from './tls-tap.ts';
 
 export { ProviderAddresses } from './flows.ts';

@@ -37,12 +37,3 @@ export function mappedLibssl(maps: string): string[] {
   }
   return [...out];
 }
-
-/** The processes of a cgroup v2 directory now (none when it is gone). */
-export function pidsOfCgroup(dir: string): number[] {
-  try {
-    return readFileSync(`${dir}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}

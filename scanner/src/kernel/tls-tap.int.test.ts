@@ -15,7 +15,7 @@ import { createServer, type Server } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { availability, cgroupIdOf, findCgroup2Root, loadPrograms } from '@higgs/bpf';
+import { availability, cgroupIdOf, defaultTlsTargets, findCgroup2Root, loadPrograms } from '@higgs/bpf';
 import { requireOrSkip } from '@higgs/evals/testing';
 import { LlmCall, NetworkFlow, type IngestEvent } from '@higgs/schema';
 import { attribute } from '../sessions/index.ts';
@@ -149,7 +149,7 @@ print(c.getresponse().read().decode())`;
   });
 
   it('Python on its own copy of libssl (as a container image has) bound to 127.0.0.80: found in the pod and probed', async () => {
-    const system = ['/usr/lib/x86_64-linux-gnu/libssl.so.3', '/usr/lib/aarch64-linux-gnu/libssl.so.3', '/usr/lib64/libssl.so.3'].find((p) => existsSync(p))!;
+    const system = defaultTlsTargets().find((t) => /libssl\.so/.test(t))!;
     const own = join(dir, 'image-lib');
     mkdirSync(own, { recursive: true });
     copyFileSync(system, join(own, 'libssl.so.3'));

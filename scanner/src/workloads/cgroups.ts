@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { availability } from '@higgs/bpf';
 
@@ -53,7 +53,7 @@ export function podCgroup(parent: string, name: string): PodCgroup {
   if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new TypeError(`not a cgroup name: ${name}`);
   const dir = join(parent, name);
   mkdirSync(dir, { recursive: true });
-  const pids = (): number[] => (existsSync(dir) ? readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number) : []);
+  const pids = (): number[] => pidsOfCgroup(dir);
   return {
     dir,
     add: (pid) => writeFileSync(join(dir, 'cgroup.procs'), String(pid)),
@@ -75,6 +75,15 @@ export function podCgroup(parent: string, name: string): PodCgroup {
   };
 }
 
+/** The processes of a cgroup v2 directory now (none when it is gone). */
+export function pidsOfCgroup(dir: string): number[] {
+  try {
+    return readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
 /**
  * The network namespace of a cgroup pod, as a path the kernel session kill can
  * walk (`/proc/PID/ns/net` of the first live process in its `cgroup.procs`),
@@ -82,14 +91,8 @@ export function podCgroup(parent: string, name: string): PodCgroup {
  * the moment of the kill: a pod's processes come and go.
  */
 export function netnsOfCgroup(dir: string): string | null {
-  let pids: string[];
-  try {
-    pids = readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean);
-  } catch {
-    return null; // no such cgroup (any more)
-  }
   const own = statSync('/proc/self/ns/net');
-  for (const pid of pids) {
+  for (const pid of pidsOfCgroup(dir)) {
     const path = `/proc/${pid}/ns/net`;
     try {
       const ns = statSync(path);
