@@ -111,7 +111,7 @@ export function openTlsObservation(native: NativeBinding, targets: string[] = de
       return null;
     }
   };
-  const probe = (path: string): TlsTarget => {
+  const probe = (path: string, file = fileOf(path)): TlsTarget => {
     const attached = new Set<string>();
     const errors: string[] = [];
     for (const [func, prog, ret] of PROBES) {
@@ -122,11 +122,10 @@ export function openTlsObservation(native: NativeBinding, targets: string[] = de
         errors.push(`${func}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
       }
     }
-    const file = fileOf(path);
     if (file) probed.add(file);
     return { path, attached: [...attached], error: attached.size === 0 ? errors.join('; ') || 'no OpenSSL functions' : null };
   };
-  const report: TlsTarget[] = targets.map(probe);
+  const report: TlsTarget[] = targets.map((path) => probe(path));
   const events = new EventStream(native, maps.tls_events!, decodeTlsEvent);
   let closed = false;
   const zero = Buffer.alloc(4);
@@ -153,7 +152,7 @@ export function openTlsObservation(native: NativeBinding, targets: string[] = de
       const file = fileOf(path);
       if (file === null) throw new BpfError(BpfErrorCode.INVALID_ARGUMENT, `no such binary: ${path}`);
       if (probed.has(file)) return null;
-      const target = probe(path);
+      const target = probe(path, file);
       report.push(target);
       return target;
     },
