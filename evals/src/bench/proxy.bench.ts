@@ -9,6 +9,9 @@
  * - the throughput ceiling (closed loop) of both paths;
  * - the same two with detectors off (and the 100 rules that need them swapped
  *   for content rules), so the proxy's own cost is visible;
+ * - the same two through a bare Node relay (relay-child.ts: the proxy's two
+ *   legs, nothing between them), the floor Node's HTTP and TLS machinery sets
+ *   on this path: what is above it is the scanner's own work;
  * - the scanner's RSS with 1 000 concurrent open streams.
  *
  * Layout: the scanner runs in a child process pinned to core 0 (`taskset`), so
@@ -401,6 +404,21 @@ function rows(f: PathFigures, what: string, targets: boolean): BenchResult[] {
   ];
 }
 
+/**
+ * The bare relay (relay-child.ts) beside the scanner: what Node's machinery alone costs on this path, so the
+ * scanner's own share of a request is the difference, and the ceiling no JavaScript proxy of this shape passes here.
+ */
+function relayRows(f: PathFigures, scanner: PathFigures): BenchResult[] {
+  const m = (xs: number[]): number => median(xs);
+  const what = 'bare Node relay: CONNECT, client TLS, HTTP/1.1 server, HTTP/2 client, no inspection';
+  return [
+    { name: `added latency p50 at ${RATE_PER_S} req/s (${what})`, value: m(f.p50.added), unit: 'ms' },
+    { name: `added latency p99 at ${RATE_PER_S} req/s (${what})`, value: m(f.p99.added), unit: 'ms' },
+    { name: `throughput ceiling, one core, ${CLOSED_LOOP_CONCURRENCY} in flight (${what})`, value: m(f.rps.proxy), unit: 'req/s', baseline: m(f.rps.direct), ratio: m(f.rps.proxy) / m(f.rps.direct) },
+    { name: `CPU per relayed request (${what}); baseline: the scanner's, detectors on`, value: f.cpuUsPerRequest, unit: 'us', baseline: scanner.cpuUsPerRequest, ratio: f.cpuUsPerRequest / scanner.cpuUsPerRequest },
+  ];
+}
+
 export async function run(): Promise<BenchResult[]> {
   const dir = await mkdtemp(join(tmpdir(), 'higgs-bench-proxy-'));
   const children: ChildProcess[] = [];
@@ -461,7 +479,19 @@ export async function run(): Promise<BenchResult[]> {
     const on = await scannerRun(true);
     const latencyFailures = failures.count;
     const offFigures = await scannerRun(false);
-    const totalFailures = latencyFailures + failures.count;
+    const offFailures = failures.count;
+
+    // the floor: Node's own HTTP and TLS machinery on the same two legs, nothing of the scanner between them
+    const relay = await startChild(join(ROOT, 'evals/src/bench/relay-child.ts'), [String(up.port), caFile], {}, 0, 'stdout', (o) => o.includes('}\n'));
+    children.push(relay.child);
+    const relayInfo = firstJsonLine<{ port: number; caCertPem: string }>(relay.output);
+    const relayed: Target = { dispatcher: proxyAgent(`http://127.0.0.1:${relayInfo.port}`, relayInfo.caCertPem, CONNECTIONS), origin: 'https://api.openai.com' };
+    dispatchers.push(relayed.dispatcher);
+    await warm(relayed);
+    failures.count = 0;
+    const relayFigures = await measure(direct, relayed, 'bare Node relay', relay.child.pid!);
+    await stop(relay.child);
+    const totalFailures = latencyFailures + offFailures + failures.count;
 
     // a fresh scanner for the streams, so its RSS is not the latency runs' heap; started as deployed,
     // by its launcher (the V8 flags that bound its memory are the launcher's). The launcher runs the
@@ -485,6 +515,7 @@ export async function run(): Promise<BenchResult[]> {
     return [
       ...rows(on, '1000 rules, detectors on', true),
       ...rows(offFigures, '1000 rules, detectors off', false),
+      ...relayRows(relayFigures, on),
       { name: 'requests not answered 200 (latency and throughput runs)', value: totalFailures, unit: 'requests', target: '0', pass: totalFailures === 0 },
       {
         name: `scanner RSS, ${streams.peakOpen} streams open at once`, value: streams.peakRssMb, unit: 'MB', baseline: idleRssMb,

@@ -15,14 +15,11 @@
  *   share one core in the proxy bench, and the upstream's cost must not be
  *   what limits the rate measured through the proxy.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createSecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { startMockUpstreams } from '@higgs/demo';
+import { selfSigned } from './self-signed.ts';
 
 const mode = process.argv[2] ?? '5';
 
@@ -37,20 +34,6 @@ async function startDemo(chunkDelayMs: number): Promise<void> {
     clearInterval(keep);
     void upstreams.close().then(() => process.exit(0));
   });
-}
-
-/** A self-signed P-256 certificate for api.openai.com and 127.0.0.1 (it is its own CA: clients trust it as such). */
-function selfSigned(): { keyPem: string; certPem: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'higgs-bench-upstream-'));
-  try {
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=api.openai.com',
-      '-addext', 'subjectAltName=DNS:api.openai.com,IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-    ], { stdio: 'ignore' });
-    return { keyPem: readFileSync(join(dir, 'key.pem'), 'utf8'), certPem: readFileSync(join(dir, 'cert.pem'), 'utf8') };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 async function startCanned(): Promise<void> {
