@@ -11,6 +11,7 @@ export const SCANNER_ERROR_CODES = [
   'TENANT_REJECTED', // the tenant refused a request (4xx)
   'CLOSED', // the scanner was closed while the operation waited
   'EVENT_STREAM_INVALID', // an AWS event-stream frame failed its CRC, bounds or header checks
+  'SSE_EVENT_TOO_LARGE', // one server-sent event grew past the decoder's bound before it ended
 ] as const;
 export type ScannerErrorCode = (typeof SCANNER_ERROR_CODES)[number];
 

@@ -58,8 +58,8 @@ export interface Origin {
   tls: boolean;
 }
 
-// a response body larger than this is relayed in full but not parsed
-const MAX_PARSE_BYTES = 16 * 1024 * 1024;
+// a response body larger than this, buffered or streamed, is relayed in full but not parsed
+export const MAX_PARSE_BYTES = 16 * 1024 * 1024;
 
 /**
  * One request to an AI host: parse, detect, decide (before any byte reaches
@@ -533,27 +533,43 @@ function decode(body: Buffer, encoding: string | undefined): Buffer {
   }
 }
 
-/** Parses a response as its bytes pass through: SSE incrementally, JSON at the end. */
-function responseTap(parser: ProviderParser, contentType: string | undefined, encoding: string | undefined) {
+/**
+ * Parses a response as its bytes pass through: SSE incrementally, JSON at the end. Bounded like the
+ * proxy: past `MAX_PARSE_BYTES` (decoded), streamed or not, the answer is relayed but not parsed,
+ * and a stream the parser cannot read (a malformed frame, an event that never ends) is dropped
+ * from parsing where it fails: the call is then recorded without its response, never the process
+ * brought down from inside a 'data' handler.
+ */
+export function responseTap(parser: ProviderParser, contentType: string | undefined, encoding: string | undefined) {
   // SSE, and the AWS event-stream binary framing of Bedrock's streaming actions
   const sse = /text\/event-stream|application\/vnd\.amazon\.eventstream/i.test(contentType ?? '');
-  const stream: StreamParser | null = sse ? parser.streamParser() : null;
+  let stream: StreamParser | null = sse ? parser.streamParser() : null;
   // only a text stream parser needs one (most answers are buffered JSON, or binary-framed)
   const utf8 = stream && !stream.pushBytes ? new TextDecoder('utf-8') : null;
   const chunks: Buffer[] = [];
   let size = 0;
   let broken = false;
   const consume = (b: Buffer): void => {
-    if (stream?.pushBytes) {
-      stream.pushBytes(b);
-      return;
-    }
-    if (stream) {
-      stream.push(utf8!.decode(b, { stream: true }));
-      return;
-    }
+    if (broken) return;
     size += b.length;
-    if (size <= MAX_PARSE_BYTES) chunks.push(b);
+    if (size > MAX_PARSE_BYTES) {
+      // what was parsed or kept so far is let go: the answer is recorded without its content, as a buffered one is
+      broken = true;
+      stream = null;
+      chunks.length = 0;
+      return;
+    }
+    if (!stream) {
+      chunks.push(b);
+      return;
+    }
+    try {
+      if (stream.pushBytes) stream.pushBytes(b);
+      else stream.push(utf8!.decode(b, { stream: true }));
+    } catch {
+      broken = true;
+      stream = null;
+    }
   };
   const enc = (encoding ?? '').trim().toLowerCase();
   const inflater = enc === 'gzip' || enc === 'x-gzip' ? createGunzip() : enc === 'br' ? createBrotliDecompress() : enc === 'deflate' ? createInflate() : null;
@@ -574,10 +590,14 @@ function responseTap(parser: ProviderParser, contentType: string | undefined, en
       await inflated;
       if (broken) return null;
       if (stream) {
-        if (utf8) stream.push(utf8.decode());
-        return stream.end();
+        try {
+          if (utf8) stream.push(utf8.decode());
+          return stream.end();
+        } catch {
+          return null;
+        }
       }
-      if (size > MAX_PARSE_BYTES || size === 0) return null;
+      if (size === 0) return null;
       let json: unknown;
       try {
         json = JSON.parse((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8'));

@@ -325,10 +325,20 @@ function relayEventStream(
     },
   });
   let tail = '';
+  // an event the decoder gives up on (over its bound) ends the reading, never the relay: the bytes still flow
+  let reading = true;
+  const read = (step: () => void): void => {
+    if (!reading) return;
+    try {
+      step();
+    } catch {
+      reading = false;
+    }
+  };
   upRes.on('data', (c: Buffer) => {
     res.write(c);
     const text = utf8.decode(c, { stream: true });
-    stream.push(text);
+    read(() => stream.push(text));
     tail = (tail + text).slice(-4);
     atBoundary = /(?:\r?\n\r?\n|\r\r)$/.test(tail);
     if (atBoundary) for (const f of queued.splice(0)) res.write(f);
@@ -338,7 +348,7 @@ function relayEventStream(
     for (const p of (session as LegacySession | null)?.pending.values() ?? []) p.finish(null, 'the session stream closed before the answer');
   };
   upRes.on('end', () => {
-    stream.end();
+    read(() => stream.end());
     res.end();
     closed();
   });

@@ -212,6 +212,23 @@ describe('StreamGuard', () => {
     });
   });
 
+  it('an SSE event that never ends is cut at the decoder\'s bound with the error event, not held without end', () => {
+    const guard = new StreamGuard(matcher([{ action: 'redact', match: { responseContains: ['TOP SECRET'] } }]), 'openai');
+    const sent: Buffer[] = [guard.push(openaiChunk('fine text'))];
+    sent.push(guard.push('data: {"choices":[{"index":0,"delta":{"content":"'));
+    // 17 MiB of one line, in 1 MiB pieces: past the 16 Mi-character bound of one event
+    const mib = 'a'.repeat(1024 * 1024);
+    for (let i = 0; i < 17 && !guard.cut; i++) sent.push(guard.push(mib));
+    expect(guard.cut).toBe(true);
+    expect(guard.failed).toMatch(/over 16777216 characters/);
+    expect(guard.held.chars).toBeLessThan(1024);
+    const out = Buffer.concat(sent).toString();
+    expect(openaiText(out.slice(0, out.lastIndexOf('data: {"error"')))).toBe('fine text');
+    expect(events(out).at(-1)!.data).toMatch(/the provider stream could not be read/);
+    expect(guard.push('more\n\n').length).toBe(0);
+    expect(guard.end().length).toBe(0);
+  });
+
   it('picks the framing from the provider and content type; anything else is not a stream', () => {
     expect(streamFramingFor('bedrock', 'application/vnd.amazon.eventstream')).toBe('bedrock');
     expect(streamFramingFor('openai', 'application/vnd.amazon.eventstream')).toBeNull();

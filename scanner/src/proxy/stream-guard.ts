@@ -88,7 +88,11 @@ export class StreamGuard {
         return this.fail(err);
       }
     } else {
-      this.sse!.push(typeof chunk === 'string' ? chunk : this.utf8.decode(chunk, { stream: true }));
+      try {
+        this.sse!.push(typeof chunk === 'string' ? chunk : this.utf8.decode(chunk, { stream: true }));
+      } catch (err) {
+        return this.fail(err);
+      }
     }
     return this.settle(false);
   }
@@ -103,8 +107,12 @@ export class StreamGuard {
         return this.fail(err);
       }
     } else {
-      this.sse!.push(this.utf8.decode());
-      this.sse!.end();
+      try {
+        this.sse!.push(this.utf8.decode());
+        this.sse!.end();
+      } catch (err) {
+        return this.fail(err);
+      }
     }
     return this.settle(true);
   }
