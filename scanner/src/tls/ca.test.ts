@@ -19,4 +19,16 @@ describe('loadOrCreateCa', () => {
     expect(second.certPem).toBe(first.certPem);
     await expect(second.contextFor('api.openai.com')).resolves.toBeDefined();
   });
+
+  it('keeps at most its bound of leaves, the least recently used leaving first: a client\'s SNI cannot grow it', async () => {
+    const ca = await loadOrCreateCa(dir, 'Higgs scanner node-1', { maxLeaves: 3 });
+    const a = await ca.contextFor('a.example');
+    const b = await ca.contextFor('B.example');
+    await ca.contextFor('c.example');
+    expect(await ca.contextFor('A.EXAMPLE')).toBe(a); // a hit, case-insensitive: a is now the most recent
+    await ca.contextFor('d.example'); // over the bound: b, the least recently used, leaves
+    expect(await ca.contextFor('a.example')).toBe(a);
+    const b2 = await ca.contextFor('b.example');
+    expect(b2).not.toBe(b); // issued again
+  });
 });

@@ -23,11 +23,20 @@ export interface NodeCa {
 }
 
 /**
+ * Leaf contexts kept at once. The name a leaf is issued for comes from the
+ * client (the SNI of a redirected or tunnelled connection), so an unbounded
+ * cache grew by a key pair and a context per name anyone sent; real traffic
+ * names a few provider hosts. Least recently used first out.
+ */
+export const MAX_LEAVES = 1024;
+
+/**
  * Loads the CA from `dataDir` (ca-cert.pem, ca-key.pem), creating and
  * persisting it on first start (key file mode 0600), so clients keep trusting
- * the same CA across restarts.
+ * the same CA across restarts. `maxLeaves`: the leaf cache's bound (tests).
  */
-export async function loadOrCreateCa(dataDir: string, commonName: string): Promise<NodeCa> {
+export async function loadOrCreateCa(dataDir: string, commonName: string, opts: { maxLeaves?: number } = {}): Promise<NodeCa> {
+  const maxLeaves = opts.maxLeaves ?? MAX_LEAVES;
   const certPath = join(dataDir, 'ca-cert.pem');
   const keyPath = join(dataDir, 'ca-key.pem');
   await mkdir(dataDir, { recursive: true });
@@ -100,11 +109,17 @@ export async function loadOrCreateCa(dataDir: string, commonName: string): Promi
     contextFor(host) {
       const name = host.toLowerCase();
       let ctx = leaves.get(name);
-      if (!ctx) {
-        ctx = issue(name);
+      if (ctx) {
+        // most recently used last: the map's order is the eviction order
+        leaves.delete(name);
         leaves.set(name, ctx);
-        ctx.catch(() => leaves.delete(name));
+        return ctx;
       }
+      ctx = issue(name);
+      leaves.set(name, ctx);
+      const issued = ctx;
+      ctx.catch(() => { if (leaves.get(name) === issued) leaves.delete(name); });
+      if (leaves.size > maxLeaves) leaves.delete(leaves.keys().next().value!);
       return ctx;
     },
   };
