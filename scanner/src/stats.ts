@@ -15,6 +15,8 @@ export interface ScannerStats {
   dropped: number;
   /** events the tenant refused on their own (400/413/422), kept in `<spool>/dead-letter/` */
   deadLettered: number;
+  /** calls whose recorded text was cut to fit one upload (`…[higgs: N characters not recorded]` marks each cut) */
+  truncated: number;
   uploadErrors: number;
   /** CONNECTs relayed as raw tunnels (not inspected) */
   tunnels: number;
@@ -27,7 +29,7 @@ export interface ScannerStats {
 
 export function newStats(): ScannerStats {
   return {
-    calls: 0, parsed: 0, unparsed: 0, blocked: 0, redacted: 0, alerted: 0, uploaded: 0, spooled: 0, dropped: 0, deadLettered: 0, uploadErrors: 0,
+    calls: 0, parsed: 0, unparsed: 0, blocked: 0, redacted: 0, alerted: 0, uploaded: 0, spooled: 0, dropped: 0, deadLettered: 0, truncated: 0, uploadErrors: 0,
     tunnels: 0, policyErrors: 0, failOpen: 0, failClosed: 0,
   };
 }

@@ -214,4 +214,38 @@ describe('Uploader', () => {
       await u.close();
     }
   });
+
+  it('a call too large for one upload reaches the tenant cut to fit, counted and said, instead of a dead letter', async () => {
+    const stats = newStats();
+    const bodies: number[] = [];
+    t.judge = (b) => {
+      bodies.push(Buffer.byteLength(JSON.stringify(b)));
+      return 200;
+    };
+    const u = await Uploader.open(opts({ stats, batchSize: 10 }));
+    try {
+      const big: IngestEvent = {
+        kind: 'llm_call',
+        event: {
+          id: `call_${randomUUID()}`, scannerId: 'node-1', ts: new Date().toISOString(), durationMs: 40, tap: 'proxy', provider: 'openai', endpoint: 'chat',
+          host: 'api.openai.com', path: '/v1/chat/completions', parsed: true, model: 'gpt-4o', stream: false, system: null,
+          messages: [{ role: 'user', content: 'p'.repeat(12 * 1024 * 1024) }], tools: [], response: { content: 'ok', finishReason: 'stop', toolCalls: [] },
+          usage: null, status: 200, error: null, source: { ip: '10.0.0.1', namespace: 'ns', app: 'a', mode: 'observe' },
+          attribution: { userId: null, userSource: null, traceId: null, parentSpanId: null, sessionId: 's-1' }, detections: [], injectionScore: 0, verdict: 'allow', ruleIds: [],
+        },
+      };
+      u.enqueue(big);
+      u.enqueue(decision());
+      await u.flush();
+      const stored = t.batches.flatMap((b) => b.events);
+      expect(stored.map((e) => e.event.id)).toEqual([big.event.id, expect.any(String)]);
+      // the tenant's ingest body limit (tenant-api INGEST_BODY_LIMIT_BYTES)
+      expect(Math.max(...bodies)).toBeLessThanOrEqual(10 * 1024 * 1024);
+      expect((stored[0]!.event as { messages: Array<{ content: string }> }).messages[0]!.content).toMatch(/^p+…\[higgs: \d+ characters not recorded\]$/);
+      expect(stats).toMatchObject({ truncated: 1, deadLettered: 0, dropped: 0, uploaded: 2 });
+      expect(warnings).toContain('event over the upload bound: recorded text cut to fit, each cut marked in the text');
+    } finally {
+      await u.close();
+    }
+  });
 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { IngestEvent } from '@higgs/schema';
 import type { Logger } from '../logger.ts';
 import type { ScannerStats } from '../stats.ts';
+import { fitEvent, fitsIn, MAX_EVENT_BYTES } from './fit.ts';
 
 export interface UploaderOptions {
   tenantUrl: string;
@@ -18,6 +19,8 @@ export interface UploaderOptions {
   stats: ScannerStats;
   /** per-request timeout of POST /v1/ingest */
   requestTimeoutMs?: number;
+  /** the most one event's JSON may take (default MAX_EVENT_BYTES, under the tenant's body limit); a larger call is cut to fit (fit.ts) */
+  maxEventBytes?: number;
 }
 
 type PostResult = { kind: 'ok' } | { kind: 'retry' } | { kind: 'rejected'; status: number };
@@ -92,6 +95,17 @@ export class Uploader {
       this.opts.stats.dropped += 1;
       this.opts.logger.error({ err, kind: event.kind }, 'event not serialisable; dropped');
       return;
+    }
+    const max = this.opts.maxEventBytes ?? MAX_EVENT_BYTES;
+    if (!fitsIn(json, max)) {
+      // refused even alone, it would be dead-lettered and the call never seen by the tenant: its recorded text is cut instead
+      const fitted = fitEvent(event, max);
+      if (fitted) {
+        json = fitted.json;
+        this.opts.stats.truncated += 1;
+        this.opts.logger.warn({ id: event.event.id, kind: event.kind, cutChars: fitted.cutChars, cutMessages: fitted.cutMessages, maxBytes: max },
+          'event over the upload bound: recorded text cut to fit, each cut marked in the text');
+      }
     }
     this.pending.push(json);
     if (this.pending.length < this.opts.batchSize) return;
