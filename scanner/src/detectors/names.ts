@@ -132,6 +132,9 @@ for (let c = 0; c < 128; c++) letterClass(c);
 // end of the word (without the '.'), kind, the F_* flags of its lexicon entry, hash of its lower case
 let tStart = new Int32Array(1024), tEnd = new Int32Array(1024), tWordEnd = new Int32Array(1024), tKind = new Uint8Array(1024);
 let tFlags = new Uint8Array(1024), tHash = new Int32Array(1024);
+// 1 where token i is inside a name span found in this text: whether a token is taken is one read
+// (scanning every span found per token, for lists and recurring words, was quadratic in the text)
+let tTaken = new Uint8Array(1024);
 let scanned = '';
 
 // the lower case of token i, built only where a rule needs the word itself
@@ -163,6 +166,7 @@ class FoundWords {
  */
 export function detectNames(text: string): NameSpan[] {
   const n = tokenize(text);
+  tTaken.fill(0, 0, n);
   const spans: NameSpan[] = [];
   let found: FoundWords | null = null;
   for (let i = 0; i < n; i++) {
@@ -186,6 +190,7 @@ export function detectNames(text: string): NameSpan[] {
     if (from === to && !cued && letterClass(text.charCodeAt(tStart[from]!)) !== 2 && (lowerOf(from).length < 3 || hasUpperNear(text, tStart[i]!, tEnd[i]!))) continue;
     const dot = text.charCodeAt(tEnd[to]! - 1) === 46 && tKind[to] !== K_INITIAL && tKind[to] !== K_SUFFIX;
     spans.push({ start: tStart[from]!, end: tEnd[to]! - (dot ? 1 : 0) });
+    tTaken.fill(1, from, to + 1);
     for (let k = from; k <= to; k++) if (tKind[k] === K_NAME || tKind[k] === K_CAP) (found ??= new FoundWords()).add(k);
     i = to;
   }
@@ -251,6 +256,7 @@ function grow(): void {
   const f = new Uint8Array(size), h = new Int32Array(size);
   s.set(tStart); e.set(tEnd); we.set(tWordEnd); k.set(tKind); f.set(tFlags); h.set(tHash);
   tStart = s; tEnd = e; tWordEnd = we; tKind = k; tFlags = f; tHash = h;
+  tTaken = new Uint8Array(size);
 }
 
 // `known`: the word's lexicon kind + 1, 0 when it is not in the lexicon
@@ -300,10 +306,6 @@ function hasUpperNear(text: string, start: number, end: number): boolean {
   return false;
 }
 
-function inSpan(spans: readonly NameSpan[], start: number): boolean {
-  for (const s of spans) if (start >= s.start && start < s.end) return true;
-  return false;
-}
 
 // Lists of single capitalised words ("Gaetane, Hannah, Anthony and Derek") in which one item is a known
 // given name: the other items are names too.
@@ -321,8 +323,9 @@ function listed(text: string, n: number, spans: NameSpan[], add: (token: number)
     }
     if (items.length > 1 && items.some((k) => (tFlags[k]! & F_FIRST) !== 0)) {
       for (const k of items) {
-        if (inSpan(spans, tStart[k]!)) continue;
+        if (tTaken[k]) continue;
         spans.push({ start: tStart[k]!, end: tEnd[k]! - (text.charCodeAt(tEnd[k]! - 1) === 46 ? 1 : 0) });
+        tTaken[k] = 1;
         add(k);
       }
     }
@@ -344,7 +347,8 @@ function recurring(text: string, n: number, spans: NameSpan[], found: FoundWords
   for (let i = 0; i < n; i++) {
     if (tKind[i] !== K_CAP || !found.hashes.has(tHash[i]!)) continue;
     const lower = lowerOf(i);
-    if (!found.words.has(lower) || lower.length < 3 || inSpan(spans, tStart[i]!)) continue;
+    if (!found.words.has(lower) || lower.length < 3 || tTaken[i]) continue;
     spans.push({ start: tStart[i]!, end: tEnd[i]! - (text.charCodeAt(tEnd[i]! - 1) === 46 ? 1 : 0) });
+    tTaken[i] = 1;
   }
 }

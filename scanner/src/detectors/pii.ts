@@ -188,7 +188,7 @@ export function detectPii(text: string): PiiSpan[] {
  */
 export function completePii(text: string, structuredSpans: readonly PiiSpan[]): PiiSpan[] {
   const spans = [...structuredSpans];
-  const take = taker(spans);
+  const take = taker(spans, text.length);
   for (const a of detectAddresses(text)) take({ type: 'address', start: a.start, end: a.end, canonical: text.slice(a.start, a.end).toLowerCase().replace(/\s+/g, ' ') });
   for (const n of detectNames(text)) take({ type: 'person', start: n.start, end: n.end, canonical: text.slice(n.start, n.end).toLowerCase() });
   return spans.sort((a, b) => a.start - b.start);
@@ -206,16 +206,28 @@ export function detectStructuredPii(text: string): PiiSpan[] {
   return structured(text).sort((a, b) => a.start - b.start);
 }
 
-function taker(spans: PiiSpan[]): (span: PiiSpan) => void {
+/**
+ * Adds a span to `spans` unless it overlaps one there (the first claim wins). Which characters are
+ * held is kept per character, so a check reads the new span's own characters only: linear in the
+ * text, where comparing with every span taken was quadratic (1.5 s on a 1 MB prompt dense with PII,
+ * 50 s on 8 MB, all of it on the proxy's event loop). Allocated on the first span.
+ */
+function taker(spans: PiiSpan[], length: number): (span: PiiSpan) => void {
+  let held: Uint8Array | null = null;
   return (span) => {
-    for (const s of spans) if (span.start < s.end && s.start < span.end) return;
+    if (held === null) {
+      held = new Uint8Array(length);
+      for (const s of spans) held.fill(1, s.start, s.end);
+    }
+    if (held.subarray(span.start, span.end).includes(1)) return;
     spans.push(span);
+    held.fill(1, span.start, span.end);
   };
 }
 
 function structured(text: string): PiiSpan[] {
   const spans: PiiSpan[] = [];
-  const take = taker(spans);
+  const take = taker(spans, text.length);
   const hints = hintsOf(text);
 
   for (let at = text.indexOf('@'), after = 0; at !== -1; at = text.indexOf('@', at + 1)) {
