@@ -37,7 +37,8 @@ export const fitsIn = (json: string, maxBytes: number): boolean => json.length *
 export function fitEvent(event: IngestEvent, maxBytes = MAX_EVENT_BYTES): Fitted | null {
   if (event.kind !== 'llm_call' && event.kind !== 'tool_call') return null;
   if (fitsIn(JSON.stringify(event), maxBytes)) return null;
-  const longest = Math.max(...textsOf(event.event).map((t) => t.length));
+  // a reduce, not Math.max(...): a conversation can have more messages than a call has room for arguments
+  const longest = textsOf(event.event).reduce((n, t) => Math.max(n, t.length), 0);
   let limit = Math.max(MIN_KEPT_CHARS, Math.floor(longest / 2));
   let keep = Number.POSITIVE_INFINITY;
   for (;;) {
@@ -50,7 +51,8 @@ export function fitEvent(event: IngestEvent, maxBytes = MAX_EVENT_BYTES): Fitted
     }
     const messages = event.kind === 'llm_call' ? event.event.messages.length : 0;
     keep = Math.min(keep, messages);
-    // the texts are as short as they go and other fields are bounded by the schema: fewer messages is what is left
+    // the texts are as short as they go: fewer messages is what is left to cut (a call still too large by its
+    // tool list or detections goes out as it is, and a refusal dead-letters it as before)
     if (keep <= 2) return { json, cutChars: cut.chars, cutMessages: cut.messages };
     keep = Math.floor(keep / 2);
   }
