@@ -1,4 +1,5 @@
 import { LlmCall, type Rule, type ScannerPolicy } from '@higgs/schema';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { compilePolicy } from '../rules/index.ts';
 import { HttpConnection, type HttpExchange } from './http-reassembly.ts';
@@ -99,5 +100,20 @@ describe('tlsCall with the connection the kernel saw', () => {
     const seen = tlsCall(ctx(null), out[0]!, src)!;
     expect(seen.call.host).toBe('104.18.7.9');
     expect(tlsCall(ctx(null), out[0]!, { ...src, socket: null })!.call.host).toBe('unknown');
+  });
+
+  it('a captured compressed body is decoded to 16 MiB at most: past it the call is recorded unparsed, not inflated whole', () => {
+    const req = (body: Buffer): HttpExchange => {
+      const out: HttpExchange[] = [];
+      const c = new HttpConnection((e) => out.push(e), () => {});
+      c.write(Buffer.concat([Buffer.from(`POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: ${body.length}\r\n\r\n`), body]), 0, 1n);
+      c.read(Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}'), 0, 2n);
+      c.end();
+      return out[0]!;
+    };
+    const json = (pad: number): Buffer => Buffer.concat([Buffer.from('{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hello"}]'), Buffer.alloc(pad, 0x20), Buffer.from('}')]);
+    expect(tlsCall(ctx(null), req(gzipSync(json(1024))), src)!.call).toMatchObject({ parsed: true, model: 'gpt-4o-mini' });
+    // 32 MiB of whitespace decoded from ~32 KB captured
+    expect(tlsCall(ctx(null), req(gzipSync(json(32 * 1024 * 1024))), src)!.call).toMatchObject({ parsed: false, model: null });
   });
 });

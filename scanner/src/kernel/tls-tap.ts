@@ -193,18 +193,22 @@ function parseResponse(parser: ProviderParser, m: HttpMessage): ParsedResponse |
   }
 }
 
+// a captured body decodes to at most this: a compressed body is the sender's to make inflate a thousandfold
+const MAX_DECODED_BYTES = 16 * 1024 * 1024;
+
 function decode(m: HttpMessage): Buffer {
+  const bound = { maxOutputLength: MAX_DECODED_BYTES };
   switch ((m.headers['content-encoding'] ?? '').trim().toLowerCase()) {
     case '':
     case 'identity':
       return m.body;
     case 'gzip':
     case 'x-gzip':
-      return gunzipSync(m.body);
+      return gunzipSync(m.body, bound);
     case 'br':
-      return brotliDecompressSync(m.body);
+      return brotliDecompressSync(m.body, bound);
     case 'deflate':
-      return inflateSync(m.body);
+      return inflateSync(m.body, bound);
     default:
       throw new TypeError(`unsupported content-encoding ${m.headers['content-encoding']}`);
   }

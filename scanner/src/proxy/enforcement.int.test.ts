@@ -317,6 +317,25 @@ describe('failure modes and limits', () => {
     expect(calls[0]).toMatchObject({ parsed: false, uninspected: true, status: 200 });
   });
 
+  it('treats a compressed body that decodes past the limit as over it: 413 on enforce, uninspected on observe, inflated no further', async () => {
+    enforcement = { ...DEFAULT_ENFORCEMENT, maxBodyBytes: 64 * 1024 };
+    // 64 MiB of JSON whitespace in ~65 KB of gzip: under the limit as sent, a thousand times over it decoded
+    const bomb = gzipSync(Buffer.concat([Buffer.from('{"model":"gpt-4o-mini","messages":[{"role":"user","content":"forbidden-topic"}]'), Buffer.alloc(64 * 1024 * 1024, 0x20), Buffer.from('}')]));
+    expect(bomb.length).toBeLessThan(64 * 1024);
+    // inflated whole, it would parse and meet the forbidden-topic rule (403): the 413 says it stopped at the limit
+    const refused = await send(OPENAI, bomb, { 'content-encoding': 'gzip' });
+    expect(refused.status).toBe(413);
+    expect(JSON.parse(refused.body).error.message).toContain('decodes to more than 65536 bytes');
+    expect(upstreamBodies).toEqual([]);
+    workload = { namespace: 'support', app: 'bot', mode: 'observe' };
+    recorded = [];
+    const passed = await send(OPENAI, gzipSync(Buffer.concat([Buffer.from(chat('hello')), Buffer.alloc(256 * 1024, 0x20)])), { 'content-encoding': 'gzip' });
+    expect(passed.status).toBe(200);
+    const { calls, decisions } = await settled();
+    expect(calls[0]).toMatchObject({ parsed: false, uninspected: true });
+    expect(decisions).toMatchObject([{ action: 'alert', matchedField: 'body_size' }]);
+  });
+
   it('inspects a gzip request body, and passes a malformed one through recorded as unparsed', async () => {
     const r = await send(OPENAI, gzipSync(chat('about forbidden-topic')), { 'content-encoding': 'gzip' });
     expect(r.status).toBe(403);

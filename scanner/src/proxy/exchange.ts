@@ -79,18 +79,21 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
   }
   const method = req.method ?? 'GET';
   const settings = ctx.enforcement ?? DEFAULT_ENFORCEMENT;
-  // an over-limit body is not parsed: refused on enforce, passed through uninspected on observe (below)
-  const overLimit = body.length > settings.maxBodyBytes;
+  // an over-limit body is not parsed: refused on enforce, passed through uninspected on observe (below);
+  // so is a compressed one that decodes past the limit (0.5 MB of gzip inflated to 512 MB, 1.3 s of the event loop)
+  let overLimit = body.length > settings.maxBodyBytes;
+  let decodedOverLimit = false;
   const route = overLimit ? null : parserFor(method, path, origin.host);
   const provider = providerForHost(origin.host) ?? (route ? (route.parser.provider === 'openai' ? 'openai_compatible' : route.parser.provider) : 'unknown');
   let json: unknown;
   let parsed: ParsedRequest | null = null;
   if (route) {
     try {
-      json = JSON.parse(decode(body, req.headers['content-encoding']).toString('utf8'));
+      json = JSON.parse(decode(body, req.headers['content-encoding'], settings.maxBodyBytes).toString('utf8'));
       parsed = route.parser.parseRequest(route.endpoint, json, path);
-    } catch {
+    } catch (err) {
       parsed = null;
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') overLimit = decodedOverLimit = true;
     }
   }
 
@@ -172,7 +175,10 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
       const d = decision(decisionBase, { ruleId: null, action: enforce ? 'block' : 'alert', primitive: 'inline', latencyUs, matchedField: 'body_size', matchedHash: null });
       decisions.push(d);
       if (!enforce) ctx.logger.warn({ path, bytes: body.length }, 'request over the inspection limit passed uninspected (observe)');
-      else refusal ??= { message: `Request blocked by Higgs policy: a body of ${body.length} bytes is over the ${settings.maxBodyBytes}-byte inspection limit`, ruleId: null, decisionId: d.id, status: 413 };
+      else {
+        const size = decodedOverLimit ? `a body that decodes to more than ${settings.maxBodyBytes} bytes` : `a body of ${body.length} bytes`;
+        refusal ??= { message: `Request blocked by Higgs policy: ${size} is over the ${settings.maxBodyBytes}-byte inspection limit`, ruleId: null, decisionId: d.id, status: 413 };
+      }
     }
     const failed = applyFailModes(ctx, settings, enforce, outcome.failures, decisionBase, latencyUs);
     decisions.push(...failed.decisions);
@@ -516,18 +522,20 @@ export function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-function decode(body: Buffer, encoding: string | undefined): Buffer {
+/** The body as sent, decoded; throws ERR_BUFFER_TOO_LARGE (having inflated no more than that) past `maxBytes`. */
+function decode(body: Buffer, encoding: string | undefined, maxBytes: number): Buffer {
+  const bound = { maxOutputLength: maxBytes };
   switch ((encoding ?? '').trim().toLowerCase()) {
     case '':
     case 'identity':
       return body;
     case 'gzip':
     case 'x-gzip':
-      return gunzipSync(body);
+      return gunzipSync(body, bound);
     case 'br':
-      return brotliDecompressSync(body);
+      return brotliDecompressSync(body, bound);
     case 'deflate':
-      return inflateSync(body);
+      return inflateSync(body, bound);
     default:
       throw new Error(`unsupported content-encoding ${encoding}`);
   }
