@@ -60,6 +60,12 @@ function provider(req: { url?: string; headers: IncomingHttpHeaders }, body: str
     res.end('data: [DONE]\n\n');
     return;
   }
+  if (answer.includes('a compressed flood')) {
+    // 64 MiB of JSON whitespace in ~65 KB of gzip
+    res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+    res.end(gzipSync(Buffer.concat([Buffer.from('{"id":"x","object":"chat.completion","choices":[]'), Buffer.alloc(64 * 1024 * 1024, 0x20), Buffer.from('}')])));
+    return;
+  }
   const payload = Buffer.from(JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion', created: 1, model: 'gpt-x', choices: [{ index: 0, message: { role: 'assistant', content: answer }, finish_reason: 'stop' }] }));
   if (req.headers['accept-encoding'] === 'gzip') res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end(gzipSync(payload));
   else res.writeHead(200, { 'content-type': 'application/json' }).end(payload);
@@ -334,6 +340,15 @@ describe('failure modes and limits', () => {
     const { calls, decisions } = await settled();
     expect(calls[0]).toMatchObject({ parsed: false, uninspected: true });
     expect(decisions).toMatchObject([{ action: 'alert', matchedField: 'body_size' }]);
+  });
+
+  it('answers 502 to a buffered answer over the limit as soon as it passes it, and reads no further: a compressed flood is not inflated whole', async () => {
+    enforcement = { ...DEFAULT_ENFORCEMENT, maxBodyBytes: 64 * 1024 };
+    const r = await send(OPENAI, chat('send a compressed flood'));
+    expect(r.status).toBe(502);
+    expect(JSON.parse(r.body).error.code).toBe('response_too_large');
+    const { calls } = await settled();
+    expect(calls[0]).toMatchObject({ status: 502, uninspected: true, error: 'response over the 65536-byte limit (decoded)' });
   });
 
   it('inspects a gzip request body, and passes a malformed one through recorded as unparsed', async () => {

@@ -88,6 +88,7 @@ export function guardResponse(upRes: UpstreamResponse, res: ServerResponse, opts
       res.write(b);
     };
     source.on('error', (err: Error) => {
+      if (done) return;
       if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' }).end('{"error":{"message":"Higgs proxy could not decode the provider response","type":"higgs_proxy_error","code":"proxy_error"}}');
       else res.destroy();
       finish({ status, matches: [], blocked: null, uninspected: true, error: `upstream body: ${err.message}` });
@@ -126,24 +127,29 @@ export function guardResponse(upRes: UpstreamResponse, res: ServerResponse, opts
 
     const chunks: Buffer[] = [];
     let size = 0;
+    const reply = (code: number, h: OutgoingHttpHeaders, out: Buffer): void => {
+      opts.tap(out);
+      res.writeHead(code, h).end(out);
+    };
     source.on('data', (b: Buffer) => {
+      if (done) return;
       size += b.length;
-      if (size <= opts.maxBodyBytes) chunks.push(b);
+      if (size <= opts.maxBodyBytes) {
+        chunks.push(b);
+        return;
+      }
+      // too large to hold: the client gets a provider-shaped 502 rather than a cut body, now, and the rest is not
+      // read (nor inflated: a compressed answer can decode to a thousand times its size)
+      chunks.length = 0;
+      const out = Buffer.from(JSON.stringify({ error: { message: 'Higgs proxy: response over the inspection limit', type: 'higgs_proxy_error', code: 'response_too_large' } }));
+      reply(502, { 'content-type': 'application/json', 'content-length': out.length }, out);
+      finish({ status: 502, matches: [], blocked: null, uninspected: true, error: `response over the ${opts.maxBodyBytes}-byte limit${inflater ? ' (decoded)' : ''}` });
+      upRes.destroy();
+      inflater?.destroy();
     });
     source.on('end', () => {
       if (done) return;
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-      const reply = (code: number, h: OutgoingHttpHeaders, out: Buffer): void => {
-        opts.tap(out);
-        res.writeHead(code, h).end(out);
-      };
-      if (size > opts.maxBodyBytes) {
-        // too large to hold: the head was read, the rest is gone; the client gets a provider-shaped 502 rather than a cut body
-        const out = Buffer.from(JSON.stringify({ error: { message: 'Higgs proxy: response over the inspection limit', type: 'higgs_proxy_error', code: 'response_too_large' } }));
-        reply(502, { 'content-type': 'application/json', 'content-length': out.length }, out);
-        finish({ status: 502, matches: [], blocked: null, uninspected: true, error: `response of ${size} bytes over the ${opts.maxBodyBytes}-byte limit` });
-        return;
-      }
       let json: unknown;
       try {
         json = JSON.parse(body.toString('utf8'));
