@@ -12,6 +12,7 @@ export const SCANNER_ERROR_CODES = [
   'CLOSED', // the scanner was closed while the operation waited
   'EVENT_STREAM_INVALID', // an AWS event-stream frame failed its CRC, bounds or header checks
   'SSE_EVENT_TOO_LARGE', // one server-sent event grew past the decoder's bound before it ended
+  'JSON_TOO_DEEP', // a JSON value nested past MAX_JSON_DEPTH: not walked (a recursive walk would overflow the stack)
 ] as const;
 export type ScannerErrorCode = (typeof SCANNER_ERROR_CODES)[number];
 

@@ -57,7 +57,11 @@ const TEMPLATES: Record<string, unknown[]> = {
     { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'hi' } },
   ],
 };
-const hostile = fc.oneof(fc.constantFrom(null, [], {}, '', 0, -1, 1e308, true, [null], { a: null }, '{', 'null'), fc.jsonValue({ maxDepth: 2 }));
+// 100 000 levels of array: what JSON.parse takes from a few hundred KB and a recursive walk (or JSON.stringify)
+// cannot. Too deep to stringify here too, it is spliced into the event's text in place of this marker
+const DEEP_MARK = '\u0000deep\u0000';
+const deepText = (json: string): string => json.replaceAll(JSON.stringify(DEEP_MARK), `${'['.repeat(100_000)}1${']'.repeat(100_000)}`);
+const hostile = fc.oneof(fc.constantFrom(null, [], {}, '', 0, -1, 1e308, true, [null], { a: null }, '{', 'null', DEEP_MARK), fc.jsonValue({ maxDepth: 2 }));
 
 /** Every path to a value in `v`, the root included. */
 function paths(v: unknown, at: Array<string | number> = []): Array<Array<string | number>> {
@@ -85,17 +89,17 @@ const EVENT_NAMES = ['message', 'message_start', 'content_block_start', 'content
 const json = fc.jsonValue({ maxDepth: 4 });
 // events shaped like the parser's own (named, JSON data, [DONE]) with parts replaced, and not (any text, broken JSON)
 const sseEvent = (templates: unknown[]) => fc.oneof(
-  fc.tuple(fc.constantFrom(...EVENT_NAMES), mutated(templates)).map(([e, j]) => `event: ${e}\ndata: ${JSON.stringify(j)}\n\n`),
-  mutated(templates).map((j) => `data: ${JSON.stringify(j)}\n\n`),
-  mutated(templates).map((j) => `data: ${JSON.stringify(j)}\n\n`),
+  fc.tuple(fc.constantFrom(...EVENT_NAMES), mutated(templates)).map(([e, j]) => `event: ${e}\ndata: ${deepText(JSON.stringify(j))}\n\n`),
+  mutated(templates).map((j) => `data: ${deepText(JSON.stringify(j))}\n\n`),
+  mutated(templates).map((j) => `data: ${deepText(JSON.stringify(j))}\n\n`),
   fc.tuple(fc.constantFrom(...EVENT_NAMES), json).map(([e, j]) => `event: ${e}\ndata: ${JSON.stringify(j)}\n\n`),
   fc.string().map((s) => `data: ${s}\n\n`),
   fc.string(),
   fc.constant('data: [DONE]\n\n'),
 );
 const bedrockFrame = fc.oneof(
-  mutated(TEMPLATES.bedrock!).map((j) => ['chunk', JSON.stringify({ bytes: Buffer.from(JSON.stringify(j)).toString('base64') })] as const),
-  fc.tuple(fc.constantFrom('contentBlockDelta', 'contentBlockStart', 'messageStop', 'metadata', 'messageStart'), mutated(TEMPLATES.bedrock!)).map(([t, j]) => [t, JSON.stringify(j)] as const),
+  mutated(TEMPLATES.bedrock!).map((j) => ['chunk', JSON.stringify({ bytes: Buffer.from(deepText(JSON.stringify(j))).toString('base64') })] as const),
+  fc.tuple(fc.constantFrom('contentBlockDelta', 'contentBlockStart', 'messageStop', 'metadata', 'messageStart'), mutated(TEMPLATES.bedrock!)).map(([t, j]) => [t, deepText(JSON.stringify(j))] as const),
   fc.tuple(fc.constantFrom('chunk', 'contentBlockDelta'), fc.string()),
 );
 const REQUEST_PATHS = ['/v1/chat/completions', '/v1/messages', '/model/m/invoke', '/model/m/converse-stream', '/v1beta/models/g:streamGenerateContent?alt=sse',

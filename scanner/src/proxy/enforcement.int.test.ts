@@ -60,6 +60,11 @@ function provider(req: { url?: string; headers: IncomingHttpHeaders }, body: str
     res.end('data: [DONE]\n\n');
     return;
   }
+  if (answer.includes('a deep answer')) {
+    // 200 000 levels: JSON.parse takes them, a recursive walk of the result overflows the stack
+    res.writeHead(200, { 'content-type': 'application/json' }).end(`{"id":"x","object":"chat.completion","choices":[],"n":${'['.repeat(200_000)}"launch codes"${']'.repeat(200_000)}}`);
+    return;
+  }
   if (answer.includes('a compressed flood')) {
     // 64 MiB of JSON whitespace in ~65 KB of gzip
     res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
@@ -349,6 +354,15 @@ describe('failure modes and limits', () => {
     expect(JSON.parse(r.body).error.code).toBe('response_too_large');
     const { calls } = await settled();
     expect(calls[0]).toMatchObject({ status: 502, uninspected: true, error: 'response over the 65536-byte limit (decoded)' });
+  });
+
+  it('refuses an answer nested deeper than it can walk (the response rules fail closed), and lives on', async () => {
+    const r = await send(OPENAI, chat('send a deep answer'));
+    expect(r.status).toBe(502);
+    expect(JSON.parse(r.body).error.code).toBe('response_uninspectable');
+    const { calls } = await settled();
+    expect(calls[0]).toMatchObject({ status: 502, uninspected: true, error: 'response JSON nested deeper than 512 levels' });
+    expect((await send(OPENAI, chat('plain question'))).status).toBe(200);
   });
 
   it('inspects a gzip request body, and passes a malformed one through recorded as unparsed', async () => {

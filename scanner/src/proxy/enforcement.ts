@@ -1,6 +1,7 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { forEachString, MAX_JSON_DEPTH, mapStrings } from '../providers/json-walk.ts';
 import type { ProviderParser } from '../providers/types.ts';
 import type { ResponseMatch, ResponseMatcher, RuleClass } from '../rules/index.ts';
 import { StreamGuard, streamFramingFor } from './stream-guard.ts';
@@ -160,9 +161,16 @@ export function guardResponse(upRes: UpstreamResponse, res: ServerResponse, opts
       }
       // read without copying; the answer is rebuilt only when something is redacted (rare), not for every inspected answer
       const matches: ResponseMatch[] = [];
-      forEachString(json, (text) => {
+      const readable = forEachString(json, (text) => {
         for (const m of opts.matcher.find(text)) matches.push(m);
       });
+      if (!readable) {
+        // no provider nests this deep: what the rules cannot read whole is not relayed (they fail closed)
+        const out = Buffer.from(JSON.stringify({ error: { message: 'Higgs proxy: response too deeply nested to inspect', type: 'higgs_proxy_error', code: 'response_uninspectable' } }));
+        reply(502, { 'content-type': 'application/json', 'content-length': out.length }, out);
+        finish({ status: 502, matches: [], blocked: null, uninspected: true, error: `response JSON nested deeper than ${MAX_JSON_DEPTH} levels` });
+        return;
+      }
       const blocked = matches.find((m) => m.action === 'block') ?? null;
       if (blocked) {
         const { body: refusal, decisionId } = opts.blockedBody(blocked);
@@ -195,15 +203,3 @@ export function redactSpans(text: string, spans: ReadonlyArray<{ start: number; 
   return out + text.slice(at);
 }
 
-function forEachString(v: unknown, f: (s: string) => void): void {
-  if (typeof v === 'string') f(v);
-  else if (Array.isArray(v)) for (const x of v) forEachString(x, f);
-  else if (typeof v === 'object' && v !== null) for (const k in v) forEachString((v as Record<string, unknown>)[k], f);
-}
-
-function mapStrings(v: unknown, f: (s: string) => string): unknown {
-  if (typeof v === 'string') return f(v);
-  if (Array.isArray(v)) return v.map((x) => mapStrings(x, f));
-  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, mapStrings(x, f)]));
-  return v;
-}

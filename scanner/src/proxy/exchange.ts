@@ -272,6 +272,13 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
     for (const d of decisions) ctx.record({ kind: 'decision', event: d });
   };
 
+  // the chains that record the call run after the answer, outside any caller's catch: a failure there is an
+  // unhandled rejection, which ends a Node process; it costs the record instead, counted and said
+  const unrecorded = (err: unknown): void => {
+    ctx.stats.dropped += 1;
+    ctx.logger.error({ err, callId, path }, 'recording the call failed; it is not recorded');
+  };
+
   // ---- block
   if (refusal) {
     const parser: ProviderParser = route?.parser ?? parserFor('POST', '/v1/chat/completions')!.parser;
@@ -306,7 +313,7 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
     } else {
       res.destroy();
     }
-    void evaluated.then(() => finish(502, null, `upstream: ${reason}`, verdict));
+    void evaluated.then(() => finish(502, null, `upstream: ${reason}`, verdict)).catch(unrecorded);
   });
   res.on('close', () => {
     if (!res.writableFinished) upReq.destroy();
@@ -339,7 +346,7 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
         const outcomeVerdict: Verdict = g.blocked ? 'block' : g.matches.some((m) => m.action === 'redact') && verdict === 'allow' ? 'redact' : verdict;
         // a buffered JSON answer was parsed once, by the guard; the tap saw only what the guard did not parse
         finish(g.status, g.json !== undefined ? parseResponseJson(route.parser, g.json) : await tap.end(), g.error, outcomeVerdict);
-      });
+      }).catch(unrecorded);
       return;
     }
     res.writeHead(status, upRes.statusMessage, forwardHeaders(upRes.headers));
@@ -360,7 +367,7 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
           if (outcomeVerdict === 'allow') outcomeVerdict = 'alert';
         }
         finish(status, response, error, outcomeVerdict);
-      });
+      }).catch(unrecorded);
     };
     upRes.on('end', () => end(null));
     upRes.on('error', (err) => end(`upstream: ${err.message}`));

@@ -212,7 +212,11 @@ export async function handleMcpExchange(
       finish: (result: McpResult | null, statusError: string | null = null): void => {
         if (done) return;
         done = true;
-        void evaluated.then((ds) => record(ds[i]!, result, statusError));
+        // after the answer, outside any caller's catch: a failure costs the record (counted, said), never the process
+        void evaluated.then((ds) => record(ds[i]!, result, statusError)).catch((err: unknown) => {
+          ctx.stats.dropped += 1;
+          ctx.logger.error({ err, path, id: String(r.id) }, 'recording the tool call failed; it is not recorded');
+        });
       },
     }];
   }));

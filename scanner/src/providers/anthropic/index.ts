@@ -4,6 +4,7 @@ import {
   type BlockedBody, int, isRecord, type ParsedRequest, type ParsedResponse, type ProviderParser, str, type StreamParser,
   UnparsableBody,
 } from '../types.ts';
+import { mapStrings } from '../json-walk.ts';
 
 /**
  * Anthropic Messages (`POST /v1/messages`): request, JSON response and the
@@ -166,17 +167,11 @@ function redactContent(content: unknown, redact: (t: string) => string): unknown
     if (!isRecord(b)) return b;
     if (typeof b.text === 'string') return { ...b, text: redact(b.text) };
     if (b.type === 'tool_result') return { ...b, content: redactContent(b.content, redact) };
-    if (b.type === 'tool_use' && b.input !== undefined) return { ...b, input: redactDeep(b.input, redact) };
+    if (b.type === 'tool_use' && b.input !== undefined) return { ...b, input: mapStrings(b.input, redact) };
     return b;
   });
 }
 
-function redactDeep(v: unknown, redact: (t: string) => string): unknown {
-  if (typeof v === 'string') return redact(v);
-  if (Array.isArray(v)) return v.map((x) => redactDeep(x, redact));
-  if (isRecord(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, redactDeep(x, redact)]));
-  return v;
-}
 
 // message_start carries input tokens, message_delta the running output count; later values win.
 function usage(u: unknown, previous: Usage | null): Usage | null {

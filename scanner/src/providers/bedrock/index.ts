@@ -5,6 +5,7 @@ import {
   UnparsableBody,
 } from '../types.ts';
 import { EventStreamDecoder, type EventStreamMessage } from './event-stream.ts';
+import { mapStrings } from '../json-walk.ts';
 
 /**
  * AWS Bedrock runtime (`bedrock-runtime.<region>.amazonaws.com`):
@@ -184,18 +185,12 @@ function redactBlocks(content: unknown, redact: (t: string) => string): unknown 
     if (!isRecord(b)) return b;
     if (typeof b.text === 'string') return { ...b, text: redact(b.text) };
     if (isRecord(b.toolResult)) return { ...b, toolResult: { ...b.toolResult, content: redactBlocks(b.toolResult.content, redact) } };
-    if (isRecord(b.toolUse)) return { ...b, toolUse: { ...b.toolUse, input: redactDeep(b.toolUse.input, redact) } };
-    if (b.json !== undefined) return { ...b, json: redactDeep(b.json, redact) };
+    if (isRecord(b.toolUse)) return { ...b, toolUse: { ...b.toolUse, input: mapStrings(b.toolUse.input, redact) } };
+    if (b.json !== undefined) return { ...b, json: mapStrings(b.json, redact) };
     return b;
   });
 }
 
-function redactDeep(v: unknown, redact: (t: string) => string): unknown {
-  if (typeof v === 'string') return redact(v);
-  if (Array.isArray(v)) return v.map((x) => redactDeep(x, redact));
-  if (isRecord(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, redactDeep(x, redact)]));
-  return v;
-}
 
 /**
  * One parser for both binary streams: the event-stream frames are decoded as

@@ -4,6 +4,7 @@ import {
   type BlockedBody, int, isRecord, type ParsedRequest, type ParsedResponse, type ProviderParser, str, type StreamParser,
   UnparsableBody,
 } from '../types.ts';
+import { jsonText, mapStrings } from '../json-walk.ts';
 
 /**
  * Gemini API (`generativelanguage.googleapis.com`):
@@ -138,18 +139,12 @@ function redactParts(parts: unknown[], redact: (t: string) => string): unknown[]
   return parts.map((p) => {
     if (!isRecord(p)) return p;
     if (typeof p.text === 'string') return { ...p, text: redact(p.text) };
-    if (isRecord(p.functionCall)) return { ...p, functionCall: { ...p.functionCall, args: redactDeep(p.functionCall.args, redact) } };
-    if (isRecord(p.functionResponse)) return { ...p, functionResponse: { ...p.functionResponse, response: redactDeep(p.functionResponse.response, redact) } };
+    if (isRecord(p.functionCall)) return { ...p, functionCall: { ...p.functionCall, args: mapStrings(p.functionCall.args, redact) } };
+    if (isRecord(p.functionResponse)) return { ...p, functionResponse: { ...p.functionResponse, response: mapStrings(p.functionResponse.response, redact) } };
     return p;
   });
 }
 
-function redactDeep(v: unknown, redact: (t: string) => string): unknown {
-  if (typeof v === 'string') return redact(v);
-  if (Array.isArray(v)) return v.map((x) => redactDeep(x, redact));
-  if (isRecord(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, redactDeep(x, redact)]));
-  return v;
-}
 
 /** Folds GenerateContentResponse chunks (or one whole response) of the first candidate into a ParsedResponse. */
 class Accumulator {
@@ -174,7 +169,7 @@ class Accumulator {
         this.sawText = true;
       }
       if (isRecord(p.functionCall)) {
-        this.toolCalls.push({ id: str(p.functionCall.id), name: str(p.functionCall.name) ?? '', input: JSON.stringify(p.functionCall.args ?? {}) });
+        this.toolCalls.push({ id: str(p.functionCall.id), name: str(p.functionCall.name) ?? '', input: jsonText(p.functionCall.args ?? {}) });
       }
     }
     this.finishReason = str(candidate?.finishReason) ?? this.finishReason;

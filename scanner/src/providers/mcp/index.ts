@@ -1,5 +1,6 @@
 import { SseDecoder } from '../sse.ts';
 import { isRecord, str } from '../types.ts';
+import { mapStrings } from '../json-walk.ts';
 
 /**
  * MCP JSON-RPC as it crosses HTTP, for both transports: Streamable HTTP
@@ -156,14 +157,8 @@ export function sseMessage(message: unknown): string {
 export function redactMcpRequest(body: unknown, redact: (t: string) => string): unknown {
   const one = (m: unknown): unknown => {
     if (!isRecord(m) || (m.method !== 'tools/call' && m.method !== 'prompts/get') || !isRecord(m.params)) return m;
-    return { ...m, params: { ...m.params, arguments: redactDeep(m.params.arguments, redact) } };
+    return { ...m, params: { ...m.params, arguments: mapStrings(m.params.arguments, redact) } };
   };
   return Array.isArray(body) ? body.map(one) : one(body);
 }
 
-function redactDeep(v: unknown, redact: (t: string) => string): unknown {
-  if (typeof v === 'string') return redact(v);
-  if (Array.isArray(v)) return v.map((x) => redactDeep(x, redact));
-  if (isRecord(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, redactDeep(x, redact)]));
-  return v;
-}

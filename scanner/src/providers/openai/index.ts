@@ -4,6 +4,7 @@ import {
   type BlockedBody, int, isRecord, type ParsedRequest, type ParsedResponse, type ProviderParser, str, type StreamParser,
   UnparsableBody,
 } from '../types.ts';
+import { jsonText } from '../json-walk.ts';
 
 /**
  * OpenAI Chat Completions (`POST /v1/chat/completions`): request, JSON
@@ -78,7 +79,7 @@ export const openaiParser: ProviderParser = {
     const toolCalls: ToolUse[] = [];
     for (const call of Array.isArray(message?.tool_calls) ? message.tool_calls : []) {
       if (isRecord(call) && isRecord(call.function)) {
-        toolCalls.push({ id: str(call.id), name: str(call.function.name) ?? '', input: argumentsText(call.function.arguments) });
+        toolCalls.push({ id: str(call.id), name: str(call.function.name) ?? '', input: argumentsText(call.function.arguments, jsonText) });
       }
     }
     return {
@@ -121,7 +122,7 @@ export const openaiParser: ProviderParser = {
           call.id = str(tc.id) ?? call.id;
           const fn = isRecord(tc.function) ? tc.function : null;
           call.name += str(fn?.name) ?? '';
-          call.input += fn?.arguments === undefined || fn.arguments === null ? '' : argumentsText(fn.arguments);
+          call.input += fn?.arguments === undefined || fn.arguments === null ? '' : argumentsText(fn.arguments, jsonText);
           calls.set(index, call);
         }
       }
@@ -187,10 +188,14 @@ function contentText(content: unknown): string {
   return parts.join('\n');
 }
 
-/** Tool-call arguments as text: OpenAI sends a JSON string, Mistral may send the object itself. */
-function argumentsText(args: unknown): string {
+/**
+ * Tool-call arguments as text: OpenAI sends a JSON string, Mistral may send the object itself. In a
+ * request (inspected) an object too deep to stringify throws, so the body is recorded unparsed; in
+ * an answer (`jsonText`) it becomes a marker and the rest of the answer is read.
+ */
+function argumentsText(args: unknown, stringify: (v: unknown) => string = JSON.stringify): string {
   if (typeof args === 'string') return args;
-  return isRecord(args) || Array.isArray(args) ? JSON.stringify(args) : '';
+  return isRecord(args) || Array.isArray(args) ? stringify(args) : '';
 }
 
 function redactJson(value: Record<string, unknown>, redact: (text: string) => string): unknown {
