@@ -306,7 +306,6 @@ function hasUpperNear(text: string, start: number, end: number): boolean {
   return false;
 }
 
-
 // Lists of single capitalised words ("Gaetane, Hannah, Anthony and Derek") in which one item is a known
 // given name: the other items are names too.
 function listed(text: string, n: number, spans: NameSpan[], add: (token: number) => void): void {

@@ -172,7 +172,6 @@ function redactContent(content: unknown, redact: (t: string) => string): unknown
   });
 }
 
-
 // message_start carries input tokens, message_delta the running output count; later values win.
 function usage(u: unknown, previous: Usage | null): Usage | null {
   if (!isRecord(u)) return previous;

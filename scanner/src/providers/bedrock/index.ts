@@ -191,7 +191,6 @@ function redactBlocks(content: unknown, redact: (t: string) => string): unknown 
   });
 }
 
-
 /**
  * One parser for both binary streams: the event-stream frames are decoded as
  * bytes arrive; `chunk` events (InvokeModel) are unwrapped and dispatched by

@@ -145,7 +145,6 @@ function redactParts(parts: unknown[], redact: (t: string) => string): unknown[]
   });
 }
 
-
 /** Folds GenerateContentResponse chunks (or one whole response) of the first candidate into a ParsedResponse. */
 class Accumulator {
   private text = '';
