@@ -120,6 +120,18 @@ describe('HiggsServices over PGlite', () => {
     await expectToolError(services.blockFromFinding(ctx, { findingId: shadow?.id ?? '' }), 'INVALID_INPUT');
   });
 
+  it('refuses a rule whose pattern RE2 cannot run (the scanner would skip it), naming the field; accepts what RE2 runs', async () => {
+    const { ctx } = await tenantWithTraffic();
+    for (const [field, source] of [['promptPattern', '(?<=password: )\\S+'], ['responsePattern', '(a)\\1'], ['toolInputPattern', 'x(?=y)'], ['toolOutputPattern', '[']] as const) {
+      const refused = services.addInlineRule(ctx, { name: 'bad', action: 'block', match: { [field]: source }, reason: '' });
+      await expect(refused).rejects.toThrow(ToolError);
+      await expect(refused).rejects.toThrow(new RegExp(`^${field} is not a pattern RE2 runs`));
+    }
+    const { rule } = await services.addInlineRule(ctx, { name: 'good', action: 'block', match: { promptPattern: '(?i)api[_-]?key\\s*=\\s*\\w{16,}', toolOutputPattern: '\\bBEGIN [A-Z ]+ KEY\\b' }, reason: '' });
+    expect(rule.match.promptPattern).toBe('(?i)api[_-]?key\\s*=\\s*\\w{16,}');
+    expect((await services.listRules(ctx, { includeDisabled: false })).rules.map((r) => r.name)).toEqual(['good']);
+  });
+
   it('disables a rule once, bumps the policy, audits it, and keeps it listed as disabled', async () => {
     const { ctx, tenantId } = await tenantWithTraffic();
     const { rule } = await services.addInlineRule(ctx, { name: 'no gpt-4o', action: 'block', match: { models: ['gpt-4o'] }, reason: '' });

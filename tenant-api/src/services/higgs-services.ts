@@ -37,6 +37,7 @@ import { countSessions } from '../stores/sessions-repository.ts';
 import type { SqlClient } from '../stores/sql-client.ts';
 import { createSqlTelemetryStore } from '../stores/sql-telemetry-store.ts';
 import type { TelemetryStore } from '../stores/telemetry-store.ts';
+import { RE2JS } from 're2js';
 
 type Pack = ToolOutput<'generate_compliance_pack'>['pack'];
 
@@ -147,7 +148,7 @@ export function createHiggsServices(deps: ServicesDeps): HiggsServices {
     },
 
     async addInlineRule(ctx, input) {
-      if (input.match.promptPattern !== undefined) assertPattern(input.match.promptPattern);
+      assertPatterns(input.match);
       const rule: Rule = {
         id: newId('rul'), name: input.name, action: input.action, match: input.match, enabled: true,
         createdBy: ctx.principal.id, createdAt: now(), sourceFindingId: null,
@@ -304,12 +305,21 @@ export function createHiggsServices(deps: ServicesDeps): HiggsServices {
   } satisfies HiggsServices;
 }
 
-/** RE2 is stricter than JS; a pattern JS cannot compile is certainly invalid for the scanner too. */
-function assertPattern(pattern: string): void {
-  try {
-    new RegExp(pattern);
-  } catch (cause) {
-    throw new ToolError('INVALID_INPUT', `promptPattern is not a valid regular expression: ${(cause as Error).message}`, { cause });
+/**
+ * Every pattern of a rule must compile in RE2, the engine the scanner runs them on (re2js, as
+ * scanner/src/rules compiles them): the scanner skips a rule it cannot compile, so a pattern JS
+ * accepts and RE2 does not (a look-behind, a back-reference) made a rule that was listed, audited
+ * and never enforced. Checked here, where the one who writes it is told.
+ */
+function assertPatterns(match: Rule['match']): void {
+  for (const field of ['promptPattern', 'responsePattern', 'toolInputPattern', 'toolOutputPattern'] as const) {
+    const source = match[field];
+    if (source === undefined) continue;
+    try {
+      RE2JS.compile(source);
+    } catch (cause) {
+      throw new ToolError('INVALID_INPUT', `${field} is not a pattern RE2 runs (the scanner's engine: no look-around, no back-references): ${(cause as Error).message}`, { cause });
+    }
   }
 }
 
