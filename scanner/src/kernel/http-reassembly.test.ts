@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SocketTuple } from '@higgs/bpf';
-import { HttpConnection, MessageParser, TlsStreams, type HttpExchange, type HttpMessage, type TlsRecordRoute } from './http-reassembly.ts';
+import { BodyBudget, HttpConnection, MessageParser, TlsStreams, type HttpExchange, type HttpMessage, type TlsRecordRoute } from './http-reassembly.ts';
 
 const b = (s: string) => Buffer.from(s, 'latin1');
 
@@ -176,3 +176,42 @@ describe('TlsStreams', () => {
     expect(t.size).toBe(0);
   });
 });
+
+describe('BodyBudget', () => {
+  const request = (size: number): Buffer => b(`POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\nContent-Length: ${size}\r\n\r\n${'x'.repeat(size)}`);
+  const response = b('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}');
+
+  it('bounds the body bytes held across connections and pipelined requests, and gives them back as exchanges leave', () => {
+    const budget = new BodyBudget(25_000);
+    const out: HttpExchange[] = [];
+    const open = () => new HttpConnection((e) => out.push(e), () => {}, budget);
+    const [a, c] = [open(), open()];
+    // two requests waiting for answers on one connection, a third on another: 30 000 bytes against 25 000
+    a.write(request(10_000), 0, 1n);
+    a.write(request(10_000), 0, 2n);
+    c.write(request(10_000), 0, 3n);
+    expect(budget.used).toBe(25_000);
+    c.read(response, 0, 4n);
+    expect(out.map((e) => [e.request.body.length, e.request.missingBytes, e.request.complete])).toEqual([[5_000, 5_000, false]]);
+    expect(budget.used).toBe(20_000);
+    a.end();
+    expect(out.slice(1).map((e) => [e.request.body.length, e.request.missingBytes])).toEqual([[10_000, 0], [10_000, 0]]);
+    expect(budget.used).toBe(0);
+    // all of it back: a new body is kept whole again
+    const d = open();
+    d.write(request(20_000), 0, 5n);
+    d.read(response, 0, 6n);
+    expect(out.at(-1)!.request).toMatchObject({ missingBytes: 0, complete: true });
+    expect(budget.used).toBe(0);
+  });
+
+  it('gives back the bytes of a response no request claims', () => {
+    const budget = new BodyBudget(1_000);
+    const orphans: HttpMessage[] = [];
+    const c = new HttpConnection(() => {}, (r) => orphans.push(r), budget);
+    c.read(b('HTTP/1.1 200 OK\r\nContent-Length: 600\r\n\r\n' + 'y'.repeat(600)), 0, 1n);
+    expect(orphans).toHaveLength(1);
+    expect(budget.used).toBe(0);
+  });
+});
+

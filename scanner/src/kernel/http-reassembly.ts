@@ -43,6 +43,19 @@ const MAX_HEAD_BYTES = 64 * 1024;
 // bodies beyond this are counted as missing rather than held: the parsers read the first 16 MiB at most
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
+/**
+ * The body bytes held at once by every connection sharing it: being read, and requests waiting for their
+ * answers. Past `max`, what would be kept is counted as missing instead (the call is recorded partial,
+ * `uninspected`), so many connections, or many pipelined requests nobody answers, cannot grow the memory
+ * past it. Bytes are given back when their exchange is handed on or dropped.
+ */
+export class BodyBudget {
+  used = 0;
+  constructor(readonly max: number) {}
+}
+/** all TLS connections of a scanner together */
+export const DEFAULT_BODY_BUDGET_BYTES = 128 * 1024 * 1024;
+
 type State = 'head' | 'length' | 'chunk-size' | 'chunk-data' | 'chunk-trailer' | 'close' | 'lost';
 
 interface Building {
@@ -67,6 +80,8 @@ export class MessageParser {
     private readonly emit: (m: HttpMessage) => void,
     /** responses: whether the response now being read has no body (it answers HEAD) */
     private readonly answersHead: () => boolean = () => false,
+    /** shared with the other connections; the body bytes a message keeps are counted in it until their exchange is done */
+    private readonly budget: BodyBudget = new BodyBudget(Number.POSITIVE_INFINITY),
   ) {}
 
   /** True while a message is partly read. */
@@ -235,7 +250,7 @@ export class MessageParser {
 
   private addBody(b: Buffer): void {
     if (!this.cur || b.length === 0) return;
-    const room = MAX_BODY_BYTES - this.cur.size;
+    const room = Math.min(MAX_BODY_BYTES - this.cur.size, this.budget.max - this.budget.used);
     if (room <= 0) {
       this.cur.missing += b.length;
       return;
@@ -243,6 +258,7 @@ export class MessageParser {
     const kept = b.length > room ? b.subarray(0, room) : b;
     this.cur.chunks.push(Buffer.from(kept));
     this.cur.size += kept.length;
+    this.budget.used += kept.length;
     this.cur.missing += b.length - kept.length;
   }
 
@@ -273,9 +289,11 @@ export class HttpConnection {
     private readonly onExchange: (e: HttpExchange) => void,
     /** a response arrived with no request seen before it (the capture began mid-connection) */
     private readonly onOrphan: (response: HttpMessage) => void = () => {},
+    /** shared by the connections of one scanner (TlsStreams); unbounded for a connection alone */
+    private readonly budget: BodyBudget = new BodyBudget(Number.POSITIVE_INFINITY),
   ) {
-    this.requests = new MessageParser('request', (m) => this.pending.push(m));
-    this.responses = new MessageParser('response', (m) => this.answer(m), () => /^HEAD /.test(this.pending[0]?.startLine ?? ''));
+    this.requests = new MessageParser('request', (m) => this.pending.push(m), undefined, budget);
+    this.responses = new MessageParser('response', (m) => this.answer(m), () => /^HEAD /.test(this.pending[0]?.startLine ?? ''), budget);
   }
 
   write(data: Buffer, missing: number, tsNs: bigint): void {
@@ -294,13 +312,23 @@ export class HttpConnection {
   end(): void {
     this.requests.end();
     this.responses.end();
-    for (const request of this.pending.splice(0)) this.onExchange({ request, response: null });
+    for (const request of this.pending.splice(0)) this.handOn({ request, response: null });
   }
 
   private answer(response: HttpMessage): void {
     const request = this.pending.shift();
-    if (request) this.onExchange({ request, response });
-    else this.onOrphan(response);
+    if (request) {
+      this.handOn({ request, response });
+      return;
+    }
+    this.budget.used -= response.body.length;
+    this.onOrphan(response);
+  }
+
+  /** The exchange leaves the connection: its body bytes go back to the budget, whatever the handler does. */
+  private handOn(e: HttpExchange): void {
+    this.budget.used -= e.request.body.length + (e.response?.body.length ?? 0);
+    this.onExchange(e);
   }
 }
 

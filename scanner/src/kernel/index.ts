@@ -5,7 +5,7 @@ import type { CompiledPolicy } from '../rules/index.ts';
 import { ensureCgroup2, pidsOfCgroup } from '../workloads/cgroups.ts';
 import type { Workload } from '../workloads/index.ts';
 import { flowFromEvent, ProviderAddresses } from './flows.ts';
-import { HttpConnection, TlsStreams } from './http-reassembly.ts';
+import { BodyBudget, DEFAULT_BODY_BUDGET_BYTES, HttpConnection, TlsStreams } from './http-reassembly.ts';
 import { tlsBinariesOf } from './tls-binaries.ts';
 import { llmCallEvent, tlsCall } from './tls-tap.ts';
 
@@ -185,6 +185,8 @@ export function startKernelObservation(opts: KernelObservationOptions): KernelOb
   };
 
   // ---- TLS: events → connections (by socket tuple) → exchanges → LlmCalls
+  // one budget for the body bytes of every connection: past it a body is recorded partial, never held
+  const bodies = new BodyBudget(DEFAULT_BODY_BUDGET_BYTES);
   const streams = new TlsStreams<TlsEvent>((first, socket) => {
     const src = { cgroupId: first.cgroupId, pid: first.pid, comm: first.comm };
     return new HttpConnection((ex) => {
@@ -205,7 +207,7 @@ export function startKernelObservation(opts: KernelObservationOptions): KernelOb
       } catch (err) {
         opts.logger.error({ err, pid: src.pid }, 'TLS exchange could not be recorded');
       }
-    }, () => { stats.tlsOrphans++; });
+    }, () => { stats.tlsOrphans++; }, bodies);
   });
   const onTls = (e: TlsEvent): void => {
     stats.tlsEvents++;
