@@ -289,7 +289,7 @@ export class HttpConnection {
     private readonly onExchange: (e: HttpExchange) => void,
     /** a response arrived with no request seen before it (the capture began mid-connection) */
     private readonly onOrphan: (response: HttpMessage) => void = () => {},
-    /** shared by the connections of one scanner (TlsStreams); unbounded for a connection alone */
+    /** shared by every TLS connection of a scanner (kernel/index.ts makes one); unbounded by default */
     private readonly budget: BodyBudget = new BodyBudget(Number.POSITIVE_INFINITY),
   ) {
     this.requests = new MessageParser('request', (m) => this.pending.push(m), undefined, budget);

@@ -32,11 +32,12 @@ export const fitsIn = (json: string, maxBytes: number): boolean => json.length *
  * marked in the last message kept before it. What was detected in the text
  * (its detections, score and verdict) was found on the whole of it and is
  * kept as it is; the cut text was masked before it was cut. Null for an event
- * of another kind, or one that fits already.
+ * of another kind, or one that fits already. `json`: the event's JSON when the
+ * caller has it (the uploader serialised it already), so it is not made twice.
  */
-export function fitEvent(event: IngestEvent, maxBytes = MAX_EVENT_BYTES): Fitted | null {
+export function fitEvent(event: IngestEvent, maxBytes = MAX_EVENT_BYTES, json: string = JSON.stringify(event)): Fitted | null {
   if (event.kind !== 'llm_call' && event.kind !== 'tool_call') return null;
-  if (fitsIn(JSON.stringify(event), maxBytes)) return null;
+  if (fitsIn(json, maxBytes)) return null;
   // a reduce, not Math.max(...): a conversation can have more messages than a call has room for arguments
   const longest = textsOf(event.event).reduce((n, t) => Math.max(n, t.length), 0);
   let limit = Math.max(MIN_KEPT_CHARS, Math.floor(longest / 2));

@@ -99,7 +99,7 @@ export class Uploader {
     const max = this.opts.maxEventBytes ?? MAX_EVENT_BYTES;
     if (!fitsIn(json, max)) {
       // refused even alone, it would be dead-lettered and the call never seen by the tenant: its recorded text is cut instead
-      const fitted = fitEvent(event, max);
+      const fitted = fitEvent(event, max, json);
       if (fitted) {
         json = fitted.json;
         this.opts.stats.truncated += 1;
