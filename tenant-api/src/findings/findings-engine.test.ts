@@ -45,6 +45,40 @@ describe('findings engine detections', () => {
     expect(out.find((o) => o.detector === 'pii.secret')).toMatchObject({ severity: 'critical', sighting: { valueHashes: ['ffff0000'] } });
   });
 
+  it('writes each occurrence whole: its asset, severity, title and what the call contributes as evidence', () => {
+    const call = llmCall({
+      id: 'call_all', host: 'llm.example.net', injectionScore: 80,
+      detections: [
+        { type: 'email', field: 'prompt', hash: 'e1' }, { type: 'secret', field: 'prompt', hash: 's1' },
+        { type: 'email', field: 'system', hash: 'e2' }, { type: 'phone', field: 'prompt', hash: 'p1' },
+      ],
+    });
+    const provider = asset({ id: 'ast_p', name: 'llm.example.net', governance: 'unsanctioned' });
+    const out = occurrencesOfCall(call, { workload: { ...workload, governance: 'tolerated' }, provider, model: null }, { allowlist: ['api.openai.com'] });
+    const shared = { callId: 'call_all', flowId: null, sessionId: call.attribution.sessionId, userId: call.attribution.userId, host: 'llm.example.net' };
+    const at = call.ts;
+    expect(out).toEqual([
+      { assetId: 'ast_w', category: 'pii', detector: 'pii.email', severity: 'medium', at, title: 'PII (email) sent to LLM providers from payments/checkout',
+        sighting: expect.objectContaining({ ...shared, piiType: 'email', valueHashes: ['e1', 'e2'], injectionScore: null }) },
+      { assetId: 'ast_w', category: 'pii', detector: 'pii.secret', severity: 'critical', at, title: 'Secrets sent to LLM providers from payments/checkout',
+        sighting: expect.objectContaining({ ...shared, piiType: 'secret', valueHashes: ['s1'] }) },
+      { assetId: 'ast_w', category: 'pii', detector: 'pii.phone', severity: 'medium', at, title: 'PII (phone) sent to LLM providers from payments/checkout',
+        sighting: expect.objectContaining({ ...shared, piiType: 'phone', valueHashes: ['p1'] }) },
+      { assetId: 'ast_w', category: 'injection', detector: 'injection.prompt', severity: 'high', at, title: 'Prompt injection in LLM traffic of payments/checkout',
+        sighting: expect.objectContaining({ ...shared, piiType: null, valueHashes: [], injectionScore: 80 }) },
+      { assetId: 'ast_w', category: 'shadow', detector: 'shadow.namespace', severity: 'high', at,
+        title: 'Shadow AI: payments/checkout calls LLMs from a namespace outside the baseline',
+        sighting: expect.objectContaining({ ...shared, piiType: null, valueHashes: [], injectionScore: null }) },
+      { assetId: 'ast_w', category: 'shadow', detector: 'shadow.provider.llm.example.net', severity: 'medium', at,
+        title: 'Shadow AI: payments/checkout calls unsanctioned provider llm.example.net', sighting: expect.objectContaining({ ...shared, piiType: null }) },
+      { assetId: 'ast_w', category: 'access', detector: 'access.destination.llm.example.net', severity: 'medium', at,
+        title: 'payments/checkout calls llm.example.net, outside the egress allowlist', sighting: expect.objectContaining({ ...shared, piiType: null }) },
+      { assetId: 'ast_p', category: 'compliance', detector: 'compliance.pii_processor', severity: 'high', at,
+        title: 'Personal data sent to llm.example.net, which is not a sanctioned data processor',
+        sighting: expect.objectContaining({ ...shared, piiType: 'email', valueHashes: ['e1', 'e2', 'p1'], injectionScore: null }) },
+    ]);
+  });
+
   it('maps CVSS v3 to severity at the advisory boundaries', () => {
     expect([9.8, 9, 8.9, 7, 6.9, 4, 3.9, 0, null].map(cveSeverity))
       .toEqual(['critical', 'critical', 'high', 'high', 'medium', 'medium', 'low', 'low', 'medium']);
