@@ -14,6 +14,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist', 'higgs-scanner.mjs');
+// the inspection worker thread (src/proxy/inspect-offload.ts loads it beside the bundle)
+const workerOut = join(root, 'dist', 'higgs-inspect-worker.mjs');
 
 let esbuild;
 try {
@@ -43,24 +45,25 @@ const bpfNative = {
 
 mkdirSync(dirname(out), { recursive: true });
 const partial = `${out}.partial`;
+const workerPartial = `${workerOut}.partial`;
+const options = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  // CommonJS dependencies call require(): give the ES module one
+  banner: { js: "import { createRequire as __higgsCreateRequire } from 'node:module'; const require = __higgsCreateRequire(import.meta.url);" },
+  plugins: [bpfNative],
+  logLevel: 'warning',
+};
 try {
-  await esbuild.build({
-    entryPoints: [join(root, 'src', 'cli.ts')],
-    outfile: partial,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    // CommonJS dependencies call require(): give the ES module one
-    banner: { js: "import { createRequire as __higgsCreateRequire } from 'node:module'; const require = __higgsCreateRequire(import.meta.url);" },
-    plugins: [bpfNative],
-    logLevel: 'warning',
-  });
-  // whole or not at all: the launcher must never start a half-written bundle
+  await esbuild.build({ ...options, entryPoints: [join(root, 'src', 'proxy', 'inspect-worker.ts')], outfile: workerPartial });
+  await esbuild.build({ ...options, entryPoints: [join(root, 'src', 'cli.ts')], outfile: partial });
+  // whole or not at all: the launcher must never start a half-written bundle, nor one without its worker
+  renameSync(workerPartial, workerOut);
   renameSync(partial, out);
-  console.log(`@higgs/scanner: bundled ${out}`);
+  console.log(`@higgs/scanner: bundled ${out} and ${workerOut}`);
 } catch (err) {
-  rmSync(partial, { force: true });
-  rmSync(out, { force: true });
+  for (const f of [partial, out, workerPartial, workerOut]) rmSync(f, { force: true });
   console.warn(`@higgs/scanner: not bundled (${err.message.split('\n')[0]}); bin/higgs-scanner runs the sources with tsx`);
 }

@@ -89,7 +89,7 @@ describe('bin/higgs-scanner', () => {
     expect(output).not.toMatch(/running the sources/);
 
     const proxy = new URL(proxyUrl);
-    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const ask = (content: string) => new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = request({
         host: proxy.hostname, port: Number(proxy.port), method: 'POST', path: 'http://api.openai.com/v1/chat/completions',
         headers: { host: 'api.openai.com', 'content-type': 'application/json' },
@@ -99,12 +99,19 @@ describe('bin/higgs-scanner', () => {
         res.on('end', () => resolve({ status: res.statusCode!, body }));
       });
       req.on('error', reject);
-      req.end(JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'say hello' }] }));
+      req.end(JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content }] }));
     });
+    const answer = await ask('say hello');
     expect(answer.status).toBe(200);
     expect(answer.body).toContain('hello from upstream');
 
     const call = await until('the call uploaded', () => ingested.find((e) => e.kind === 'llm_call'), 20_000);
     expect(call.event).toMatchObject({ provider: 'openai', model: 'gpt-4o-mini', status: 200, response: { content: 'hello from upstream' } });
+
+    // a large prompt is inspected in the bundle's worker thread (dist/higgs-inspect-worker.mjs), and recorded masked
+    expect((await ask(`${'Quarterly figures, line by line. '.repeat(10_000)}Mail them to maria.schneider@example.com.`)).status).toBe(200);
+    const large = await until('the large call uploaded', () => ingested.find((e) => e.kind === 'llm_call' && e.event.messages[0]!.content.length > 300_000), 20_000);
+    expect(large.kind === 'llm_call' && large.event.detections).toEqual([expect.objectContaining({ type: 'email', field: 'prompt' })]);
+    expect(large.kind === 'llm_call' && large.event.messages[0]!.content).toMatch(/Mail them to \[EMAIL:[0-9a-f]{8}\]\.$/);
   }, 60_000);
 });

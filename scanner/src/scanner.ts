@@ -9,6 +9,7 @@ import { DEFAULT_AI_HOSTS, hostMatches } from './providers/index.ts';
 import { startProxy } from './proxy/index.ts';
 import type { EnforcementSettings } from './proxy/enforcement.ts';
 import type { InspectContext } from './proxy/exchange.ts';
+import { createInspectionOffload } from './proxy/inspect-offload.ts';
 import { createUpstream } from './proxy/upstream.ts';
 import { newStats, type ScannerStats } from './stats.ts';
 import { loadOrCreateCa } from './tls/ca.ts';
@@ -214,13 +215,15 @@ export async function startScanner(opts: ScannerOptions): Promise<ScannerHandle>
     const upstream = createUpstream(opts.hostsOverride ?? {}, opts.upstreamCaPem ?? []);
     closers.push(() => upstream.close());
     const identityHeader = (opts.identityHeader ?? 'x-user-id').toLowerCase();
+    const offload = createInspectionOffload();
+    closers.push(() => offload.close());
     const inspect: InspectContext = {
       scannerId: opts.scannerId, hashSalt: opts.hashSalt, identityHeader, workloads,
       attributor: createAttributor({ identityHeader, jwtKeys: opts.jwtVerifyKeys ?? [] }),
       policy: () => policy.current(), record: (e) => uploader.enqueue(e), upstream, stats, logger,
       ...(opts.enforcement ? { enforcement: opts.enforcement } : {}),
       ...(opts.detectors === false ? { detectors: false } : {}),
-      sessions,
+      sessions, offload,
     };
     let observation: KernelObservation | null = null;
     if (opts.kernelObservation) {

@@ -13,6 +13,7 @@ import { loadOrCreateCa } from '../tls/ca.ts';
 import type { Workload } from '../workloads/index.ts';
 import { DEFAULT_ENFORCEMENT, type EnforcementSettings } from './enforcement.ts';
 import type { InspectContext } from './exchange.ts';
+import { createInspectionOffload, type InspectionOffload } from './inspect-offload.ts';
 import { startProxy, type Proxy } from './index.ts';
 import { createUpstream, type Upstream } from './upstream.ts';
 
@@ -87,6 +88,7 @@ let workload: Workload;
 let policy: () => CompiledPolicy | null;
 let enforcement: EnforcementSettings;
 let detectors: boolean;
+let offload: InspectionOffload | undefined;
 const keepAlive = new Agent({ keepAlive: true, maxSockets: 1 });
 
 beforeAll(async () => {
@@ -109,6 +111,7 @@ beforeAll(async () => {
     get stats() { return stats; },
     get enforcement() { return enforcement; },
     get detectors() { return detectors; },
+    get offload() { return offload; },
   };
   proxy = await startProxy({ host: '127.0.0.1', port: 0, ca: await loadOrCreateCa(join(dir, 'ca'), 'test'), isAiHost: (h) => h.startsWith('api.'), isMcpHost: (h) => h === 'mcp.internal', inspect: ctx, logger });
   proxyPort = Number(new URL(proxy.url).port);
@@ -132,6 +135,7 @@ beforeEach(() => {
   policy = () => compiled;
   enforcement = DEFAULT_ENFORCEMENT;
   detectors = true;
+  offload = undefined;
 });
 
 interface Reply { status: number; headers: IncomingHttpHeaders; body: string }
@@ -275,6 +279,84 @@ describe('observe traffic is never held up by inspection', () => {
     expect(stats.failOpen).toBe(1);
     expect(calls[0]).toMatchObject({ uninspected: true, verdict: 'allow' });
     expect(decisions).toMatchObject([{ action: 'alert', matchedField: 'fail_open:error' }]);
+  });
+});
+
+describe('large requests are inspected off the event loop', () => {
+  const filler = (chars: number) => 'Please summarise the quarterly figures for the board, line by line. '.repeat(Math.ceil(chars / 68)).slice(0, chars);
+  /** like send(), on a connection of its own, resolving with when the answer ended */
+  const timed = (body: string): Promise<Reply & { ms: number }> => {
+    const t0 = performance.now();
+    return new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: proxyPort, method: 'POST', path: OPENAI, agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - t0 }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  };
+
+  it('decides enforce traffic on the worker\'s detections before forwarding, and records observe traffic masked by its full pass', async () => {
+    offload = createInspectionOffload({ minChars: 10_000 });
+    const compiled = compilePolicy({ ...POLICY, rules: [...POLICY.rules, rule('no-mail', 'block', { piiTypes: ['email'] })] });
+    policy = () => compiled;
+    try {
+      const prompt = `${filler(20_000)} Write to Maria Schneider at maria.schneider@example.com.`;
+      const blocked = await send(OPENAI, chat(prompt));
+      expect(blocked.status).toBe(403);
+      expect(JSON.parse(blocked.body)).toMatchObject({ error: { message: 'Request blocked by Higgs policy: rule no-mail' } });
+      expect(upstreamBodies).toEqual([]);
+
+      recorded = [];
+      workload = { namespace: 'support', app: 'bot', mode: 'observe' };
+      expect((await send(OPENAI, chat(prompt))).status).toBe(200);
+      const { calls, decisions } = await settled();
+      expect(calls[0]).toMatchObject({ verdict: 'alert', ruleIds: ['no-mail'], detections: expect.arrayContaining([expect.objectContaining({ type: 'email', field: 'prompt' })]) });
+      expect(calls[0]!.messages[0]!.content).toMatch(/Write to \[PERSON:[0-9a-f]{8}\] at \[EMAIL:[0-9a-f]{8}\]\.$/);
+      expect(decisions).toMatchObject([{ ruleId: 'no-mail', action: 'alert' }]);
+    } finally {
+      await offload.close();
+    }
+  });
+
+  it('calls no provider for a client that left while its large request was inspected, and records the call', async () => {
+    offload = createInspectionOffload({ minChars: 10_000 });
+    try {
+      await new Promise<void>((resolve) => {
+        const req = request({ host: '127.0.0.1', port: proxyPort, method: 'POST', path: OPENAI, agent: false, headers: { 'content-type': 'application/json' } });
+        req.on('error', () => resolve());
+        // ~2 MB dense with PII: read by the proxy within milliseconds, inspected for hundreds of them
+        const dense = 'Ask Maria Schneider (maria.schneider@example.com, +49 30 1234567) about 221B Baker Street. '.repeat(22_000);
+        req.end(chat(dense), () => setTimeout(() => { req.destroy(); resolve(); }, 100));
+      });
+      for (let i = 0; i < 200 && !recorded.some((e) => e.kind === 'llm_call'); i++) await new Promise((r) => setTimeout(r, 50));
+      const { calls } = await settled();
+      expect(calls).toMatchObject([{ status: 0, error: 'client disconnected before the request was forwarded', detections: expect.arrayContaining([expect.objectContaining({ type: 'email' })]) }]);
+      expect(upstreamBodies).toEqual([]);
+    } finally {
+      await offload.close();
+    }
+  });
+
+  it('answers a small call while a large one is still being inspected', async () => {
+    offload = createInspectionOffload();
+    try {
+      const dense = 'Ask Maria Schneider (maria.schneider@example.com, +49 30 1234567) about 221B Baker Street. '.repeat(22_000);
+      const large = timed(chat(dense));
+      await new Promise((r) => setTimeout(r, 50));
+      const small = await timed(chat('hello there'));
+      const big = await large;
+      expect([small.status, big.status]).toEqual([200, 200]);
+      // on the event loop the small call would wait for the whole of the large one's inspection
+      expect(small.ms).toBeLessThan(big.ms / 2);
+      const { calls } = await settled();
+      expect(calls.map((c) => c.messages[0]!.content.length > 1_000_000)).toContain(true);
+    } finally {
+      await offload.close();
+    }
   });
 });
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { brotliDecompressSync, createBrotliDecompress, createGunzip, createInflate, gunzipSync, inflateSync } from 'node:zlib';
 import type { Detection, EnforcementDecision, IngestEvent, LlmCall, PiiType, Verdict } from '@higgs/schema';
-import { hashValue, injectionScore, redactText, scanText, type PiiSpan } from '../detectors/index.ts';
+import { hashValue, redactText, scanText } from '../detectors/index.ts';
 import type { Logger } from '../logger.ts';
 import { parserFor, providerForHost } from '../providers/index.ts';
 import type { ParsedRequest, ParsedResponse, ProviderParser, StreamParser } from '../providers/types.ts';
@@ -12,6 +12,8 @@ import { type Attributor, createAttributor } from '../attribution/index.ts';
 import type { ScannerStats } from '../stats.ts';
 import { workloadRef, type WorkloadSource } from '../workloads/index.ts';
 import { DEFAULT_ENFORCEMENT, type EnforcementSettings, guardResponse } from './enforcement.ts';
+import type { InspectionOffload } from './inspect-offload.ts';
+import { dedupe, inspect, promptTextOf, type DecisionAndRecord, type Inspected } from './inspect.ts';
 import { forwardHeaders, type Upstream } from './upstream.ts';
 
 /** Everything the inspected path needs, wired once by the scanner. */
@@ -38,6 +40,8 @@ export interface InspectContext {
    * scanned for what to mask). Absent = true.
    */
   detectors?: boolean;
+  /** where large requests are inspected, off the event loop (inspect-offload.ts); absent = every request on it */
+  offload?: InspectionOffload | undefined;
 }
 
 const fallbackAttributors = new WeakMap<InspectContext, Attributor>();
@@ -135,15 +139,24 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
 
   // ---- detect and decide: inline for enforce traffic, after forwarding for observe traffic (below)
   const inline = enforce || kernelPrimitive !== null;
+  // inline, the cheap pass decides unless a rule needs names or addresses; what is recorded gets the full pass in finish()
+  const pass = inline && !policy?.needsFullPii ? 'structured' : 'full';
+  // a large request is inspected in the worker, both passes at once (inspect-offload.ts)
+  let offloaded: DecisionAndRecord | { error: unknown } | null = null;
+  const offloading = parsed && ctx.detectors !== false && ctx.offload?.wants(parsed)
+    ? ctx.offload.inspect(parsed, ctx.hashSalt, pass).then((r) => { offloaded = r; }, (error: unknown) => { offloaded = { error }; })
+    : null;
   const evaluate = (): void => {
-    const inspectHr = process.hrtime.bigint();
+    const done = offloaded as typeof offloaded;
+    // the budget counts the deciding inspection, wherever it ran: not the worker's start, nor its queue
+    const inspectHr = process.hrtime.bigint() - BigInt(done && 'decidedUs' in done ? Math.round(done.decidedUs * 1000) : 0);
     const unavailable = new Set<RuleClass>();
     if (parsed && ctx.detectors === false) {
       unavailable.add('pii').add('injection');
     } else if (parsed) {
       try {
-        // inline, the cheap pass decides unless a rule needs names or addresses; what is recorded gets the full pass in finish()
-        inspected = inspect(parsed, ctx.hashSalt, inline && !policy?.needsFullPii ? 'structured' : 'full');
+        if (done && 'error' in done) throw done.error;
+        inspected = done ? done.decided : inspect(parsed, ctx.hashSalt, pass);
       } catch (err) {
         // the rules that need detections cannot be decided: their class's fail mode decides (below)
         unavailable.add('pii').add('injection');
@@ -197,14 +210,21 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
   };
   // Observe traffic is never held up by inspection: it is forwarded as it came and inspected on the
   // next turn of the event loop, recorded (alerts, fail-opens, detections) once both are done.
-  const evaluated: Promise<void> = inline ? Promise.resolve(evaluate()) : new Promise((resolve) => setImmediate(() => {
+  const evaluateLogged = (): void => {
     try {
       evaluate();
     } catch (err) {
       ctx.logger.error({ err, path }, 'observe-mode inspection failed');
     }
-    resolve();
-  }));
+  };
+  const evaluated: Promise<void> = offloading
+    ? (inline ? offloading.then(evaluate) : offloading.then(evaluateLogged))
+    : inline ? Promise.resolve(evaluate()) : new Promise((resolve) => setImmediate(() => {
+      evaluateLogged();
+      resolve();
+    }));
+  // an inline decision is made before anything is forwarded
+  if (inline && offloading) await evaluated;
   /** the response rules whose request-side conditions hold (after evaluation), memoised */
   let responseRules: ResponseMatcher | null | undefined;
   const responseRulesNow = (): ResponseMatcher | null => {
@@ -222,6 +242,8 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
 
   /** The request as recorded: masked for every PII type, so the full pass where the inline one was the cheap pass. */
   const recordedRequest = (): Inspected | null => {
+    const done = offloaded as typeof offloaded;
+    if (done && 'recorded' in done) return done.recorded;
     if (inspected === null || inspected.pass === 'full' || parsed === null) return inspected;
     try {
       return inspect(parsed, ctx.hashSalt, 'full', inspected);
@@ -286,6 +308,13 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
     res.writeHead(refusal.status ?? 403, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), 'x-higgs-decision': refusal.decisionId });
     res.end(payload);
     finish(refusal.status ?? 403, null, refusal.message, 'block');
+    return;
+  }
+
+  // the client left before anything was forwarded (a large request waits for its inspection): the provider is
+  // not called for nobody, and the call is recorded as it stands
+  if (res.destroyed) {
+    void evaluated.then(() => finish(0, null, 'client disconnected before the request was forwarded', verdict)).catch(unrecorded);
     return;
   }
 
@@ -433,51 +462,6 @@ export function decision(
   return { id: `dec_${randomUUID()}`, ts: new Date().toISOString(), ...base, ...d };
 }
 
-interface Inspected {
-  /** which detector pass masked the text and found the detections */
-  pass: 'full' | 'structured';
-  /** the PII spans of each text (the system prompt, then each message), for the full pass after a structured one */
-  spans: { system: PiiSpan[] | null; messages: PiiSpan[][] };
-  system: string | null;
-  messages: LlmCall['messages'];
-  detections: Detection[];
-  promptText: string;
-  injectionScore: number;
-}
-
-/**
- * Masks and detects PII in a request with the given pass, and scores injection. `structured`: the
- * structured pass over the same request, whose spans and score the full pass completes rather than redoes.
- */
-function inspect(p: ParsedRequest, salt: string, pass: Inspected['pass'], structured?: Inspected): Inspected {
-  const detections: Detection[] = [];
-  let system: string | null = null;
-  let systemSpans: PiiSpan[] | null = null;
-  if (p.system !== null) {
-    const known = structured?.spans.system;
-    const s = scanText(p.system, 'system', salt, { pass, ...(known ? { structured: known } : {}) });
-    system = s.masked;
-    systemSpans = s.spans;
-    detections.push(...s.detections);
-  }
-  const messageSpans: PiiSpan[][] = [];
-  const messages = p.messages.map((m, i) => {
-    const field = m.role === 'tool' ? 'tool_output' : m.toolName ? 'tool_input' : 'prompt';
-    const known = structured?.spans.messages[i];
-    const s = scanText(m.content, field, salt, { pass, ...(known ? { structured: known } : {}) });
-    messageSpans.push(s.spans);
-    detections.push(...s.detections);
-    return { ...m, content: s.masked };
-  });
-  const promptText = structured?.promptText ?? promptTextOf(p);
-  return {
-    pass, spans: { system: systemSpans, messages: messageSpans }, system, messages, detections: dedupe(detections), promptText,
-    injectionScore: structured?.injectionScore ?? injectionScore(promptText),
-  };
-}
-
-const promptTextOf = (p: ParsedRequest): string => p.messages.map((m) => m.content).join('\n');
-
 /** With the detectors off: what the answer was, without its text (not scanned, so not known to be safe to keep). */
 function unscannedResponse(r: ParsedResponse): { response: NonNullable<LlmCall['response']>; detections: Detection[] } {
   return { response: { content: null, finishReason: r.finishReason, toolCalls: [] }, detections: [] };
@@ -505,16 +489,6 @@ function scanResponse(r: ParsedResponse, salt: string): { response: NonNullable<
     return { ...t, input: s.masked };
   });
   return { response: { content, finishReason: r.finishReason, toolCalls }, detections };
-}
-
-export function dedupe(ds: Detection[]): Detection[] {
-  const seen = new Set<string>();
-  return ds.filter((d) => {
-    const k = `${d.type}|${d.field}|${d.hash}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
 }
 
 export function readBody(req: IncomingMessage): Promise<Buffer> {

@@ -11,7 +11,8 @@ import {
 import { workloadRef } from '../workloads/index.ts';
 import type { RuleClass, RuleOutcome } from '../rules/index.ts';
 import { DEFAULT_ENFORCEMENT } from './enforcement.ts';
-import { applyFailModes, attributorOf, decision, dedupe, readBody, type InspectContext, type Origin } from './exchange.ts';
+import { applyFailModes, attributorOf, decision, readBody, type InspectContext, type Origin } from './exchange.ts';
+import { dedupe } from './inspect.ts';
 import { forwardHeaders } from './upstream.ts';
 
 /**
