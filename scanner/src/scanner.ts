@@ -68,6 +68,12 @@ export interface ScannerOptions {
    */
   detectors?: boolean;
   /**
+   * Where large requests are inspected (src/proxy/inspect-offload.ts): a worker thread from
+   * `minChars` of text (default 256 Ki). `false`: every request on the event loop (measuring what
+   * the thread saves: `npm run bench -- large-prompt`).
+   */
+  inspectOffload?: { minChars?: number } | false;
+  /**
    * Enforce namespace quarantine in the kernel too (@higgs/bpf), for workloads
    * whose `cgroup` the workloads file names, toward these provider CIDRs.
    * Absent: proxy-only. Where the kernel cannot, the scanner says why once and
@@ -215,8 +221,8 @@ export async function startScanner(opts: ScannerOptions): Promise<ScannerHandle>
     const upstream = createUpstream(opts.hostsOverride ?? {}, opts.upstreamCaPem ?? []);
     closers.push(() => upstream.close());
     const identityHeader = (opts.identityHeader ?? 'x-user-id').toLowerCase();
-    const offload = createInspectionOffload();
-    closers.push(() => offload.close());
+    const offload = opts.inspectOffload === false ? undefined : createInspectionOffload(opts.inspectOffload ?? {});
+    if (offload) closers.push(() => offload.close());
     const inspect: InspectContext = {
       scannerId: opts.scannerId, hashSalt: opts.hashSalt, identityHeader, workloads,
       attributor: createAttributor({ identityHeader, jwtKeys: opts.jwtVerifyKeys ?? [] }),

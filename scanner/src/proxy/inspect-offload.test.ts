@@ -21,13 +21,16 @@ afterEach(async () => {
 });
 
 describe('inspection offload', () => {
-  it('gives exactly what the event loop would: both passes, masks, spans, detections and score', async () => {
+  it('gives what the event loop would: both passes, their masks, detections and score', async () => {
     offload = createInspectionOffload({ minChars: 1 });
     const p = request(densePrompt(20_000), 'You are the assistant of jane.doe@example.com.');
     for (const pass of ['structured', 'full'] as const) {
       const got = await offload.inspect(p, 'salt-1', pass);
       const here = inspectForDecisionAndRecord(p, 'salt-1', pass);
-      expect({ decided: got.decided, recorded: got.recorded }).toEqual({ decided: here.decided, recorded: here.recorded });
+      // the spans stay in the worker: they only feed the full pass, which ran there
+      const noSpans = { system: null, messages: [] };
+      expect(got.decided).toEqual({ ...here.decided, spans: noSpans });
+      expect(got.recorded).toEqual({ ...here.recorded, spans: noSpans });
       expect(got.decidedUs).toBeGreaterThan(0);
       expect(got.decided.pass).toBe(pass);
       expect(got.recorded.pass).toBe('full');

@@ -24,7 +24,7 @@ const IDLE_MS = 30_000;
 export interface InspectionOffload {
   /** whether `p` is large enough to be inspected off the event loop */
   wants(p: ParsedRequest): boolean;
-  /** inspectForDecisionAndRecord in the worker; rejects when the queue is full or the worker fails */
+  /** inspectForDecisionAndRecord in the worker, without the spans; rejects when the queue is full or the worker fails */
   inspect(p: ParsedRequest, salt: string, pass: InspectionPass): Promise<DecisionAndRecord>;
   /** ends the worker; pending inspections reject */
   close(): Promise<void>;

@@ -1,14 +1,21 @@
 /** The inspection worker thread (inspect-offload.ts): inspects each request it is sent, in order. */
 import { parentPort } from 'node:worker_threads';
-import { inspectForDecisionAndRecord } from './inspect.ts';
+import { inspectForDecisionAndRecord, type Inspected } from './inspect.ts';
 import type { WorkerJob, WorkerReply } from './inspect-offload.ts';
+
+/**
+ * The spans stay here: they only feed the full pass, which ran here too, and a large prompt's
+ * spans (tens of thousands of objects) would cost the event loop more to receive than the masks.
+ */
+const withoutSpans = (i: Inspected): Inspected => ({ ...i, spans: { system: null, messages: [] } });
 
 const port = parentPort;
 if (!port) throw new Error('inspect-worker.ts runs as a worker thread');
 port.on('message', (job: WorkerJob) => {
   let reply: WorkerReply;
   try {
-    reply = { id: job.id, result: inspectForDecisionAndRecord(job.request, job.salt, job.pass) };
+    const r = inspectForDecisionAndRecord(job.request, job.salt, job.pass);
+    reply = { id: job.id, result: { decided: withoutSpans(r.decided), recorded: withoutSpans(r.recorded), decidedUs: r.decidedUs } };
   } catch (err) {
     reply = { id: job.id, error: err instanceof Error ? err.message : String(err) };
   }
