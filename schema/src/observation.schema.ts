@@ -85,8 +85,9 @@ export const LlmCall = z.object({
   verdict: Verdict,
   ruleIds: z.array(z.string()).default([]),
   /**
-   * Added in issue 3 (optional: older scanners do not send it). True when some rule could not be
-   * decided for this call and it went through anyway (fail-open, or over the inspection size limit).
+   * Added in issue 3 (optional: older scanners do not send it). True when the call went through
+   * without all of its inspection: a rule could not be decided (fail-open), the body was over the
+   * inspection size limit, or the detectors failed on it (or refused it: a full inspection queue).
    */
   uninspected: z.boolean().optional(),
   /**

@@ -322,6 +322,30 @@ describe('large requests are inspected off the event loop', () => {
     }
   });
 
+  it('past its queue bound handles a large request as one whose detectors failed: fail mode, recorded uninspected, without its text', async () => {
+    offload = createInspectionOffload({ minChars: 1_000, maxPendingChars: 5_000 });
+    try {
+      const prompt = `${filler(20_000)} mail maria.schneider@example.com`;
+      // no rule needs detections: it goes through, flagged
+      expect((await send(OPENAI, chat(prompt))).status).toBe(200);
+      const { calls } = await settled();
+      expect(calls).toMatchObject([{ uninspected: true, messages: [] }]);
+      // (the mock answer echoes the prompt: the answer is still scanned)
+      expect(calls[0]!.detections.filter((d) => d.field !== 'response')).toEqual([]);
+      expect(warnings).toEqual([]);
+
+      // a rule that needs them fails by its class's mode: closed by default
+      recorded = [];
+      const compiled = compilePolicy({ ...POLICY, rules: [rule('no-mail', 'block', { piiTypes: ['email'] })] });
+      policy = () => compiled;
+      const refused = await send(OPENAI, chat(prompt));
+      expect(refused.status).toBe(403);
+      expect(JSON.parse(refused.body)).toMatchObject({ error: { message: expect.stringContaining('no-mail could not be evaluated') } });
+    } finally {
+      await offload.close();
+    }
+  });
+
   it('calls no provider for a client that left while its large request was inspected, and records the call', async () => {
     offload = createInspectionOffload({ minChars: 10_000 });
     try {

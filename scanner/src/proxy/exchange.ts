@@ -158,8 +158,10 @@ export async function handleExchange(ctx: InspectContext, origin: Origin, req: I
         if (done && 'error' in done) throw done.error;
         inspected = done ? done.decided : inspect(parsed, ctx.hashSalt, pass);
       } catch (err) {
-        // the rules that need detections cannot be decided: their class's fail mode decides (below)
+        // the rules that need detections cannot be decided: their class's fail mode decides (below); if it goes
+        // through, it went without its detections (and is recorded without its text, not known to be safe to keep)
         unavailable.add('pii').add('injection');
+        uninspected = true;
         ctx.logger.error({ err, path }, 'detectors failed on a request');
       }
     }

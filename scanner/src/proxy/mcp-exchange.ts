@@ -88,6 +88,7 @@ export async function handleMcpExchange(
   const decideOne = (r: McpRequest) => {
     const unavailable = new Set<RuleClass>();
     let scanned: ReturnType<typeof scanText> | null = null;
+    let detectorsFailed = false;
     let score = 0;
     try {
       scanned = r.input === null ? null : scanText(r.input, 'tool_input', ctx.hashSalt);
@@ -95,6 +96,7 @@ export async function handleMcpExchange(
     } catch (err) {
       // the rules that need detections cannot be decided: their class's fail mode decides (below)
       unavailable.add('pii').add('injection');
+      detectorsFailed = true;
       ctx.logger.error({ err, path }, 'detectors failed on an MCP request');
     }
     let outcome: RuleOutcome = { hits: [], failures: [] };
@@ -142,7 +144,7 @@ export async function handleMcpExchange(
       verdict = enforce ? top.action : 'alert';
       if (verdict === 'block') blockMessage = `Blocked by Higgs policy: ${top.ruleName}`;
     }
-    return { request: r, scanned, hits, decisions, verdict, blockMessage, redactTypes, callId, uninspected: failed.failedOpen };
+    return { request: r, scanned, hits, decisions, verdict, blockMessage, redactTypes, callId, uninspected: failed.failedOpen || detectorsFailed };
   };
   // Observe traffic is never held up by inspection: forwarded as it came, inspected on the next
   // event-loop turn, each call recorded once both its answer and its inspection are done.
