@@ -95,6 +95,16 @@ describe('inspection offload', () => {
       .resolves.toMatchObject({ recorded: { messages: expect.arrayContaining([expect.objectContaining({ content: expect.stringContaining('[EMAIL:') })]) } });
   });
 
+  it('does not let a thread ended for idleness take the next thread\'s work with it', async () => {
+    offload = createInspectionOffload({ minChars: 1, idleMs: 0 });
+    for (let i = 0; i < 5; i++) {
+      await offload.inspect(request('one'), 's', 'full');
+      // the idle thread is being ended (its exit comes later) when the next request starts a new one
+      await new Promise((r) => setTimeout(r, 1));
+      await expect(offload.inspect(request('mail jane.doe@example.com'), 's', 'full')).resolves.toMatchObject({ recorded: { pass: 'full' } });
+    }
+  });
+
   it('rejects what is pending when closed, and everything after', async () => {
     offload = createInspectionOffload({ minChars: 1 });
     const pending = expect(offload.inspect(request(densePrompt(500_000)), 's', 'full')).rejects.toThrow(/closed/);

@@ -92,15 +92,15 @@ export function createInspectionOffload(opts: { minChars?: number; maxPendingCha
       if ('error' in m) job.reject(new Error(`inspection failed in the worker: ${m.error}`));
       else job.resolve(m.result);
     });
-    // a worker that dies takes its pending inspections with it; the next large request starts a new one
-    w.on('error', (err) => {
-      if (worker === w) worker = null;
-      failAll(new Error(`inspection worker failed: ${err.message}`));
-    });
-    w.on('exit', (code) => {
-      if (worker === w) worker = null;
-      if (jobs.size > 0) failAll(new Error(`inspection worker exited (code ${code})`));
-    });
+    // the current worker dying takes its pending inspections with it; the next large request starts a new one.
+    // One ended for idleness or by close() had none: its exit, which comes later, must not touch its successor's
+    const gone = (err: Error): void => {
+      if (worker !== w) return;
+      worker = null;
+      failAll(err);
+    };
+    w.on('error', (err) => gone(new Error(`inspection worker failed: ${err.message}`)));
+    w.on('exit', (code) => gone(new Error(`inspection worker exited (code ${code})`)));
     worker = w;
     return w;
   };
