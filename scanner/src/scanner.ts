@@ -86,6 +86,8 @@ export interface ScannerOptions {
     learnProviders?: boolean;
     /** a kill resets the proxy's side from user space before the kernel destroys the workload's (default true) */
     proxyReset?: boolean;
+    /** how long a kill's kernel pass waits when the proxy's resets reached every connection (default 50 ms; see session-kill.ts) */
+    killBackstopDelayMs?: number;
   } | null;
   /**
    * Kernel observation and transparent redirect (@higgs/bpf): TLS uprobes into
@@ -206,6 +208,7 @@ export async function startScanner(opts: ScannerOptions): Promise<ScannerHandle>
     const killer = createSessionKiller({
       scannerId: opts.scannerId, connections: sessions, kernel: () => kernel?.sessions() ?? null, logger,
       proxyReset: opts.kernelEnforcement?.proxyReset !== false,
+      ...(opts.kernelEnforcement?.killBackstopDelayMs === undefined ? {} : { backstopDelayMs: opts.kernelEnforcement.killBackstopDelayMs }),
       // a pod with an address of its own runs in its own network namespace: the kill walks that one
       netnsOf: (ip) => {
         const cgroup = workloads.resolve(ip)?.cgroup;
@@ -213,6 +216,8 @@ export async function startScanner(opts: ScannerOptions): Promise<ScannerHandle>
       },
       report: (event) => uploader.enqueue({ kind: 'kernel_enforcement', event }),
     });
+    // closed after the policy subscription and before the kernel and the uploader: a waiting backstop pass runs now, its report is sent
+    closers.push(() => killer.close());
     closers.push(policy.subscribe((p) => {
       void killer.apply(p.policy);
       // a quarantine order reaches the kernel maps now, not at the next reconciliation tick

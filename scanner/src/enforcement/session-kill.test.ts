@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { createServer, request, Agent, type Server } from 'node:http';
+import type { KillPass, SessionKill, SocketTuple } from '@higgs/bpf';
 import type { KernelEnforcement, ScannerPolicy } from '@higgs/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessionConnections } from '../sessions/connections.ts';
@@ -76,5 +77,58 @@ describe('session kill without a kernel: the proxy resets exactly the connection
     expect(reports).toHaveLength(1);
     expect(connections.hosts()).toEqual(['api.example']);
     b.req.destroy();
+  });
+  // The kernel side of the order: a recording stand-in for the iterator, which kernel-enforcement.int.test.ts
+  // runs for real; here only when the killer asks for the pass matters.
+  function recordingKernel() {
+    const calls: { at: bigint; tuples: SocketTuple[] }[] = [];
+    const kernel: SessionKill = {
+      kill: (tuples) => {
+        const at = process.hrtime.bigint();
+        calls.push({ at, tuples });
+        return Promise.resolve<KillPass>({ killed: [], batched: 1, realtime: false, timing: { calledNs: at, startNs: at, endNs: at, doneNs: at } });
+      },
+      destroy: () => [],
+      counters: () => { throw new Error('not used'); },
+      close: () => {},
+    };
+    return { kernel, calls };
+  }
+
+  it('runs the kernel pass as a backstop after the resets, once the client has its error; at once without a reset', async () => {
+    const { kernel, calls } = recordingKernel();
+    const killer = createSessionKiller({ scannerId: 'n1', connections, kernel: () => kernel, report: () => {}, logger: quiet, backstopDelayMs: 80 });
+    const a = stream('s-backstop');
+    await until(() => a.state.chunks > 1);
+    const pending = killer.apply(policy(['s-backstop']));
+    await until(() => a.state.error !== null);
+    expect(a.state.error).toBe('ECONNRESET');
+    expect(calls).toHaveLength(0);
+    const [outcome] = await pending;
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.tuples).toEqual([expect.objectContaining({ remote: expect.objectContaining({ port }) })]);
+    expect(outcome!.timing.kernelCalledUs! - outcome!.timing.resetUs).toBeGreaterThanOrEqual(80_000);
+
+    // no proxy reset: the kernel pass is what ends the session, at once
+    const direct = createSessionKiller({ scannerId: 'n1', connections, kernel: () => kernel, report: () => {}, logger: quiet, proxyReset: false, backstopDelayMs: 60_000 });
+    const b = stream('s-direct');
+    await until(() => b.state.chunks > 1);
+    const [plain] = await direct.apply(policy(['s-direct']));
+    expect(calls).toHaveLength(2);
+    expect(plain!.timing.kernelCalledUs!).toBeLessThan(50_000);
+  });
+
+  it('close() runs a waiting backstop pass at once and waits for it', async () => {
+    const { kernel, calls } = recordingKernel();
+    const killer = createSessionKiller({ scannerId: 'n1', connections, kernel: () => kernel, report: () => {}, logger: quiet, backstopDelayMs: 60_000 });
+    const a = stream('s-closing');
+    await until(() => a.state.chunks > 1);
+    const pending = killer.apply(policy(['s-closing']));
+    await until(() => a.state.error !== null);
+    const started = Date.now();
+    await killer.close();
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(calls).toHaveLength(1);
+    expect(await pending).toEqual([expect.objectContaining({ sessionId: 's-closing', reset: 1 })]);
   });
 });
