@@ -357,7 +357,7 @@ async function endToEnd(base: string, proxyReset: boolean, samples: number, quar
       { name: `kill: kill_session tool call -> client error (${tag}), p50`, value: +percentile(fromTool, 0.5).toFixed(3), unit: 'ms' },
       { name: `kill: kill_session tool call -> client error (${tag}), p99`, value: +percentile(fromTool, 0.99).toFixed(3), unit: 'ms' },
     ];
-    for (const [step, label] of [['reset', 'proxy resets sent'], ['iterStart', 'kernel walk started (worker thread)'], ['iterEnd', 'kernel walk ended'], ['error', 'client error'], ['clientWake', proxyReset ? 'resets sent -> client error (the client process waking up)' : 'walk ended -> client error (the socket died during the walk)']] as const) {
+    for (const [step, label] of [['reset', 'proxy resets returned'], ['iterStart', 'kernel walk started (worker thread)'], ['iterEnd', 'kernel walk ended'], ['error', 'client error'], ['clientWake', proxyReset ? 'resets sent -> client error (the client process waking up; negative when it ran before the scanner\'s close() returned)' : 'walk ended -> client error (the socket died during the walk)']] as const) {
       const xs = [...steps[step]].sort((a, b) => a - b);
       if (xs.length === 0) continue;
       for (const p of [0.5, 0.99]) {
