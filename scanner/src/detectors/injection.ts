@@ -133,31 +133,24 @@ export function injectionVector(text: string): Map<number, number> {
 const TABLE_SIZE = 4096;
 const table = { mask: TABLE_SIZE - 1, keys: new Int32Array(TABLE_SIZE), counts: new Int32Array(TABLE_SIZE), order: new Int32Array(TABLE_SIZE), used: 0 };
 
-// Room for `n` more features, the table kept at most half full so probes stay short. Made before
-// counting, never while: growing inside `count` once lost the count that triggered it, so the first
-// text that grew the table scored a little differently from the same text scored again.
-function reserve(n: number): void {
-  while ((table.used + n) * 2 >= table.mask) growTable();
-}
-
-// the table slot of feature `h` (key h + 1; 0 marks an empty slot), inserted on first sight; the caller reserved room
+// the table slot of feature `h` (key h + 1; 0 marks an empty slot), inserted on first sight; it may
+// grow the table, so a caller reads `table.counts` only after it returns (read before, as the code
+// once did, the count went to the old array and the text that grew the table lost it)
 function slotOf(h: number): number {
   const key = h + 1;
-  const { keys, mask } = table;
-  let s = h & mask;
-  for (let k = keys[s]!; k !== key; k = keys[s]!) {
-    if (k === 0) {
-      keys[s] = key;
-      table.order[table.used++] = s;
-      break;
+  for (let s = h & table.mask; ; s = (s + 1) & table.mask) {
+    const k = table.keys[s]!;
+    if (k === key) return s;
+    if (k !== 0) continue;
+    // at most half full, so probes stay short
+    if (table.used * 2 >= table.mask) {
+      growTable();
+      return slotOf(h);
     }
-    s = (s + 1) & mask;
+    table.keys[s] = key;
+    table.order[table.used++] = s;
+    return s;
   }
-  return s;
-}
-
-function count(h: number): void {
-  table.counts[slotOf(h)]!++;
 }
 
 function growTable(): void {
@@ -188,6 +181,11 @@ function resetTable(): void {
   }
 }
 
+function touch(h: number): void {
+  const slot = slotOf(h);
+  table.counts[slot]!++;
+}
+
 // Counts the features of `text` into `table`; returns how many features it holds. The caller resets it.
 function countFeatures(text: string): number {
   const lower = text.toLowerCase();
@@ -195,35 +193,30 @@ function countFeatures(text: string): number {
   let wordHash = FNV_OFFSET;
   let inWord = false;
   let c1 = 32, c2 = 32, c3 = 32;
-  for (let from = 0; from <= lower.length; from += CHUNK) {
-    // a chunk adds at most a 4-gram per code unit and a unigram and a bigram per word ending in it
-    const to = Math.min(lower.length, from + CHUNK - 1);
-    reserve(2 * (to - from + 1));
-    for (let i = from; i <= to; i++) {
-      const c = i < lower.length ? lower.charCodeAt(i) : 32;
-      const isWordChar = (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 39 || c > 127;
-      if (isWordChar) {
-        wordHash = Math.imul(wordHash ^ c, FNV_PRIME);
-        inWord = true;
-      } else if (inWord) {
-        count(mix(wordHash, 1) & DIM_MASK);
-        if (prev !== 0) count(mix(prev ^ Math.imul(wordHash, 31), 2) & DIM_MASK);
-        prev = wordHash;
-        wordHash = FNV_OFFSET;
-        inWord = false;
-      }
-      // character 4-grams, whitespace folded to one space
-      const folded = c === 10 || c === 13 || c === 9 ? 32 : c;
-      if (!(folded === 32 && c3 === 32)) {
-        count(mix((((c1 * 31 + c2) * 31 + c3) * 31 + folded) | 0, 3) & DIM_MASK);
-        c1 = c2; c2 = c3; c3 = folded;
-      }
+  for (let i = 0; i <= lower.length; i++) {
+    const c = i < lower.length ? lower.charCodeAt(i) : 32;
+    const isWordChar = (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 39 || c > 127;
+    if (isWordChar) {
+      wordHash = Math.imul(wordHash ^ c, FNV_PRIME);
+      inWord = true;
+    } else if (inWord) {
+      touch(mix(wordHash, 1) & DIM_MASK);
+      if (prev !== 0) touch(mix(prev ^ Math.imul(wordHash, 31), 2) & DIM_MASK);
+      prev = wordHash;
+      wordHash = FNV_OFFSET;
+      inWord = false;
+    }
+    // character 4-grams, whitespace folded to one space
+    const folded = c === 10 || c === 13 || c === 9 ? 32 : c;
+    if (!(folded === 32 && c3 === 32)) {
+      touch(mix((((c1 * 31 + c2) * 31 + c3) * 31 + folded) | 0, 3) & DIM_MASK);
+      c1 = c2; c2 = c3; c3 = folded;
     }
   }
-  reserve(INJECTION_FEATURES.length);
   for (let f = 0; f < INJECTION_FEATURES.length; f++) {
     if (!fires(f, text)) continue;
-    table.counts[slotOf(KEYWORD_BASE + f)] = 4;
+    const slot = slotOf(KEYWORD_BASE + f);
+    table.counts[slot] = 4;
   }
   return table.used;
 }
@@ -238,8 +231,6 @@ function log1p(n: number): number {
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 const DIM_MASK = INJECTION_HASH_DIM - 1;
-// the code units counted between checks that the table has room (countFeatures)
-const CHUNK = 4096;
 // the keyword features sit at the top of the hashing space, a few slots hashed n-grams may share
 const KEYWORD_BASE = INJECTION_HASH_DIM - INJECTION_FEATURES.length;
 
