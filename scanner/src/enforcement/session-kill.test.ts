@@ -95,15 +95,21 @@ describe('session kill without a kernel: the proxy resets exactly the connection
     };
     return { kernel, calls };
   }
+  const killerOn = (kernel: SessionKill, opts: { backstopDelayMs: number; proxyReset?: boolean }) =>
+    createSessionKiller({ scannerId: 'n1', connections, kernel: () => kernel, report: () => {}, logger: quiet, ...opts });
+  // a stream of the session, killed once it flows: the kill's outcome (pending) once the client has its error
+  async function killStreaming(killer: ReturnType<typeof createSessionKiller>, session: string) {
+    const s = stream(session);
+    await until(() => s.state.chunks > 1);
+    const pending = killer.apply(policy([session]));
+    await until(() => s.state.error !== null);
+    return { client: s.state, pending };
+  }
 
   it('runs the kernel pass as a backstop after the resets, once the client has its error; at once without a reset', async () => {
     const { kernel, calls } = recordingKernel();
-    const killer = createSessionKiller({ scannerId: 'n1', connections, kernel: () => kernel, report: () => {}, logger: quiet, backstopDelayMs: 300 });
-    const a = stream('s-backstop');
-    await until(() => a.state.chunks > 1);
-    const pending = killer.apply(policy(['s-backstop']));
-    await until(() => a.state.error !== null);
-    expect(a.state.error).toBe('ECONNRESET');
+    const { client, pending } = await killStreaming(killerOn(kernel, { backstopDelayMs: 300 }), 's-backstop');
+    expect(client.error).toBe('ECONNRESET');
     expect(calls).toHaveLength(0);
     const [outcome] = await pending;
     expect(calls).toHaveLength(1);
@@ -112,7 +118,7 @@ describe('session kill without a kernel: the proxy resets exactly the connection
     expect(outcome!.timing.kernelCalledUs! - outcome!.timing.resetUs).toBeGreaterThanOrEqual(298_000);
 
     // no proxy reset: the kernel pass is what ends the session, at once
-    const direct = createSessionKiller({ scannerId: 'n1', connections, kernel: () => kernel, report: () => {}, logger: quiet, proxyReset: false, backstopDelayMs: 60_000 });
+    const direct = killerOn(kernel, { proxyReset: false, backstopDelayMs: 60_000 });
     const b = stream('s-direct');
     await until(() => b.state.chunks > 1);
     const [plain] = await direct.apply(policy(['s-direct']));
@@ -122,11 +128,8 @@ describe('session kill without a kernel: the proxy resets exactly the connection
 
   it('close() runs a waiting backstop pass at once and waits for it', async () => {
     const { kernel, calls } = recordingKernel();
-    const killer = createSessionKiller({ scannerId: 'n1', connections, kernel: () => kernel, report: () => {}, logger: quiet, backstopDelayMs: 60_000 });
-    const a = stream('s-closing');
-    await until(() => a.state.chunks > 1);
-    const pending = killer.apply(policy(['s-closing']));
-    await until(() => a.state.error !== null);
+    const killer = killerOn(kernel, { backstopDelayMs: 60_000 });
+    const { pending } = await killStreaming(killer, 's-closing');
     const started = Date.now();
     await killer.close();
     expect(Date.now() - started).toBeLessThan(5_000);
