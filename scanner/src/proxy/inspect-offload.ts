@@ -89,8 +89,13 @@ export function createInspectionOffload(opts: { minChars?: number; maxPendingCha
     w.on('message', (m: WorkerReply) => {
       const job = settle(m.id);
       if (!job) return;
-      if ('error' in m) job.reject(new Error(`inspection failed in the worker: ${m.error}`));
-      else job.resolve(m.result);
+      if ('error' in m) {
+        job.reject(new Error(`inspection failed in the worker: ${m.error}`));
+        return;
+      }
+      // the worker sends the prompt text once (inspect-worker.ts): the record's is the decision's
+      if (m.result.recorded !== m.result.decided) m.result.recorded.promptText = m.result.decided.promptText;
+      job.resolve(m.result);
     });
     // the current worker dying takes its pending inspections with it; the next large request starts a new one.
     // One ended for idleness or by close() had none: its exit, which comes later, must not touch its successor's

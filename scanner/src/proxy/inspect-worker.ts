@@ -15,7 +15,12 @@ port.on('message', (job: WorkerJob) => {
   let reply: WorkerReply;
   try {
     const r = inspectForDecisionAndRecord(job.request, job.salt, job.pass);
-    reply = { id: job.id, result: { decided: withoutSpans(r.decided), recorded: withoutSpans(r.recorded), decidedUs: r.decidedUs } };
+    // a message copies every string it holds, and a large prompt's text would cross twice: the full pass's
+    // record is its decision (one object, sent once), a structured pass's record carries the decision's prompt
+    // text, which inspect-offload.ts puts back
+    const decided = withoutSpans(r.decided);
+    const recorded = r.recorded === r.decided ? decided : { ...withoutSpans(r.recorded), promptText: '' };
+    reply = { id: job.id, result: { decided, recorded, decidedUs: r.decidedUs } };
   } catch (err) {
     reply = { id: job.id, error: err instanceof Error ? err.message : String(err) };
   }
